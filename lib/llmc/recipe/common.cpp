@@ -1,0 +1,169 @@
+#include "llmc/recipe/common.h"
+
+#include <limits>
+
+namespace llmc::recipe {
+
+const std::vector<std::pair<std::string, DType>>& dtype_table() {
+  static const std::vector<std::pair<std::string, DType>> table = {
+      {"float32", DType::float32}, {"float64", DType::float64}, {"float16", DType::float16},
+      {"bfloat16", DType::bfloat16}, {"int64", DType::int64},   {"int32", DType::int32},
+      {"uint8", DType::uint8},     {"int8", DType::int8},       {"bool", DType::boolean}};
+  return table;
+}
+
+std::string dtype_name(DType dtype) {
+  for (const auto& [name, value] : dtype_table()) {
+    if (value == dtype) return name;
+  }
+  return "?";
+}
+
+bool is_integral(DType dtype) {
+  return dtype == DType::int64 || dtype == DType::int32 || dtype == DType::uint8 ||
+         dtype == DType::int8 || dtype == DType::boolean;
+}
+
+const std::vector<std::pair<std::string, std::string>>& command_sections() {
+  static const std::vector<std::pair<std::string, std::string>> sections = {
+      {"eval_freeze", "eval-freeze"}, {"quantize", "quantize"}, {"prune", "prune"},
+      {"distill", "distill"},         {"export_onnx", "export-onnx"}};
+  return sections;
+}
+
+namespace {
+
+constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+Section<InputSpec> input_spec_schema() {
+  Section<InputSpec> s;
+  s.text("name", &InputSpec::name, "forward argument this tensor is passed as").required();
+  s.integers("shape", &InputSpec::shape, 0, 1 << 20, "tensor shape, e.g. [16, 128]").required();
+  s.choice("dtype", &InputSpec::dtype, dtype_table(), "element type");
+  s.numbers("range", &InputSpec::range,
+            "[lo, hi): values drawn uniformly (integers for integer dtypes, e.g. token ids in "
+            "[0, vocab)); unset: standard normal for floats");
+  s.number("fill", &InputSpec::fill, -kInf, kInf,
+           "a constant value instead of random (e.g. 1 for an attention mask)");
+  s.origin(&InputSpec::origin);
+  s.check([](const InputSpec& in, const Origin& where, Context& ctx) {
+    if (!in.range.empty() && in.range.size() != 2) {
+      ctx.error(where, "range must have two numbers [lo, hi)");
+    } else if (in.range.size() == 2 && !(in.range[0] < in.range[1])) {
+      ctx.error(where, "range must have lo < hi");
+    }
+    if (in.fill && !in.range.empty()) ctx.error(where, "give range or fill, not both");
+    if (is_integral(in.dtype) && in.dtype != DType::boolean && !in.fill && in.range.empty()) {
+      ctx.error(where, "an integer input needs range: [lo, hi) (e.g. [0, vocab_size)) or fill");
+    }
+  });
+  return s;
+}
+
+Section<DataSpec> data_schema() {
+  Section<DataSpec> s;
+  s.path("path", &DataSpec::path, PathCheck::existing_file,
+         "JSONL file, one JSON object per line").required();
+  s.text_map("inputs", &DataSpec::inputs,
+             "forward argument -> JSON field (default: each forward argument reads the field of "
+             "the same name)");
+  s.text("labels", &DataSpec::labels,
+         "JSON field with labels: a class index (single-label) or a multi-hot list "
+         "(multi-label)");
+  s.integer("batch_size", &DataSpec::batch_size, 1, 1 << 16, "samples per batch");
+  s.integer("max_samples", &DataSpec::max_samples, 0, kMaxInt,
+            "read at most this many samples (0 = all)");
+  s.integer("pad_value", &DataSpec::pad_value, std::numeric_limits<int64_t>::min(), kMaxInt,
+            "value that pads shorter sequences to the longest in their batch");
+  s.origin(&DataSpec::origin);
+  return s;
+}
+
+Section<TaskSpec> task_schema() {
+  Section<TaskSpec> s;
+  s.choice("type", &TaskSpec::type,
+           {{"none", TaskKind::none},
+            {"single-label", TaskKind::single_label},
+            {"multi-label", TaskKind::multi_label}},
+           "task of the model's logits, for the task metric (accuracy and macro-F1 for "
+           "single-label; samples-average Jaccard, micro-F1 and exact match for multi-label)");
+  s.number("threshold", &TaskSpec::threshold, 0, 1,
+           "multi-label: a label is predicted when sigmoid(logit) >= threshold", true, true);
+  return s;
+}
+
+Section<BenchSpec> bench_schema() {
+  Section<BenchSpec> s;
+  s.integer("warmup", &BenchSpec::warmup, 0, 10000, "untimed runs before timing");
+  s.integer("runs", &BenchSpec::runs, 1, 100000,
+            "timed runs per model (original and result alternate run by run)");
+  return s;
+}
+
+Section<GateSpec> gate_schema() {
+  Section<GateSpec> s;
+  s.number("max_abs_diff", &GateSpec::max_abs_diff, 0, kInf,
+           "largest absolute difference between original and result outputs");
+  s.number("max_mean_abs_diff", &GateSpec::max_mean_abs_diff, 0, kInf,
+           "mean absolute difference between outputs");
+  s.number("min_cosine", &GateSpec::min_cosine, -1, 1,
+           "cosine similarity of the flattened outputs");
+  s.number("min_label_agreement", &GateSpec::min_label_agreement, 0, 1,
+           "fraction of rows whose predicted label (argmax, or thresholded sigmoid for "
+           "multi-label) is the same");
+  s.number("min_speedup", &GateSpec::min_speedup, 0, kInf,
+           "original p50 latency / result p50 latency", true);
+  s.number("max_size_ratio", &GateSpec::max_size_ratio, 0, kInf,
+           "result file size / original file size", true);
+  s.number("max_metric_drop", &GateSpec::max_metric_drop, -kInf, kInf,
+           "original task metric - result task metric (needs data with labels and task.type)");
+  return s;
+}
+
+}  // namespace
+
+Section<CommonRecipe> common_schema() {
+  Section<CommonRecipe> s;
+  s.integer("recipe_version", &CommonRecipe::recipe_version, std::numeric_limits<int64_t>::min(),
+            kMaxInt, "schema version of the recipe; this llmc reads 1")
+      .required();
+  s.path("model", &CommonRecipe::model, PathCheck::existing_file,
+         "input TorchScript model (.pt); never modified")
+      .required();
+  s.path("output", &CommonRecipe::output, PathCheck::none,
+         "output directory for the artifact and reports (--out overrides); an existing one is "
+         "replaced only with --force");
+  s.integer("threads", &CommonRecipe::threads, 1, 1024,
+            "intra-op threads for LibTorch (--threads overrides); BLAS runs single-threaded "
+            "inside them");
+  s.integer("seed", &CommonRecipe::seed, 0, kMaxInt, "seed for synthetic inputs");
+  s.list("example_inputs", &CommonRecipe::example_inputs, input_spec_schema(),
+         "synthetic inputs, one per forward argument, in order");
+  s.optional_section("data", &CommonRecipe::data, data_schema(),
+                     "JSONL data for output agreement and the task metric");
+  s.section("task", &CommonRecipe::task, task_schema(), "what the outputs mean");
+  s.section("bench", &CommonRecipe::bench, bench_schema(), "latency measurement");
+  s.section("gates", &CommonRecipe::gates, gate_schema(),
+            "quality gates: a failed gate exits 1 and is named in both reports");
+  s.origin(&CommonRecipe::origin);
+  s.check([](const CommonRecipe& r, const Origin& where, Context& ctx) {
+    if (r.recipe_version != 1) {
+      ctx.error(where, "recipe_version " + std::to_string(r.recipe_version) +
+                           " is not supported (this llmc reads recipe_version: 1)");
+    }
+    if (r.example_inputs.empty() && !r.data) {
+      ctx.error(where, "no measurement inputs: give example_inputs or data");
+    }
+    const bool has_labels = r.data && !r.data->labels.empty();
+    if (r.task.type != TaskKind::none && !has_labels) {
+      ctx.error(where, "task.type needs data.labels (a labeled JSONL file) for the task metric");
+    }
+    if (r.gates.max_metric_drop && (r.task.type == TaskKind::none || !has_labels)) {
+      ctx.error(where, "gates.max_metric_drop needs task.type and data.labels");
+    }
+  });
+  return s;
+}
+
+}  // namespace llmc::recipe

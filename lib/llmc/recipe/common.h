@@ -1,0 +1,96 @@
+// The recipe keys every subcommand shares: the input model, the output directory, threads,
+// measurement inputs (example_inputs and/or a JSONL data file), the task, benchmark settings
+// and quality gates. Each subcommand's recipe is CommonRecipe plus its own section.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "llmc/recipe/context.h"
+#include "llmc/recipe/schema.h"
+
+namespace llmc::recipe {
+
+enum class DType { float32, float64, float16, bfloat16, int64, int32, uint8, int8, boolean };
+const std::vector<std::pair<std::string, DType>>& dtype_table();
+std::string dtype_name(DType dtype);
+bool is_integral(DType dtype);
+
+// One synthetic input tensor for measurement.
+struct InputSpec {
+  std::string name;            // forward argument name
+  std::vector<int64_t> shape;  // e.g. [16, 128]
+  DType dtype = DType::float32;
+  std::vector<double> range;   // [lo, hi): uniform ints or floats; empty = standard normal
+  std::optional<double> fill;  // a constant instead (e.g. 1 for attention masks)
+  Origin origin;
+};
+
+// A JSONL file whose fields become forward arguments (and labels).
+struct DataSpec {
+  std::string path;
+  std::map<std::string, std::string> inputs;  // forward argument -> JSON field; default: same
+  std::string labels;                         // JSON field holding labels; "" = none
+  int64_t batch_size = 16;
+  int64_t max_samples = 0;  // 0 = all
+  int64_t pad_value = 0;    // value that pads ragged sequences within a batch
+  Origin origin;
+};
+
+enum class TaskKind { none, single_label, multi_label };
+
+struct TaskSpec {
+  TaskKind type = TaskKind::none;
+  double threshold = 0.5;  // multi-label decision threshold on sigmoid(logit)
+};
+
+struct BenchSpec {
+  int64_t warmup = 3;
+  int64_t runs = 20;
+};
+
+// Quality gates; unset ones are not checked.
+struct GateSpec {
+  std::optional<double> max_abs_diff;
+  std::optional<double> max_mean_abs_diff;
+  std::optional<double> min_cosine;
+  std::optional<double> min_label_agreement;
+  std::optional<double> min_speedup;
+  std::optional<double> max_size_ratio;
+  std::optional<double> max_metric_drop;
+};
+
+struct CommonRecipe {
+  int64_t recipe_version = 0;
+  std::string model;
+  std::string output;
+  int64_t threads = 1;
+  int64_t seed = 0;
+  std::vector<InputSpec> example_inputs;
+  std::optional<DataSpec> data;
+  TaskSpec task;
+  BenchSpec bench;
+  GateSpec gates;
+  Origin origin;
+};
+
+Section<CommonRecipe> common_schema();
+
+// The top-level section keys of every subcommand, for "this key belongs to llmc X" hints.
+const std::vector<std::pair<std::string, std::string>>& command_sections();
+
+// Adds hints for the sections of the other subcommands to a subcommand's root schema.
+template <class R>
+void hint_other_sections(Section<R>& schema, const std::string& own_section) {
+  for (const auto& [section, command] : command_sections()) {
+    if (section != own_section) {
+      schema.hint(section, "this section belongs to `llmc " + command +
+                               "`; run that subcommand with this recipe");
+    }
+  }
+}
+
+}  // namespace llmc::recipe

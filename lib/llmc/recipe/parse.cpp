@@ -1,0 +1,137 @@
+#include "llmc/recipe/parse.h"
+
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace llmc::recipe {
+
+YAML::Node load_yaml(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw RecipeError({{path, "", "cannot read the recipe file (does it exist?)"}});
+  std::stringstream text;
+  text << in.rdbuf();
+  YAML::Node root;
+  try {
+    root = YAML::Load(text.str());
+  } catch (const YAML::ParserException& e) {
+    const std::string where =
+        e.mark.is_null() ? path : fmt::format("{}:{}:{}", path, e.mark.line + 1, e.mark.column + 1);
+    throw RecipeError({{where, "", "invalid YAML: " + e.msg}});
+  }
+  if (!root.IsDefined() || root.IsNull()) {
+    throw RecipeError({{path, "", "the recipe is empty (start it with `recipe_version: 1`)"}});
+  }
+  if (!root.IsMap()) {
+    throw RecipeError({{fmt::format("{}:{}:{}", path, root.Mark().line + 1, root.Mark().column + 1),
+                        "", "expected a mapping of recipe keys at the top level"}});
+  }
+  // A recipe written for a newer llmc would bring keys this one does not know: say that first.
+  const YAML::Node version = root["recipe_version"];
+  if (version.IsScalar() && version.Scalar() != "1") {
+    throw RecipeError({{fmt::format("{}:{}:{}", path, version.Mark().line + 1,
+                                    version.Mark().column + 1),
+                        "recipe_version",
+                        fmt::format("recipe_version {} is not supported (this llmc reads "
+                                    "recipe_version: 1)",
+                                    version.Scalar())}});
+  }
+  return root;
+}
+
+namespace {
+
+// Splits "a.b[0].c" or "a.b.0.c" into {"a", "b", "0", "c"}.
+std::vector<std::string> split_key(const std::string& key) {
+  std::vector<std::string> parts;
+  std::string cur;
+  for (char c : key) {
+    if (c == '.' || c == '[' || c == ']') {
+      if (!cur.empty()) parts.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) parts.push_back(cur);
+  return parts;
+}
+
+bool is_index(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(c); });
+}
+
+}  // namespace
+
+std::string normalize_key(const std::string& key) {
+  std::string out;
+  for (const auto& part : split_key(key)) {
+    if (is_index(part)) {
+      out += "[" + part + "]";
+    } else {
+      out += (out.empty() ? "" : ".") + part;
+    }
+  }
+  return out;
+}
+
+void apply_overrides(YAML::Node& root, const std::vector<std::string>& sets, Context& ctx) {
+  for (const auto& set : sets) {
+    const size_t eq = set.find('=');
+    const std::string raw_key = set.substr(0, eq);
+    if (eq == std::string::npos || raw_key.empty()) {
+      ctx.add({"--set", "", fmt::format("\"{}\": expected KEY=VALUE", set)});
+      continue;
+    }
+    const std::string key = normalize_key(raw_key);
+    ctx.mark_overridden(key);
+    YAML::Node value;
+    try {
+      value = YAML::Load(set.substr(eq + 1));
+    } catch (const YAML::ParserException& e) {
+      ctx.add({"--set", key, "invalid YAML value: " + e.msg});
+      continue;
+    }
+    const auto parts = split_key(raw_key);
+    YAML::Node cur = root;
+    bool ok = true;
+    for (size_t i = 0; i + 1 < parts.size() && ok; ++i) {
+      YAML::Node next;
+      if (is_index(parts[i])) {
+        const size_t index = std::stoul(parts[i]);
+        if (!cur.IsSequence() || index >= cur.size()) {
+          ctx.add({"--set", key,
+                    fmt::format("no list item {} to set (the list has {} items)", index,
+                                cur.IsSequence() ? cur.size() : 0)});
+          ok = false;
+          break;
+        }
+        next.reset(cur[index]);
+      } else {
+        if (!cur[parts[i]].IsDefined() || cur[parts[i]].IsNull()) {
+          cur[parts[i]] = YAML::Node(YAML::NodeType::Map);
+        }
+        next.reset(cur[parts[i]]);
+      }
+      cur.reset(next);
+    }
+    if (!ok) continue;
+    const std::string& last = parts.back();
+    if (is_index(last)) {
+      const size_t index = std::stoul(last);
+      if (!cur.IsSequence() || index >= cur.size()) {
+        ctx.add({"--set", key, fmt::format("no list item {} to set", index)});
+        continue;
+      }
+      cur[index] = value;
+    } else if (cur.IsMap()) {
+      cur[last] = value;
+    } else {
+      ctx.add({"--set", key, "cannot set a key inside a value that is not a mapping"});
+    }
+  }
+}
+
+}  // namespace llmc::recipe

@@ -1,0 +1,41 @@
+// Reading a recipe: YAML file -> --set overrides -> schema binding -> typed options, with every
+// issue collected and thrown at once as a RecipeError (exit code 2).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "llmc/recipe/context.h"
+#include "llmc/recipe/schema.h"
+
+namespace llmc::recipe {
+
+// Loads the YAML document; syntax errors, an unreadable file or a non-mapping document throw
+// RecipeError with file:line:column.
+YAML::Node load_yaml(const std::string& path);
+
+// Applies "--set key.path=value" overrides to the document. The value is read as YAML, so
+// `--set bench.runs=50`, `--set gates.min_cosine=0.99` and `--set eval_freeze.preserve=[a,b]`
+// work. List items are addressed as `example_inputs[0].shape` or `example_inputs.0.shape`.
+// Malformed overrides are recorded in `ctx`.
+void apply_overrides(YAML::Node& root, const std::vector<std::string>& sets, Context& ctx);
+
+// Normalizes a --set key path to the form binding uses ("a.0.b" -> "a[0].b").
+std::string normalize_key(const std::string& key);
+
+template <class R>
+R parse_recipe(const std::string& path, const std::vector<std::string>& sets,
+               const Section<R>& schema) {
+  Context ctx(path);
+  YAML::Node root = load_yaml(path);
+  apply_overrides(root, sets, ctx);
+  ctx.throw_if_errors();
+  R out{};
+  schema.bind(root, out, ctx, "");
+  ctx.throw_if_errors();
+  return out;
+}
+
+}  // namespace llmc::recipe

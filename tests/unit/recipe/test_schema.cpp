@@ -1,0 +1,161 @@
+// The recipe mechanism: exact error texts with line:column, overrides, env interpolation.
+#include <cstdlib>
+
+#include <doctest/doctest.h>
+
+#include "llmc/recipe/common.h"
+#include "llmc/recipe/parse.h"
+#include "test_support.h"
+
+using llmc::RecipeError;
+using llmc::recipe::CommonRecipe;
+using llmc::recipe::common_schema;
+using llmc::recipe::parse_recipe;
+
+namespace {
+
+// Parses and returns the error lines (empty when the recipe is fine), with the temp dir
+// replaced by "DIR" so the expectations read like the messages users see.
+std::string errors_of(const llmc::test::TempDir& dir, const std::string& text,
+                      const std::vector<std::string>& sets = {}) {
+  const auto path = dir.write("r.yaml", text);
+  try {
+    parse_recipe(path, sets, common_schema());
+    return "";
+  } catch (const RecipeError& e) {
+    std::string out = e.what();
+    const std::string prefix = dir.path().string() + "/";
+    for (size_t at; (at = out.find(prefix)) != std::string::npos;) out.replace(at, prefix.size(), "");
+    return out;
+  }
+}
+
+const char* kModelLine = "model: m.pt\n";
+
+}  // namespace
+
+TEST_CASE("a valid recipe binds typed values and resolves paths relative to the recipe") {
+  llmc::test::TempDir dir;
+  dir.write("m.pt", "x");
+  const auto path = dir.write("r.yaml",
+                              "recipe_version: 1\nmodel: m.pt\noutput: out\nthreads: 2\n"
+                              "example_inputs:\n  - {name: ids, shape: [2, 8], dtype: int64, "
+                              "range: [0, 100]}\n"
+                              "bench: {runs: 7}\ngates: {min_cosine: 0.99}\n");
+  const CommonRecipe r = parse_recipe(path, {}, common_schema());
+  CHECK(r.model == (dir.path() / "m.pt").string());
+  CHECK(r.output == (dir.path() / "out").string());
+  CHECK(r.threads == 2);
+  REQUIRE(r.example_inputs.size() == 1);
+  CHECK(r.example_inputs[0].shape == std::vector<int64_t>{2, 8});
+  CHECK(r.example_inputs[0].dtype == llmc::recipe::DType::int64);
+  CHECK(r.bench.runs == 7);
+  CHECK(r.bench.warmup == 3);
+  CHECK(*r.gates.min_cosine == doctest::Approx(0.99));
+  CHECK_FALSE(r.gates.max_abs_diff.has_value());
+  CHECK(r.example_inputs[0].origin.location == path + ":6:5");
+}
+
+TEST_CASE("all errors are collected with line:column, key path and did-you-mean") {
+  llmc::test::TempDir dir;
+  dir.write("m.pt", "x");
+  const std::string got = errors_of(dir,
+                                    "recipe_version: 1\n"
+                                    "modle: m.pt\n"
+                                    "threads: many\n"
+                                    "bench:\n"
+                                    "  runs: 0\n"
+                                    "  warmpu: 2\n"
+                                    "task: {type: regression}\n"
+                                    "example_inputs:\n"
+                                    "  - {name: x, shape: [1, 2]}\n");
+  CHECK(got ==
+        "r.yaml:2:1: modle: unknown key \"modle\" (did you mean \"model\"?)\n"
+        "r.yaml:3:10: threads: expected an integer, got \"many\"\n"
+        "r.yaml:5:9: bench.runs: 0 is out of range: expected an integer in [1, 100000]\n"
+        "r.yaml:6:3: bench.warmpu: unknown key \"warmpu\" (did you mean \"warmup\"?)\n"
+        "r.yaml:7:14: task.type: expected one of none|single-label|multi-label, got "
+        "\"regression\"\n"
+        "r.yaml:1:1: missing required key \"model\"");
+}
+
+TEST_CASE("missing files, wrong shapes of values and cross-key checks") {
+  llmc::test::TempDir dir;
+  CHECK(errors_of(dir, "recipe_version: 1\nmodel: nope.pt\nexample_inputs: []\n") ==
+        "r.yaml:2:8: model: file not found: nope.pt");
+  dir.write("m.pt", "x");
+  CHECK(errors_of(dir, std::string("recipe_version: 1\n") + kModelLine) ==
+        "r.yaml:1:1: no measurement inputs: give example_inputs or data");
+  CHECK(errors_of(dir, std::string("recipe_version: 1\n") + kModelLine +
+                           "example_inputs:\n  - {name: ids, shape: [2], dtype: int64}\n") ==
+        "r.yaml:4:5: example_inputs[0]: an integer input needs range: [lo, hi) (e.g. [0, "
+        "vocab_size)) or fill");
+  CHECK(errors_of(dir, std::string("recipe_version: 1\n") + kModelLine + "bench: [1, 2]\n") ==
+        "r.yaml:3:8: bench: expected a mapping, got a list");
+  CHECK(errors_of(dir, std::string("recipe_version: 1\n") + kModelLine + "threads:\n") ==
+        "r.yaml:3:1: threads: expected int in [1, 1024], got nothing");
+  CHECK(errors_of(dir, std::string("recipe_version: 1\n") + kModelLine + "seed: 1\nseed: 2\n") ==
+        "r.yaml:4:1: seed: duplicate key");
+}
+
+TEST_CASE("YAML syntax errors, empty recipes and newer versions") {
+  llmc::test::TempDir dir;
+  CHECK(errors_of(dir, "recipe_version: 1\nmodel: [a\n") ==
+        "r.yaml:3:1: invalid YAML: end of sequence flow not found");
+  CHECK(errors_of(dir, "") == "r.yaml: the recipe is empty (start it with `recipe_version: 1`)");
+  CHECK(errors_of(dir, "- a\n") == "r.yaml:1:1: expected a mapping of recipe keys at the top level");
+  CHECK(errors_of(dir, "recipe_version: 2\nfuture_key: 1\n") ==
+        "r.yaml:1:17: recipe_version: recipe_version 2 is not supported (this llmc reads "
+        "recipe_version: 1)");
+}
+
+TEST_CASE("--set overrides any key, and its errors point at the override") {
+  llmc::test::TempDir dir;
+  dir.write("m.pt", "x");
+  const auto path = dir.write("r.yaml",
+                              "recipe_version: 1\nmodel: m.pt\nexample_inputs:\n"
+                              "  - {name: x, shape: [1, 4]}\n");
+  const auto r = parse_recipe(path,
+                              {"bench.runs=50", "gates.min_cosine=0.5", "example_inputs[0].shape=[3,5]",
+                               "output=rel/out"},
+                              common_schema());
+  CHECK(r.bench.runs == 50);
+  CHECK(*r.gates.min_cosine == doctest::Approx(0.5));
+  CHECK(r.example_inputs[0].shape == std::vector<int64_t>{3, 5});
+  CHECK(r.output == "rel/out");  // --set paths are relative to the working directory
+  CHECK(errors_of(dir, "recipe_version: 1\nmodel: m.pt\nexample_inputs: [{name: x, shape: [1]}]\n",
+                  {"bench.rns=5", "threads=-1", "noequals"}) ==
+        "--set: \"noequals\": expected KEY=VALUE");
+  CHECK(errors_of(dir, "recipe_version: 1\nmodel: m.pt\nexample_inputs: [{name: x, shape: [1]}]\n",
+                  {"bench.rns=5", "threads=-1"}) ==
+        "--set: bench.rns: unknown key \"rns\" (did you mean \"runs\"?)\n"
+        "--set: threads: -1 is out of range: expected an integer in [1, 1024]");
+}
+
+TEST_CASE("${ENV} interpolation with defaults and errors") {
+  llmc::test::TempDir dir;
+  dir.write("m.pt", "x");
+  setenv("LLMC_TEST_MODEL", "m.pt", 1);
+  setenv("LLMC_TEST_RUNS", "9", 1);
+  unsetenv("LLMC_TEST_UNSET");
+  const auto path = dir.write("r.yaml",
+                              "recipe_version: 1\nmodel: ${LLMC_TEST_MODEL}\n"
+                              "output: ${LLMC_TEST_UNSET:-out}/$$x\n"
+                              "bench: {runs: \"${LLMC_TEST_RUNS}\"}\n"
+                              "example_inputs: [{name: x, shape: [1]}]\n");
+  const auto r = parse_recipe(path, {}, common_schema());
+  CHECK(r.model == (dir.path() / "m.pt").string());
+  CHECK(r.output == (dir.path() / "out/$x").string());
+  CHECK(r.bench.runs == 9);
+  CHECK(errors_of(dir, "recipe_version: 1\nmodel: ${LLMC_TEST_UNSET}\n"
+                       "example_inputs: [{name: x, shape: [1]}]\n") ==
+        "r.yaml:2:8: model: environment variable LLMC_TEST_UNSET is not set (write "
+        "${LLMC_TEST_UNSET:-default} to give a default)");
+}
+
+TEST_CASE("did_you_mean only suggests close words") {
+  using llmc::recipe::did_you_mean;
+  CHECK(did_you_mean("modle", {"model", "output"}) == "model");
+  CHECK(did_you_mean("xyz", {"model", "output"}).empty());
+  CHECK(did_you_mean("Threads", {"threads"}) == "threads");
+}
