@@ -117,6 +117,7 @@ class Json {
   }
   template <typename T, std::enable_if_t<std::is_floating_point_v<T>, int> = 0>
   Json(T value) : value_(static_cast<double>(value)) {}
+  Json(char) = delete;  // would silently become a bool; say string or integer explicitly
   Json(const char* value) : value_(std::string(value)) {}
   Json(std::string value) : value_(std::move(value)) {}
   Json(std::string_view value) : value_(std::string(value)) {}

@@ -1,0 +1,207 @@
+#include "llmc/freeze/eval_freeze.h"
+
+#include <fmt/format.h>
+#include <torch/csrc/jit/passes/freeze_module.h>
+#include <torch/csrc/jit/passes/frozen_graph_optimizations.h>
+#include <torch/csrc/jit/passes/inliner.h>
+
+#include "llmc/compare/agreement.h"
+#include "llmc/job/job.h"
+#include "llmc/passes/bake_eval_mode.h"
+#include "llmc/recipe/parse.h"
+#include "llmc/util/log.h"
+
+namespace llmc::freeze {
+
+recipe::Section<EvalFreezeRecipe> eval_freeze_schema() {
+  recipe::Section<EvalFreezeOptions> s;
+  s.texts("preserve", &EvalFreezeOptions::preserve,
+          "methods or attributes to keep through freezing (forward is always kept)");
+  s.flag("optimize_for_inference", &EvalFreezeOptions::optimize_for_inference,
+         "run LibTorch's optimize_for_inference after freezing (folds conv/batch-norm, "
+         "concatenates linears that share an input, pre-packs weights)");
+  s.flag("fix_traced_training", &EvalFreezeOptions::fix_traced_training,
+         "switch dropout/batch-norm calls that a trace in training mode baked in as train=True "
+         "to eval (otherwise such a model is refused)");
+  s.integer("determinism_runs", &EvalFreezeOptions::determinism_runs, 2, 1000,
+            "runs of the artifact on the same input that must give bitwise-identical outputs");
+  s.origin(&EvalFreezeOptions::origin);
+  recipe::Section<EvalFreezeRecipe> root;
+  root.inline_section(&EvalFreezeRecipe::common, recipe::common_schema());
+  root.section("eval_freeze", &EvalFreezeRecipe::eval_freeze, s, "eval-freeze options");
+  recipe::hint_other_sections(root, "eval_freeze");
+  return root;
+}
+
+EvalFreezeRecipe parse_eval_freeze_recipe(const std::string& path,
+                                          const std::vector<std::string>& sets) {
+  return recipe::parse_recipe(path, sets, eval_freeze_schema());
+}
+
+namespace {
+
+int64_t count_nodes(const torch::jit::Module& m) {
+  auto graph = m.get_method("forward").graph()->copy();
+  torch::jit::Inline(*graph);
+  int64_t n = 0;
+  std::function<void(const torch::jit::Block*)> walk = [&](const torch::jit::Block* b) {
+    for (const auto* node : b->nodes()) {
+      if (node->kind() != c10::prim::Constant) ++n;
+      for (const auto* sub : node->blocks()) walk(sub);
+    }
+  };
+  walk(graph->block());
+  return n;
+}
+
+void check_preserved(const torch::jit::Module& m, const EvalFreezeOptions& options) {
+  std::vector<RecipeIssue> issues;
+  for (const auto& name : options.preserve) {
+    if (m.find_method(name) || m.hasattr(name)) continue;
+    std::string methods;
+    for (const auto& method : m.get_methods()) {
+      methods += (methods.empty() ? "" : ", ") + method.name();
+    }
+    issues.push_back({options.origin.location, options.origin.key + ".preserve",
+                      fmt::format("the model has no method or attribute \"{}\" (its methods: {})",
+                                  name, methods)});
+  }
+  if (!issues.empty()) throw RecipeError(issues);
+}
+
+}  // namespace
+
+FreezeOutcome eval_freeze(const torch::jit::Module& original, const EvalFreezeOptions& options) {
+  check_preserved(original, options);
+  FreezeOutcome out;
+  util::Json passes = util::Json::array();
+  auto record = [&](const std::string& name, const std::string& effect) {
+    util::Json p = util::Json::object();
+    p["pass"] = name;
+    p["effect"] = effect;
+    passes.push_back(p);
+  };
+
+  torch::jit::Module m = original.clone();
+  const int64_t nodes_before = count_nodes(m);
+  const auto baked = passes::bake_eval_mode(m, !options.fix_traced_training);
+  if (baked.total() > 0) {
+    if (!options.fix_traced_training) {
+      throw InputError("", fmt::format(
+          "the model was traced in training mode: {} dropout and {} batch-norm calls have "
+          "train=True baked in (first at {}), so eval() cannot make it deterministic",
+          baked.dropout, baked.batch_norm, baked.sites.front()),
+          "re-trace the model after model.eval(), or set eval_freeze.fix_traced_training: true");
+    }
+    out.warnings.push_back(fmt::format(
+        "the model was traced in training mode: switched {} dropout and {} batch-norm calls "
+        "with train=True baked in to eval (first at {}); trace after model.eval() to avoid this",
+        baked.dropout, baked.batch_norm, baked.sites.front()));
+  }
+  record("bake_eval_mode", fmt::format("{} dropout, {} batch_norm flags set to eval",
+                                       baked.dropout, baked.batch_norm));
+  m.eval();
+  record("eval", "training = False on every submodule");
+  out.reference = m.clone();
+  out.reference.eval();
+
+  torch::jit::Module frozen = [&] {
+    try {
+      return torch::jit::freeze(m, options.preserve, /*optimize_numerics=*/true);
+    } catch (const c10::Error& e) {
+      std::string what = e.what_without_backtrace();
+      throw InputError("", "torch::jit::freeze failed: " + what.substr(0, what.find('\n')),
+                       "models that mutate their attributes in forward cannot be frozen; list "
+                       "such attributes under eval_freeze.preserve");
+    }
+  }();
+  record("freeze", "parameters and attributes folded into constants, submodules inlined, "
+                   "dropout removed, conv/batch-norm folded");
+  if (options.optimize_for_inference) {
+    try {
+      std::vector<std::string> other_methods;
+      for (const auto& name : options.preserve) {
+        if (frozen.find_method(name)) other_methods.push_back(name);
+      }
+      frozen = torch::jit::optimize_for_inference(frozen, other_methods);
+      record("optimize_for_inference", "LibTorch frozen-graph optimizations for inference");
+    } catch (const c10::Error& e) {
+      std::string what = e.what_without_backtrace();
+      out.warnings.push_back("optimize_for_inference failed and was skipped: " +
+                             what.substr(0, what.find('\n')));
+    }
+  }
+  out.frozen = frozen;
+  out.details["passes"] = passes;
+  out.details["forward_nodes_before"] = nodes_before;
+  out.details["forward_nodes_after"] = count_nodes(frozen);
+  out.details["traced_training_flags_fixed"] = baked.total();
+  return out;
+}
+
+namespace {
+
+bool same_output(const c10::IValue& a, const c10::IValue& b) {
+  const auto ta = compare::output_tensors(a);
+  const auto tb = compare::output_tensors(b);
+  if (ta.size() != tb.size()) return false;
+  for (size_t i = 0; i < ta.size(); ++i) {
+    if (!ta[i].sizes().equals(tb[i].sizes()) || !at::equal(ta[i], tb[i])) return false;
+  }
+  return true;
+}
+
+// Runs `runs` times on the batch; true when every output equals the first bitwise.
+bool deterministic(torch::jit::Module& m, const data::Batch& batch, int64_t runs,
+                   const std::string& path) {
+  const c10::IValue first = job::run_forward(m, batch, path);
+  for (int64_t i = 1; i < runs; ++i) {
+    if (!same_output(first, job::run_forward(m, batch, path))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+job::Job eval_freeze_job(const EvalFreezeOptions& options) {
+  job::Job j;
+  j.command = "eval-freeze";
+  j.transform = [options](torch::jit::Module original, const job::TransformInput& in) {
+    // How the model behaves as it was handed over (a fresh copy: training-mode batch-norm
+    // would update the running statistics of the one we freeze).
+    torch::jit::Module as_loaded = original.clone();
+    const bool loaded_deterministic =
+        deterministic(as_loaded, in.latency_batch, 2, in.common.model);
+    FreezeOutcome f = eval_freeze(original, options);
+    job::TransformResult t;
+    t.artifact = f.frozen;
+    t.reference = f.reference;
+    t.details = std::move(f.details);
+    t.details["original_training_mode"] = original.is_training();
+    t.details["original_deterministic_as_loaded"] = loaded_deterministic;
+    t.warnings = std::move(f.warnings);
+    return t;
+  };
+  j.verify = [options](torch::jit::Module& artifact, const job::TransformInput& in,
+                       report::Report& r) {
+    const bool ok = deterministic(artifact, in.latency_batch, options.determinism_runs,
+                                  r.result.path);
+    r.details["artifact_deterministic"] = ok;
+    r.details["determinism_runs"] = options.determinism_runs;
+    report::GateResult g;
+    g.name = "deterministic";
+    g.comparison = ">=";
+    g.threshold = 1;
+    g.actual = ok ? 1.0 : 0.0;
+    g.passed = ok;
+    r.gates.push_back(g);
+    if (!ok) {
+      r.warnings.push_back(fmt::format(
+          "the artifact gave different outputs over {} runs on the same input",
+          options.determinism_runs));
+    }
+  };
+  return j;
+}
+
+}  // namespace llmc::freeze

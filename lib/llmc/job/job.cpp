@@ -1,0 +1,154 @@
+#include "llmc/job/job.h"
+
+#include <fmt/format.h>
+#include <torch/version.h>
+
+#include "llmc/bench/measure.h"
+#include "llmc/compare/agreement.h"
+#include "llmc/gates/gates.h"
+#include "llmc/model/inspect.h"
+#include "llmc/model/load.h"
+#include "llmc/util/atomic_file.h"
+#include "llmc/util/error.h"
+#include "llmc/util/log.h"
+#include "llmc/util/sha256.h"
+#include "llmc/util/threads.h"
+#include "llmc_config.h"
+
+namespace llmc::job {
+
+c10::IValue run_forward(torch::jit::Module& module, const data::Batch& batch,
+                        const std::string& model_path) {
+  torch::NoGradGuard no_grad;
+  try {
+    return module.forward(batch.args);
+  } catch (const c10::Error& e) {
+    std::string what = e.what_without_backtrace();
+    throw InputError(model_path, "forward failed on the measurement inputs: " +
+                                     what.substr(0, what.find('\n')),
+                     "check example_inputs (names, shapes, dtypes, ranges) or the data fields "
+                     "against the model's forward");
+  }
+}
+
+Inputs load_inputs(const recipe::CommonRecipe& common, const torch::jit::Module& model) {
+  const auto args = model::forward_argument_names(model);
+  if (!model.find_method("forward")) {
+    throw InputError(common.model, "the model has no forward method");
+  }
+  Inputs in;
+  std::optional<data::InputSet> example;
+  if (!common.example_inputs.empty()) {
+    example = data::make_example_inputs(common.example_inputs, args, common.seed, common.origin);
+  }
+  if (common.data) {
+    in.agreement = data::load_jsonl(*common.data, args);
+  } else {
+    in.agreement = *example;
+  }
+  in.latency = example ? example->batches.front() : in.agreement.batches.front();
+  return in;
+}
+
+namespace {
+
+std::vector<c10::IValue> run_all(torch::jit::Module& m, const data::InputSet& inputs,
+                                 const std::string& path) {
+  std::vector<c10::IValue> out;
+  for (const auto& b : inputs.batches) out.push_back(run_forward(m, b, path));
+  return out;
+}
+
+void fill_weights(report::ModelSide& side, const torch::jit::Module& m) {
+  const auto w = model::weight_stats(m);
+  side.parameter_count = w.count;
+  side.parameter_bytes = w.bytes;
+}
+
+}  // namespace
+
+report::Report run(const Job& job, const recipe::CommonRecipe& common, const RunOptions& options) {
+  report::Report r;
+  r.command = job.command;
+  r.provenance.started_at = report::utc_now_iso8601();
+  const auto threads = util::configure_threads(static_cast<int>(common.threads));
+  log::debug("threads: {}", threads.describe());
+
+  std::vector<std::string> protect{common.model, options.recipe_path};
+  if (common.data) protect.push_back(common.data->path);
+  util::OutputDir out(common.output, options.force, protect);
+
+  log::info("loading {}", common.model);
+  torch::jit::Module original = model::load(common.model);
+  const Inputs inputs = load_inputs(common, original);
+  const TransformInput tin{common, inputs.agreement, inputs.latency};
+
+  log::info("running {}", job.command);
+  TransformResult t = job.transform(original, tin);
+
+  const std::string artifact_path = out.file("model.pt");
+  model::save(t.artifact, artifact_path);
+  // Measure what was written, as a user will load it.
+  torch::jit::Module artifact = model::load(artifact_path);
+  torch::jit::Module reference = t.reference ? *t.reference : model::load(common.model);
+  if (!t.reference) reference.eval();
+
+  r.original.path = common.model;
+  r.result.path = (std::filesystem::path(common.output) / "model.pt").string();
+  r.original.file_bytes = bench::file_bytes(common.model);
+  r.result.file_bytes = bench::file_bytes(artifact_path);
+  r.original.sha256 = util::sha256_file_hex(common.model);
+  r.result.sha256 = util::sha256_file_hex(artifact_path);
+  fill_weights(r.original, reference);
+  fill_weights(r.result, artifact);
+  r.details = std::move(t.details);
+  r.warnings = std::move(t.warnings);
+  r.inputs_source = inputs.agreement.source;
+  r.input_rows = inputs.agreement.rows();
+  r.latency_batch_rows = inputs.latency.rows;
+
+  log::info("comparing outputs on {} rows", r.input_rows);
+  const auto ref_out = run_all(reference, inputs.agreement, common.model);
+  const auto res_out = run_all(artifact, inputs.agreement, artifact_path);
+  r.agreement = compare::compare_outputs(ref_out, res_out, common.task);
+  if (common.task.type != recipe::TaskKind::none) {
+    std::vector<at::Tensor> labels;
+    for (const auto& b : inputs.agreement.batches) labels.push_back(b.labels);
+    r.original.metrics = compare::task_metrics(ref_out, labels, common.task);
+    r.result.metrics = compare::task_metrics(res_out, labels, common.task);
+  }
+
+  if (job.verify) job.verify(artifact, tin, r);
+
+  log::info("timing {} runs each (batch of {} rows, {})", common.bench.runs, inputs.latency.rows,
+            threads.describe());
+  const auto timing = bench::time_alternating(
+      [&] { run_forward(reference, inputs.latency, common.model); },
+      [&] { run_forward(artifact, inputs.latency, artifact_path); }, common.bench.warmup,
+      common.bench.runs, inputs.latency.rows);
+  r.original.latency = timing.a;
+  r.result.latency = timing.b;
+  r.original.memory = bench::measure_memory([&] { run_forward(reference, inputs.latency, common.model); });
+  r.result.memory = bench::measure_memory([&] { run_forward(artifact, inputs.latency, artifact_path); });
+
+  auto gate_results = gates::evaluate(common.gates, r);
+  r.gates.insert(r.gates.end(), gate_results.begin(), gate_results.end());
+
+  auto& p = r.provenance;
+  p.llmc_version = LLMC_VERSION;
+  p.libtorch_version = TORCH_VERSION;
+  p.recipe_path = options.recipe_path;
+  p.recipe_sha256 = options.recipe_path.empty() ? "" : util::sha256_file_hex(options.recipe_path);
+  p.command_line = options.command_line;
+  p.threads = threads.describe();
+  p.intra_op_threads = threads.intra_op;
+  p.machine = util::machine_info();
+
+  util::write_file_atomic(out.file("report.json"), report::to_json(r).dump(2) + "\n");
+  util::write_file_atomic(out.file("report.md"), report::to_markdown(r));
+  out.commit();
+  log::info("wrote {}", common.output);
+  return r;
+}
+
+}  // namespace llmc::job

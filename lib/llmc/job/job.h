@@ -1,0 +1,66 @@
+// The one flow every compression subcommand shares: load the original, build the measurement
+// inputs, run the subcommand's transform, save the artifact into a staging directory, reload it
+// from disk, measure original vs result on the same inputs (agreement, task metric, latency,
+// memory, size), check the gates, write report.json and report.md, and move the directory into
+// place. A subcommand supplies only its transform (and optional extra verification).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <torch/script.h>
+
+#include "llmc/data/inputs.h"
+#include "llmc/recipe/common.h"
+#include "llmc/report/report.h"
+
+namespace llmc::job {
+
+struct RunOptions {
+  bool force = false;        // replace an existing output directory
+  std::string recipe_path;   // for provenance and to protect it from --force
+  std::string command_line;  // as typed, for provenance
+};
+
+struct TransformResult {
+  torch::jit::Module artifact;
+  // What the result is compared against; default: the original, loaded afresh, in eval mode.
+  std::optional<torch::jit::Module> reference;
+  util::Json details = util::Json::object();
+  std::vector<std::string> warnings;
+};
+
+// Everything a transform may look at.
+struct TransformInput {
+  const recipe::CommonRecipe& common;
+  const data::InputSet& inputs;        // agreement inputs (data batches or example batch)
+  const data::Batch& latency_batch;    // the batch latency is measured on
+};
+
+struct Job {
+  std::string command;  // "eval-freeze"
+  // Builds the artifact from a freshly loaded original.
+  std::function<TransformResult(torch::jit::Module original, const TransformInput&)> transform;
+  // Optional: more checks on the artifact as reloaded from disk; may add details, warnings and
+  // gates to the report.
+  std::function<void(torch::jit::Module& artifact, const TransformInput&, report::Report&)> verify;
+};
+
+// Runs the job and returns its report. Throws llmc errors for bad input; gate failures are in
+// the report (report.passed()), with the artifact and reports already written.
+report::Report run(const Job& job, const recipe::CommonRecipe& common, const RunOptions& options);
+
+// Runs forward on one batch without autograd; model errors become InputError naming the model.
+c10::IValue run_forward(torch::jit::Module& module, const data::Batch& batch,
+                        const std::string& model_path);
+
+// Loads the measurement inputs of a recipe for a model (example_inputs and/or data).
+struct Inputs {
+  data::InputSet agreement;
+  data::Batch latency;
+};
+Inputs load_inputs(const recipe::CommonRecipe& common, const torch::jit::Module& model);
+
+}  // namespace llmc::job

@@ -1,0 +1,186 @@
+#include "llmc/model/inspect.h"
+
+#include <filesystem>
+#include <set>
+
+#include <fmt/format.h>
+#include <torch/csrc/jit/passes/inliner.h>
+
+namespace llmc::model {
+
+namespace {
+
+TensorInfo tensor_info(const std::string& name, const at::Tensor& t) {
+  TensorInfo info;
+  info.name = name;
+  info.shape = t.sizes().vec();
+  info.dtype = std::string(c10::toString(t.scalar_type()));
+  info.numel = t.numel();
+  info.bytes = static_cast<int64_t>(t.numel() * t.element_size());
+  return info;
+}
+
+std::string human_bytes(int64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 3) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+// Tensors held as graph constants (what torch::jit::freeze makes of parameters).
+void collect_constants(const torch::jit::Block* block, std::set<const c10::TensorImpl*>& seen,
+                       WeightStats& stats) {
+  for (const torch::jit::Node* node : block->nodes()) {
+    if (node->kind() == c10::prim::Constant && node->output()->type()->cast<c10::TensorType>()) {
+      const auto value = torch::jit::toIValue(node->output());
+      if (value && value->isTensor()) {
+        const at::Tensor& t = value->toTensor();
+        if (seen.insert(t.unsafeGetTensorImpl()).second) {
+          stats.count += t.numel();
+          stats.bytes += static_cast<int64_t>(t.numel() * t.element_size());
+        }
+      }
+    }
+    for (const torch::jit::Block* sub : node->blocks()) collect_constants(sub, seen, stats);
+  }
+}
+
+}  // namespace
+
+WeightStats weight_stats(const torch::jit::Module& module) {
+  WeightStats stats;
+  std::set<const c10::TensorImpl*> seen;
+  auto add = [&](const at::Tensor& t) {
+    if (t.defined() && seen.insert(t.unsafeGetTensorImpl()).second) {
+      stats.count += t.numel();
+      stats.bytes += static_cast<int64_t>(t.numel() * t.element_size());
+    }
+  };
+  for (const auto& p : module.named_parameters(true)) add(p.value);
+  for (const auto& b : module.named_buffers(true)) add(b.value);
+  for (const auto& method : module.get_methods()) {
+    collect_constants(method.graph()->block(), seen, stats);
+  }
+  return stats;
+}
+
+std::vector<std::string> forward_argument_names(const torch::jit::Module& module) {
+  std::vector<std::string> names;
+  const auto method = module.find_method("forward");
+  if (!method) return names;
+  const auto& args = method->function().getSchema().arguments();
+  for (size_t i = 1; i < args.size(); ++i) names.push_back(args[i].name());
+  return names;
+}
+
+ModelInfo inspect(const torch::jit::Module& module, const std::string& path) {
+  ModelInfo info;
+  info.path = path;
+  std::error_code ec;
+  info.file_bytes = static_cast<int64_t>(std::filesystem::file_size(path, ec));
+  info.training = module.is_training();
+  std::set<const c10::TensorImpl*> seen;
+  for (const auto& p : module.named_parameters(true)) {
+    info.parameters.push_back(tensor_info(p.name, p.value));
+    if (seen.insert(p.value.unsafeGetTensorImpl()).second) {
+      info.parameter_count += p.value.numel();
+      info.parameter_bytes += info.parameters.back().bytes;
+    }
+  }
+  for (const auto& b : module.named_buffers(true)) {
+    info.buffers.push_back(tensor_info(b.name, b.value));
+    info.buffer_bytes += info.buffers.back().bytes;
+  }
+  for (const auto& method : module.get_methods()) {
+    std::ostringstream schema;
+    schema << method.function().getSchema();
+    info.methods.push_back(schema.str());
+  }
+  if (const auto forward = module.find_method("forward")) {
+    auto graph = forward->graph()->copy();
+    torch::jit::Inline(*graph);
+    std::function<void(const torch::jit::Block*)> count = [&](const torch::jit::Block* block) {
+      for (const torch::jit::Node* node : block->nodes()) {
+        if (node->kind() != c10::prim::Constant) ++info.forward_ops[node->kind().toQualString()];
+        for (const torch::jit::Block* sub : node->blocks()) count(sub);
+      }
+    };
+    count(graph->block());
+  }
+  return info;
+}
+
+util::Json to_json(const ModelInfo& info) {
+  using util::Json;
+  auto tensors = [](const std::vector<TensorInfo>& list) {
+    Json out = Json::array();
+    for (const auto& t : list) {
+      Json j = Json::object();
+      j["name"] = t.name;
+      Json shape = Json::array();
+      for (int64_t d : t.shape) shape.push_back(d);
+      j["shape"] = shape;
+      j["dtype"] = t.dtype;
+      j["numel"] = t.numel;
+      j["bytes"] = t.bytes;
+      out.push_back(j);
+    }
+    return out;
+  };
+  Json j = Json::object();
+  j["path"] = info.path;
+  j["file_bytes"] = info.file_bytes;
+  j["training"] = info.training;
+  j["parameter_count"] = info.parameter_count;
+  j["parameter_bytes"] = info.parameter_bytes;
+  j["buffer_bytes"] = info.buffer_bytes;
+  j["parameters"] = tensors(info.parameters);
+  j["buffers"] = tensors(info.buffers);
+  Json methods = Json::array();
+  for (const auto& m : info.methods) methods.push_back(m);
+  j["methods"] = methods;
+  Json ops = Json::object();
+  for (const auto& [op, n] : info.forward_ops) ops[op] = n;
+  j["forward_ops"] = ops;
+  return j;
+}
+
+std::string to_text(const ModelInfo& info) {
+  std::string out;
+  out += fmt::format("model: {} ({}, {} mode)\n", info.path, human_bytes(info.file_bytes),
+                     info.training ? "training" : "eval");
+  out += fmt::format("parameters: {} in {} tensors, {}\n", info.parameter_count,
+                     info.parameters.size(), human_bytes(info.parameter_bytes));
+  out += fmt::format("buffers: {} tensors, {}\n", info.buffers.size(),
+                     human_bytes(info.buffer_bytes));
+  auto table = [&](const char* title, const std::vector<TensorInfo>& list) {
+    if (list.empty()) return;
+    size_t width = 4;
+    for (const auto& t : list) width = std::max(width, t.name.size());
+    out += fmt::format("\n{}:\n", title);
+    for (const auto& t : list) {
+      out += fmt::format("  {:<{}}  {:<9}  {:>18}  {:>10}  {}\n", t.name, width, t.dtype,
+                         fmt::format("[{}]", fmt::join(t.shape, ", ")), t.numel,
+                         human_bytes(t.bytes));
+    }
+  };
+  table("parameters", info.parameters);
+  table("buffers", info.buffers);
+  out += "\nmethods:\n";
+  for (const auto& m : info.methods) out += "  " + m + "\n";
+  if (!info.forward_ops.empty()) {
+    std::vector<std::pair<std::string, int64_t>> ops(info.forward_ops.begin(),
+                                                     info.forward_ops.end());
+    std::stable_sort(ops.begin(), ops.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    out += "\nforward ops (submodule calls inlined):\n";
+    for (const auto& [op, n] : ops) out += fmt::format("  {:>6}  {}\n", n, op);
+  }
+  return out;
+}
+
+}  // namespace llmc::model

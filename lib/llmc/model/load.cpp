@@ -1,0 +1,190 @@
+#include "llmc/model/load.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <torch/version.h>
+
+#include "llmc/util/atomic_file.h"
+#include "llmc/util/error.h"
+
+namespace llmc::model {
+
+namespace fs = std::filesystem;
+
+const char* export_hint() {
+  return "export a TorchScript model from Python with `torch.jit.save(torch.jit.script(model), "
+         "\"model.pt\")` (or torch.jit.trace(model.eval(), example_inputs) for models that do "
+         "not script)";
+}
+
+namespace {
+
+std::string read_head(const std::string& path, size_t n) {
+  std::ifstream in(path, std::ios::binary);
+  std::string head(n, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(n));
+  head.resize(static_cast<size_t>(in.gcount()));
+  return head;
+}
+
+std::string read_tail(const std::string& path, size_t n) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  const auto size = static_cast<size_t>(in.tellg());
+  const size_t take = std::min(size, n);
+  in.seekg(static_cast<std::streamoff>(size - take));
+  std::string tail(take, '\0');
+  in.read(tail.data(), static_cast<std::streamsize>(take));
+  return tail;
+}
+
+// Zip entry names from the central directory, or false when there is none (truncated file).
+bool zip_entries(const std::string& path, std::vector<std::string>& names) {
+  // End of central directory: signature 0x06054b50 within the last 64 KiB + 22 bytes.
+  const std::string tail = read_tail(path, 65536 + 22);
+  const size_t eocd = tail.rfind(std::string("PK\x05\x06", 4));
+  if (eocd == std::string::npos || eocd + 22 > tail.size()) return false;
+  auto u16 = [](const std::string& s, size_t at) {
+    return static_cast<uint32_t>(static_cast<unsigned char>(s[at])) |
+           static_cast<uint32_t>(static_cast<unsigned char>(s[at + 1])) << 8;
+  };
+  auto u32 = [&](const std::string& s, size_t at) { return u16(s, at) | u16(s, at + 2) << 16; };
+  uint64_t cd_size = u32(tail, eocd + 12);
+  uint64_t cd_offset = u32(tail, eocd + 16);
+  const uint64_t file_size = fs::file_size(path);
+  if (cd_offset == 0xffffffffu || cd_size == 0xffffffffu) {
+    // zip64: the zip64 end record locator precedes the EOCD; trust the loader for these.
+    names.push_back("<zip64>");
+    return true;
+  }
+  if (cd_offset + cd_size > file_size) return false;
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(cd_offset));
+  std::string cd(cd_size, '\0');
+  in.read(cd.data(), static_cast<std::streamsize>(cd_size));
+  size_t at = 0;
+  while (at + 46 <= cd.size() && cd.compare(at, 4, "PK\x01\x02") == 0) {
+    const uint32_t name_len = u16(cd, at + 28);
+    const uint32_t extra_len = u16(cd, at + 30);
+    const uint32_t comment_len = u16(cd, at + 32);
+    if (at + 46 + name_len > cd.size()) return false;
+    names.push_back(cd.substr(at + 46, name_len));
+    at += 46 + name_len + extra_len + comment_len;
+  }
+  return !names.empty();
+}
+
+bool has_entry(const std::vector<std::string>& names, const std::string& suffix) {
+  for (const auto& n : names) {
+    if (n.size() >= suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool has_part(const std::vector<std::string>& names, const std::string& part) {
+  for (const auto& n : names) {
+    if (n.find(part) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+FileKind sniff_file(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return FileKind::missing;
+  if (fs::is_directory(path, ec)) return FileKind::directory;
+  if (fs::file_size(path, ec) == 0) return FileKind::empty;
+  const std::string head = read_head(path, 64);
+  if (head.compare(0, 4, "PK\x03\x04") == 0) {
+    std::vector<std::string> names;
+    if (!zip_entries(path, names)) return FileKind::truncated_zip;
+    if (names.size() == 1 && names[0] == "<zip64>") return FileKind::torchscript;
+    if (has_entry(names, "constants.pkl") || has_part(names, "/code/")) {
+      return FileKind::torchscript;
+    }
+    if (has_entry(names, "data.pkl")) return FileKind::torch_pickle_zip;
+    return FileKind::zip_other;
+  }
+  // Pickle protocol 2+ starts with 0x80 then the protocol number.
+  if (static_cast<unsigned char>(head[0]) == 0x80 && head.size() > 1 &&
+      static_cast<unsigned char>(head[1]) <= 5) {
+    return FileKind::torch_pickle_legacy;
+  }
+  // ONNX ModelProto: field 1 (ir_version, varint) first, and producer/opset strings early on.
+  if (head[0] == 0x08 && (read_head(path, 4096).find("onnx") != std::string::npos ||
+                          read_head(path, 4096).find("pytorch") != std::string::npos ||
+                          fs::path(path).extension() == ".onnx")) {
+    return FileKind::onnx;
+  }
+  return FileKind::unknown;
+}
+
+std::string describe(FileKind kind) {
+  switch (kind) {
+    case FileKind::missing: return "no such file";
+    case FileKind::directory: return "a directory, not a model file";
+    case FileKind::empty: return "an empty file";
+    case FileKind::torchscript: return "a TorchScript archive";
+    case FileKind::torch_pickle_zip:
+      return "a PyTorch pickle written by torch.save (a state_dict or an nn.Module), not a "
+             "TorchScript archive: it holds weights or Python objects but no TorchScript code";
+    case FileKind::torch_pickle_legacy:
+      return "a legacy PyTorch pickle (torch.save with _use_new_zipfile_serialization=False), "
+             "not a TorchScript archive";
+    case FileKind::zip_other: return "a zip archive that is not a TorchScript model";
+    case FileKind::truncated_zip:
+      return "a truncated or corrupt archive (its zip central directory is missing: was the "
+             "copy or download cut short?)";
+    case FileKind::onnx: return "an ONNX model, not a TorchScript archive";
+    case FileKind::unknown: return "not a TorchScript archive (unrecognised content)";
+  }
+  return "unknown";
+}
+
+torch::jit::Module load(const std::string& path) {
+  const FileKind kind = sniff_file(path);
+  if (kind != FileKind::torchscript) {
+    const bool fixable_by_export = kind == FileKind::torch_pickle_zip ||
+                                   kind == FileKind::torch_pickle_legacy ||
+                                   kind == FileKind::onnx || kind == FileKind::unknown ||
+                                   kind == FileKind::zip_other;
+    throw InputError(path, "cannot load model: the file is " + describe(kind),
+                     fixable_by_export ? export_hint() : "");
+  }
+  try {
+    return torch::jit::load(path, torch::kCPU);
+  } catch (const c10::Error& e) {
+    std::string what = e.what_without_backtrace();
+    const std::string first_line = what.substr(0, what.find('\n'));
+    std::string hint = export_hint();
+    if (what.find("scaled_dot_product_attention") != std::string::npos ||
+        what.find("Unknown builtin op") != std::string::npos ||
+        what.find("version") != std::string::npos) {
+      hint = "the archive was likely written by a newer PyTorch than LibTorch " TORCH_VERSION
+             " reads; trace it with eager attention (no scaled_dot_product_attention) and "
+             "an older torch, or re-export it";
+    }
+    throw InputError(path, "cannot load TorchScript model: " + first_line, hint);
+  } catch (const std::exception& e) {
+    throw InputError(path, std::string("cannot load TorchScript model: ") + e.what(),
+                     export_hint());
+  }
+}
+
+void save(const torch::jit::Module& module, const std::string& path) {
+  std::ostringstream bytes;
+  try {
+    module.save(bytes);
+  } catch (const c10::Error& e) {
+    throw InternalError(fmt::format("cannot serialize the model for {}: {}", path,
+                                    e.what_without_backtrace()));
+  }
+  util::write_file_atomic(path, bytes.str());
+}
+
+}  // namespace llmc::model

@@ -1,0 +1,122 @@
+// report.json: the machine-readable report. Its schema is documented in docs/report.md; bump
+// kSchemaVersion on any incompatible change.
+#include "llmc/report/report.h"
+
+namespace llmc::report {
+
+using util::Json;
+
+namespace {
+
+Json optional_number(const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); }
+
+Json latency_json(const bench::LatencyStats& l) {
+  Json j = Json::object();
+  j["runs"] = l.runs;
+  j["p50_ms"] = l.p50_ms;
+  j["p95_ms"] = l.p95_ms;
+  j["mean_ms"] = l.mean_ms;
+  j["min_ms"] = l.min_ms;
+  j["max_ms"] = l.max_ms;
+  j["throughput_per_s"] = l.throughput;
+  return j;
+}
+
+Json side_json(const ModelSide& s) {
+  Json j = Json::object();
+  j["path"] = s.path;
+  j["sha256"] = s.sha256;
+  j["file_bytes"] = s.file_bytes;
+  j["parameter_count"] = s.parameter_count;
+  j["parameter_bytes"] = s.parameter_bytes;
+  j["latency"] = s.latency ? latency_json(*s.latency) : Json(nullptr);
+  if (s.memory) {
+    Json m = Json::object();
+    m["peak_rss_bytes"] = s.memory->peak_rss_bytes;
+    m["delta_rss_bytes"] = s.memory->delta_rss_bytes;
+    m["isolated"] = s.memory->isolated;
+    j["memory"] = m;
+  } else {
+    j["memory"] = nullptr;
+  }
+  if (s.metrics) {
+    Json m = Json::object();
+    for (const auto& [name, value] : s.metrics->values) m[name] = value;
+    j["metrics"] = m;
+    j["primary_metric"] = s.metrics->primary;
+  } else {
+    j["metrics"] = nullptr;
+  }
+  return j;
+}
+
+}  // namespace
+
+Json to_json(const Report& r) {
+  Json j = Json::object();
+  j["schema_version"] = kSchemaVersion;
+  j["command"] = r.command;
+  j["status"] = r.passed() ? "passed" : "failed";
+  j["original"] = side_json(r.original);
+  j["result"] = side_json(r.result);
+  Json cmp = Json::object();
+  cmp["speedup"] = optional_number(r.speedup());
+  cmp["size_ratio"] = optional_number(r.size_ratio());
+  cmp["metric_drop"] = optional_number(r.metric_drop());
+  j["comparison"] = cmp;
+  Json inputs = Json::object();
+  inputs["source"] = r.inputs_source;
+  inputs["rows"] = r.input_rows;
+  inputs["latency_batch_rows"] = r.latency_batch_rows;
+  j["inputs"] = inputs;
+  if (r.agreement) {
+    Json a = Json::object();
+    a["elements"] = r.agreement->elements;
+    a["max_abs_diff"] = r.agreement->max_abs_diff;
+    a["mean_abs_diff"] = r.agreement->mean_abs_diff;
+    a["cosine"] = r.agreement->cosine;
+    a["label_agreement"] = optional_number(r.agreement->label_agreement);
+    a["identical"] = r.agreement->identical;
+    j["agreement"] = a;
+  } else {
+    j["agreement"] = nullptr;
+  }
+  Json gates = Json::array();
+  for (const auto& g : r.gates) {
+    Json e = Json::object();
+    e["name"] = g.name;
+    e["comparison"] = g.comparison;
+    e["threshold"] = g.threshold;
+    e["actual"] = optional_number(g.actual);
+    e["passed"] = g.passed;
+    gates.push_back(e);
+  }
+  j["gates"] = gates;
+  j["details"] = r.details;
+  Json warnings = Json::array();
+  for (const auto& w : r.warnings) warnings.push_back(w);
+  j["warnings"] = warnings;
+  const auto& p = r.provenance;
+  Json prov = Json::object();
+  prov["llmc_version"] = p.llmc_version;
+  prov["libtorch_version"] = p.libtorch_version;
+  prov["recipe"] = p.recipe_path;
+  prov["recipe_sha256"] = p.recipe_sha256;
+  prov["model_sha256"] = r.original.sha256;
+  prov["artifact_sha256"] = r.result.sha256;
+  prov["command_line"] = p.command_line;
+  prov["threads"] = p.threads;
+  prov["intra_op_threads"] = p.intra_op_threads;
+  Json m = Json::object();
+  m["cpu"] = p.machine.cpu_model;
+  m["cores"] = p.machine.cores;
+  m["memory_bytes"] = p.machine.memory_bytes;
+  m["os"] = p.machine.os;
+  m["cpu_flags"] = p.machine.cpu_flags;
+  prov["machine"] = m;
+  prov["started_at"] = p.started_at;
+  j["provenance"] = prov;
+  return j;
+}
+
+}  // namespace llmc::report

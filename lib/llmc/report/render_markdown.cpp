@@ -1,0 +1,159 @@
+// report.md (a table a person reads in a CI log or a pull-request comment) and the short
+// summary printed on stdout.
+#include <fmt/format.h>
+
+#include "llmc/report/report.h"
+
+namespace llmc::report {
+
+namespace {
+
+std::string ms(const std::optional<bench::LatencyStats>& l, double bench::LatencyStats::*f) {
+  return l ? fmt::format("{:.2f} ms", (*l).*f) : "–";
+}
+
+std::string ratio(const std::optional<double>& v, const char* suffix = "×") {
+  return v ? fmt::format("{:.3f}{}", *v, suffix) : "–";
+}
+
+std::string metric_cell(const ModelSide& s, const std::string& name) {
+  if (!s.metrics) return "–";
+  for (const auto& [n, v] : s.metrics->values) {
+    if (n == name) return fmt::format("{:.4f}", v);
+  }
+  return "–";
+}
+
+// Details rendered generically: scalars as "key: value" lines, arrays of objects as tables.
+void render_details(const util::Json& details, std::string& out) {
+  if (!details.is_object() || details.size() == 0) return;
+  out += "\n## Details\n\n";
+  std::string tables;
+  for (const auto& [key, value] : details.as_object()) {
+    if (value.is_array() && value.size() > 0 && value.as_array().front().is_object()) {
+      const auto& rows = value.as_array();
+      tables += fmt::format("\n**{}**\n\n|", key);
+      std::vector<std::string> cols;
+      for (const auto& [c, v] : rows.front().as_object()) cols.push_back(c);
+      for (const auto& c : cols) tables += " " + c + " |";
+      tables += "\n|";
+      for (size_t i = 0; i < cols.size(); ++i) tables += " --- |";
+      tables += "\n";
+      for (const auto& row : rows) {
+        tables += "|";
+        for (const auto& c : cols) {
+          const util::Json* cell = row.find(c);
+          tables += " " + (cell == nullptr ? std::string("–")
+                           : cell->is_string() ? cell->as_string()
+                                               : cell->dump()) + " |";
+        }
+        tables += "\n";
+      }
+    } else {
+      out += fmt::format("- {}: {}\n", key, value.is_string() ? value.as_string() : value.dump());
+    }
+  }
+  out += tables;
+}
+
+}  // namespace
+
+std::string to_markdown(const Report& r) {
+  std::string out;
+  out += fmt::format("# llmc {} report: {}\n\n", r.command,
+                     r.passed() ? "PASSED" : "FAILED (quality gate)");
+  out += fmt::format("Original `{}` → result `{}`; inputs: {} ({} rows; latency batch {} rows).\n\n",
+                     r.original.path, r.result.path, r.inputs_source, r.input_rows,
+                     r.latency_batch_rows);
+  out += "| | original | result | change |\n| --- | ---: | ---: | ---: |\n";
+  out += fmt::format("| file size | {} | {} | {} |\n", human_bytes(r.original.file_bytes),
+                     human_bytes(r.result.file_bytes), ratio(r.size_ratio()));
+  out += fmt::format("| parameters | {} | {} | |\n", r.original.parameter_count,
+                     r.result.parameter_count);
+  out += fmt::format("| parameter bytes | {} | {} | |\n", human_bytes(r.original.parameter_bytes),
+                     human_bytes(r.result.parameter_bytes));
+  out += fmt::format("| latency p50 | {} | {} | {} speedup |\n",
+                     ms(r.original.latency, &bench::LatencyStats::p50_ms),
+                     ms(r.result.latency, &bench::LatencyStats::p50_ms), ratio(r.speedup()));
+  out += fmt::format("| latency p95 | {} | {} | |\n",
+                     ms(r.original.latency, &bench::LatencyStats::p95_ms),
+                     ms(r.result.latency, &bench::LatencyStats::p95_ms));
+  if (r.original.latency && r.result.latency) {
+    out += fmt::format("| throughput | {:.1f}/s | {:.1f}/s | |\n", r.original.latency->throughput,
+                       r.result.latency->throughput);
+  }
+  if (r.original.memory && r.result.memory) {
+    out += fmt::format("| peak RSS | {} | {} | |\n", human_bytes(r.original.memory->peak_rss_bytes),
+                       human_bytes(r.result.memory->peak_rss_bytes));
+  }
+  if (r.original.metrics) {
+    for (const auto& [name, v] : r.original.metrics->values) {
+      out += fmt::format("| {} | {} | {} | |\n", name, metric_cell(r.original, name),
+                         metric_cell(r.result, name));
+    }
+  }
+  if (r.agreement) {
+    const auto& a = *r.agreement;
+    out += "\n## Output agreement\n\n";
+    out += fmt::format("- max abs diff: {:.3g}\n- mean abs diff: {:.3g}\n- cosine: {:.6f}\n",
+                       a.max_abs_diff, a.mean_abs_diff, a.cosine);
+    if (a.label_agreement) out += fmt::format("- label agreement: {:.4f}\n", *a.label_agreement);
+    out += fmt::format("- bitwise identical: {}\n", a.identical ? "yes" : "no");
+  }
+  if (!r.gates.empty()) {
+    out += "\n## Gates\n\n| gate | threshold | actual | |\n| --- | ---: | ---: | --- |\n";
+    for (const auto& g : r.gates) {
+      out += fmt::format("| {} | {} {:.6g} | {} | {} |\n", g.name, g.comparison, g.threshold,
+                         g.actual ? fmt::format("{:.6g}", *g.actual) : "not measured",
+                         g.passed ? "pass" : "**FAIL**");
+    }
+  }
+  render_details(r.details, out);
+  if (!r.warnings.empty()) {
+    out += "\n## Warnings\n\n";
+    for (const auto& w : r.warnings) out += "- " + w + "\n";
+  }
+  const auto& p = r.provenance;
+  out += "\n## Provenance\n\n";
+  out += fmt::format("- llmc {}, LibTorch {}\n", p.llmc_version, p.libtorch_version);
+  out += fmt::format("- recipe: {} (sha256 {})\n", p.recipe_path, p.recipe_sha256);
+  out += fmt::format("- model sha256: {}\n- artifact sha256: {}\n", r.original.sha256,
+                     r.result.sha256);
+  out += fmt::format("- threads: {}\n", p.threads);
+  out += fmt::format("- machine: {}, {} cores, {} ({}), {}\n", p.machine.cpu_model, p.machine.cores,
+                     human_bytes(p.machine.memory_bytes), p.machine.cpu_flags, p.machine.os);
+  out += fmt::format("- started: {}\n", p.started_at);
+  return out;
+}
+
+std::string to_summary(const Report& r) {
+  std::string out;
+  out += fmt::format("{}: {} -> {}\n", r.command, r.original.path, r.result.path);
+  out += fmt::format("  size      {} -> {} ({})\n", human_bytes(r.original.file_bytes),
+                     human_bytes(r.result.file_bytes), ratio(r.size_ratio()));
+  if (r.original.latency && r.result.latency) {
+    out += fmt::format("  latency   p50 {:.2f} ms -> {:.2f} ms ({} speedup)\n",
+                       r.original.latency->p50_ms, r.result.latency->p50_ms, ratio(r.speedup()));
+  }
+  if (r.agreement) {
+    out += fmt::format("  agreement max abs diff {:.3g}, cosine {:.6f}", r.agreement->max_abs_diff,
+                       r.agreement->cosine);
+    if (r.agreement->label_agreement) {
+      out += fmt::format(", labels {:.2f}%", *r.agreement->label_agreement * 100);
+    }
+    out += "\n";
+  }
+  if (r.original.metrics && r.result.metrics) {
+    out += fmt::format("  {}  {:.4f} -> {:.4f}\n", r.original.metrics->primary,
+                       r.original.metrics->primary_value(), r.result.metrics->primary_value());
+  }
+  for (const auto& g : r.gates) {
+    out += fmt::format("  gate      {} {} {:.6g}: {}{}\n", g.name, g.comparison, g.threshold,
+                       g.passed ? "pass" : "FAIL",
+                       g.actual ? fmt::format(" ({:.6g})", *g.actual) : " (not measured)");
+  }
+  out += fmt::format("  status    {}\n", r.passed() ? "passed" : "FAILED");
+  return out;
+}
+
+}  // namespace llmc::report

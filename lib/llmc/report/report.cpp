@@ -1,0 +1,65 @@
+#include "llmc/report/report.h"
+
+#include <ctime>
+
+#include <fmt/format.h>
+
+namespace llmc::report {
+
+bool Report::passed() const {
+  for (const auto& g : gates) {
+    if (!g.passed) return false;
+  }
+  return true;
+}
+
+std::vector<std::string> Report::failed_gates() const {
+  std::vector<std::string> out;
+  for (const auto& g : gates) {
+    if (g.passed) continue;
+    if (!g.actual) {
+      out.push_back(fmt::format("{}: not measurable", g.name));
+    } else {
+      out.push_back(fmt::format("{}: {:.6g} {} {:.6g}", g.name, *g.actual,
+                                g.comparison == ">=" ? "<" : ">", g.threshold));
+    }
+  }
+  return out;
+}
+
+std::optional<double> Report::speedup() const {
+  if (!original.latency || !result.latency || result.latency->p50_ms <= 0) return std::nullopt;
+  return original.latency->p50_ms / result.latency->p50_ms;
+}
+
+std::optional<double> Report::size_ratio() const {
+  if (original.file_bytes <= 0 || result.file_bytes <= 0) return std::nullopt;
+  return static_cast<double>(result.file_bytes) / static_cast<double>(original.file_bytes);
+}
+
+std::optional<double> Report::metric_drop() const {
+  if (!original.metrics || !result.metrics) return std::nullopt;
+  return original.metrics->primary_value() - result.metrics->primary_value();
+}
+
+std::string human_bytes(int64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (std::abs(v) >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.2f} {}", v, units[u]);
+}
+
+std::string utc_now_iso8601() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace llmc::report

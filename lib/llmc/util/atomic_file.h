@@ -1,0 +1,39 @@
+// Writing results so that a failure never leaves a partial or corrupted artifact:
+// single files go through a temporary file in the target directory and a rename; a whole
+// output directory is built in a hidden staging directory beside it and renamed into place at
+// the end (the old one, with --force, is removed only after the new one is in place).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace llmc::util {
+
+// Writes `bytes` to `path` atomically (temp file in the same directory, fsync, rename).
+void write_file_atomic(const std::string& path, const std::string& bytes);
+
+// Staging for an output directory. Files are written into staging_path(); commit() moves the
+// directory into place. Destroying an uncommitted OutputDir removes the staging directory.
+class OutputDir {
+ public:
+  // Refuses (UsageError) an existing `target` without `force`, a `target` that is a file, and a
+  // `target` that contains or equals any of `protected_paths` (the user's inputs).
+  OutputDir(std::string target, bool force, const std::vector<std::string>& protected_paths);
+  ~OutputDir();
+  OutputDir(const OutputDir&) = delete;
+  OutputDir& operator=(const OutputDir&) = delete;
+
+  const std::string& staging_path() const { return staging_; }
+  const std::string& target() const { return target_; }
+  // Path of `name` inside the staging directory.
+  std::string file(const std::string& name) const;
+  void commit();
+
+ private:
+  std::string target_;
+  std::string staging_;
+  bool force_;
+  bool committed_ = false;
+};
+
+}  // namespace llmc::util

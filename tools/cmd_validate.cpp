@@ -1,0 +1,68 @@
+// `llmc validate RECIPE`: checks the recipe, loads the model and builds the measurement inputs
+// against forward's signature, without running any compression.
+#include "cmd_validate.h"
+
+#include <cstdio>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "llmc/commands.h"
+#include "llmc/job/job.h"
+#include "llmc/model/inspect.h"
+#include "llmc/model/load.h"
+#include "llmc/util/json.h"
+
+namespace llmc::tools {
+
+void setup_validate(CLI::App& app, const GlobalFlags& global) {
+  struct Flags {
+    std::string recipe;
+    std::vector<std::string> sets;
+    std::string command;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* sub = app.add_subcommand(
+      "validate", "check a recipe, its model and its inputs without running anything");
+  sub->add_option("recipe", flags->recipe, "recipe file (YAML)")->required();
+  sub->add_option("--set", flags->sets, "override a recipe key: --set key.path=value")
+      ->type_name("KEY=VALUE")
+      ->take_all();
+  sub->add_option("--command", flags->command,
+                  "the subcommand the recipe is for (default: from its section)");
+  sub->callback([flags, &global] {
+    const CommandInfo* command = nullptr;
+    if (!flags->command.empty()) {
+      command = find_command(flags->command);
+      if (command == nullptr) throw UsageError("unknown subcommand for --command: " + flags->command);
+    } else {
+      command = &command_for_recipe(flags->recipe);
+    }
+    const recipe::CommonRecipe common = command->parse(flags->recipe, flags->sets);
+    const auto model = model::load(common.model);
+    const auto inputs = job::load_inputs(common, model);
+    const auto args = model::forward_argument_names(model);
+    if (global.json) {
+      util::Json j = util::Json::object();
+      j["valid"] = true;
+      j["command"] = command->name;
+      j["recipe"] = flags->recipe;
+      j["model"] = common.model;
+      j["forward_arguments"] = util::Json::array();
+      for (const auto& a : args) j["forward_arguments"].push_back(a);
+      j["input_rows"] = inputs.agreement.rows();
+      j["input_batches"] = static_cast<int64_t>(inputs.agreement.batches.size());
+      std::fputs((j.dump(2) + "\n").c_str(), stdout);
+    } else {
+      std::fputs(fmt::format("{}: valid recipe for `llmc {}`\n  model   {} (forward: {})\n  inputs  "
+                             "{}: {} rows in {} batches\n",
+                             flags->recipe, command->name, common.model, fmt::join(args, ", "),
+                             inputs.agreement.source, inputs.agreement.rows(),
+                             inputs.agreement.batches.size())
+                     .c_str(),
+                 stdout);
+    }
+  });
+}
+
+}  // namespace llmc::tools

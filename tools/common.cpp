@@ -1,0 +1,57 @@
+#include "common.h"
+
+#include <cstdio>
+
+#include "llmc/util/error.h"
+
+namespace llmc::tools {
+
+namespace {
+std::string g_command_line;
+}
+
+void add_run_flags(CLI::App* app, RunFlags& flags) {
+  app->add_option("recipe", flags.recipe, "recipe file (YAML)")->required();
+  app->add_option("--set", flags.sets, "override a recipe key: --set key.path=value")
+      ->type_name("KEY=VALUE")
+      ->take_all();
+  app->add_option("--out", flags.out, "output directory (overrides `output:`)");
+  app->add_option("--threads", flags.threads, "intra-op threads (overrides `threads:`)")
+      ->check(CLI::Range(1, 1024));
+  app->add_flag("--force", flags.force, "replace an existing output directory");
+}
+
+std::vector<std::string> overrides(const RunFlags& flags) {
+  std::vector<std::string> sets = flags.sets;
+  if (!flags.out.empty()) sets.push_back("output=" + flags.out);
+  if (flags.threads > 0) sets.push_back("threads=" + std::to_string(flags.threads));
+  return sets;
+}
+
+job::RunOptions run_options(const RunFlags& flags) {
+  job::RunOptions o;
+  o.force = flags.force;
+  o.recipe_path = flags.recipe;
+  o.command_line = g_command_line;
+  return o;
+}
+
+void finish(const report::Report& report, const GlobalFlags& global) {
+  const std::string text =
+      global.json ? report::to_json(report).dump(2) + "\n" : report::to_summary(report);
+  std::fputs(text.c_str(), stdout);
+  std::fflush(stdout);
+  if (!report.passed()) throw GateFailure(report.failed_gates());
+}
+
+void set_command_line(int argc, char** argv) {
+  g_command_line.clear();
+  for (int i = 0; i < argc; ++i) {
+    if (i) g_command_line += ' ';
+    g_command_line += argv[i];
+  }
+}
+
+const std::string& command_line() { return g_command_line; }
+
+}  // namespace llmc::tools

@@ -1,0 +1,43 @@
+// Flags and output shared by the compression subcommands (CLI glue only).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "llmc/job/job.h"
+#include "llmc/report/report.h"
+
+namespace llmc::tools {
+
+struct GlobalFlags {
+  bool json = false;
+  bool quiet = false;
+  bool verbose = false;
+};
+
+struct RunFlags {
+  std::string recipe;
+  std::vector<std::string> sets;
+  std::string out;
+  int threads = 0;  // 0 = from the recipe
+  bool force = false;
+};
+
+void add_run_flags(CLI::App* app, RunFlags& flags);
+
+// --out and --threads are overrides of the recipe keys `output` and `threads`.
+std::vector<std::string> overrides(const RunFlags& flags);
+
+job::RunOptions run_options(const RunFlags& flags);
+
+// Prints the result on stdout (summary, or the JSON report with --json) and throws GateFailure
+// when a gate failed.
+void finish(const report::Report& report, const GlobalFlags& global);
+
+// The command line as typed, for provenance.
+void set_command_line(int argc, char** argv);
+const std::string& command_line();
+
+}  // namespace llmc::tools

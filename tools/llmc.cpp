@@ -1,0 +1,89 @@
+// llmc: main only wires the subcommands and turns every outcome into a message and an exit
+// code, in one place (docs/exit-codes.md).
+#include <cstdio>
+#include <exception>
+#include <new>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <c10/util/Exception.h>
+
+#include "cmd_eval_freeze.h"
+#include "cmd_inspect.h"
+#include "cmd_schema.h"
+#include "cmd_validate.h"
+#include "common.h"
+#include "llmc/util/error.h"
+#include "llmc/util/log.h"
+#include "llmc_config.h"
+
+namespace {
+
+int report_error(const std::string& message, llmc::ExitCode code) {
+  llmc::log::progress_done();
+  size_t start = 0;
+  while (start <= message.size()) {
+    const size_t end = message.find('\n', start);
+    const std::string line = message.substr(start, end == std::string::npos ? end : end - start);
+    if (!line.empty()) std::fprintf(stderr, "llmc: error: %s\n", line.c_str());
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return static_cast<int>(code);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  llmc::tools::set_command_line(argc, argv);
+  CLI::App app{"llmc: make trained TorchScript models ready for production, with a report that "
+               "proves what it cost in quality"};
+  app.set_version_flag("--version", std::string("llmc ") + LLMC_VERSION);
+  app.require_subcommand(1);
+  llmc::tools::GlobalFlags global;
+  app.add_flag("--json", global.json, "print the result as one JSON object on stdout");
+  app.add_flag("-q,--quiet", global.quiet, "only warnings and errors on stderr");
+  app.add_flag("-v,--verbose", global.verbose, "debug logs on stderr");
+  app.parse_complete_callback([&global] {
+    llmc::log::set_level(global.quiet     ? llmc::log::Level::quiet
+                         : global.verbose ? llmc::log::Level::debug
+                                          : llmc::log::Level::info);
+  });
+  // Global flags are accepted after the subcommand too.
+  app.fallthrough();
+  llmc::tools::setup_eval_freeze(app, global);
+  llmc::tools::setup_validate(app, global);
+  llmc::tools::setup_inspect(app, global);
+  llmc::tools::setup_schema(app, global);
+
+  try {
+    app.parse(argc, argv);
+    return static_cast<int>(llmc::ExitCode::ok);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return static_cast<int>(llmc::ExitCode::usage);
+  } catch (const llmc::GateFailure& e) {
+    return report_error(e.what(), e.exit_code());
+  } catch (const llmc::InputError& e) {
+    const int code = report_error(e.what(), e.exit_code());
+    if (!e.hint().empty()) std::fprintf(stderr, "llmc: hint: %s\n", e.hint().c_str());
+    return code;
+  } catch (const llmc::Error& e) {
+    return report_error(e.what(), e.exit_code());
+  } catch (const c10::Error& e) {
+    return report_error(std::string("LibTorch: ") + e.what_without_backtrace(),
+                        llmc::ExitCode::internal);
+  } catch (const std::bad_alloc&) {
+    return report_error("out of memory", llmc::ExitCode::internal);
+  } catch (const std::exception& e) {
+    return report_error(std::string("internal error: ") + e.what(), llmc::ExitCode::internal);
+  }
+}
