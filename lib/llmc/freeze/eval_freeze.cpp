@@ -1,5 +1,7 @@
 #include "llmc/freeze/eval_freeze.h"
 
+#include <sstream>
+
 #include <fmt/format.h>
 #include <torch/csrc/jit/passes/freeze_module.h>
 #include <torch/csrc/jit/passes/frozen_graph_optimizations.h>
@@ -52,6 +54,21 @@ int64_t count_nodes(const torch::jit::Module& m) {
   };
   walk(graph->block());
   return n;
+}
+
+bool round_trips(const torch::jit::Module& m, std::string& why) {
+  try {
+    std::stringstream bytes;
+    m.save(bytes);
+    torch::jit::load(bytes);
+    return true;
+  } catch (const c10::Error& e) {
+    std::string what = e.what_without_backtrace();
+    why = what.substr(0, what.find('\n'));
+  } catch (const std::exception& e) {  // e.g. torch::jit::IRAttributeError
+    why = e.what();
+  }
+  return false;
 }
 
 void check_preserved(const torch::jit::Module& m, const EvalFreezeOptions& options) {
@@ -123,8 +140,22 @@ FreezeOutcome eval_freeze(const torch::jit::Module& original, const EvalFreezeOp
       for (const auto& name : options.preserve) {
         if (frozen.find_method(name)) other_methods.push_back(name);
       }
-      frozen = torch::jit::optimize_for_inference(frozen, other_methods);
-      record("optimize_for_inference", "LibTorch frozen-graph optimizations for inference");
+      // optimize_for_inference rewrites the module's graphs in place: keep a copy to fall back to.
+      std::stringstream frozen_bytes;
+      frozen.save(frozen_bytes);
+      torch::jit::Module optimized = torch::jit::optimize_for_inference(frozen, other_methods);
+      // Some rewrites (MKLDNN weight constants for convolutions) cannot be serialized: keep
+      // only a result that survives a save/load round trip.
+      std::string why;
+      if (round_trips(optimized, why)) {
+        frozen = optimized;
+        record("optimize_for_inference", "LibTorch frozen-graph optimizations for inference");
+      } else {
+        frozen = torch::jit::load(frozen_bytes);
+        out.warnings.push_back("optimize_for_inference produced a graph that cannot be saved (" +
+                               why + "); the artifact is frozen without it");
+        record("optimize_for_inference", "skipped: result not serializable");
+      }
     } catch (const c10::Error& e) {
       std::string what = e.what_without_backtrace();
       out.warnings.push_back("optimize_for_inference failed and was skipped: " +

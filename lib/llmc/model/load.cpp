@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <zlib.h>
+
 #include <fmt/format.h>
 #include <torch/version.h>
 
@@ -40,23 +42,33 @@ std::string read_tail(const std::string& path, size_t n) {
   return tail;
 }
 
-// Zip entry names from the central directory, or false when there is none (truncated file).
-bool zip_entries(const std::string& path, std::vector<std::string>& names) {
+struct ZipEntry {
+  std::string name;
+  uint32_t crc = 0;
+  uint64_t compressed_size = 0;
+  uint64_t local_offset = 0;
+  uint16_t method = 0;
+};
+
+uint32_t u16(const std::string& s, size_t at) {
+  return static_cast<uint32_t>(static_cast<unsigned char>(s[at])) |
+         static_cast<uint32_t>(static_cast<unsigned char>(s[at + 1])) << 8;
+}
+uint32_t u32(const std::string& s, size_t at) { return u16(s, at) | u16(s, at + 2) << 16; }
+
+// Entries from the zip central directory, or false when there is none (a truncated file).
+// zip64 archives (models over 4 GiB) are left to LibTorch's reader: `zip64` is set.
+bool zip_entries(const std::string& path, std::vector<ZipEntry>& entries, bool& zip64) {
+  zip64 = false;
   // End of central directory: signature 0x06054b50 within the last 64 KiB + 22 bytes.
   const std::string tail = read_tail(path, 65536 + 22);
   const size_t eocd = tail.rfind(std::string("PK\x05\x06", 4));
   if (eocd == std::string::npos || eocd + 22 > tail.size()) return false;
-  auto u16 = [](const std::string& s, size_t at) {
-    return static_cast<uint32_t>(static_cast<unsigned char>(s[at])) |
-           static_cast<uint32_t>(static_cast<unsigned char>(s[at + 1])) << 8;
-  };
-  auto u32 = [&](const std::string& s, size_t at) { return u16(s, at) | u16(s, at + 2) << 16; };
-  uint64_t cd_size = u32(tail, eocd + 12);
-  uint64_t cd_offset = u32(tail, eocd + 16);
+  const uint64_t cd_size = u32(tail, eocd + 12);
+  const uint64_t cd_offset = u32(tail, eocd + 16);
   const uint64_t file_size = fs::file_size(path);
   if (cd_offset == 0xffffffffu || cd_size == 0xffffffffu) {
-    // zip64: the zip64 end record locator precedes the EOCD; trust the loader for these.
-    names.push_back("<zip64>");
+    zip64 = true;
     return true;
   }
   if (cd_offset + cd_size > file_size) return false;
@@ -70,14 +82,50 @@ bool zip_entries(const std::string& path, std::vector<std::string>& names) {
     const uint32_t extra_len = u16(cd, at + 30);
     const uint32_t comment_len = u16(cd, at + 32);
     if (at + 46 + name_len > cd.size()) return false;
-    names.push_back(cd.substr(at + 46, name_len));
+    ZipEntry e;
+    e.method = static_cast<uint16_t>(u16(cd, at + 10));
+    e.crc = u32(cd, at + 16);
+    e.compressed_size = u32(cd, at + 20);
+    e.local_offset = u32(cd, at + 42);
+    e.name = cd.substr(at + 46, name_len);
+    if (e.compressed_size == 0xffffffffu || e.local_offset == 0xffffffffu) zip64 = true;
+    entries.push_back(std::move(e));
     at += 46 + name_len + extra_len + comment_len;
   }
-  return !names.empty();
+  return !entries.empty();
 }
 
-bool has_entry(const std::vector<std::string>& names, const std::string& suffix) {
-  for (const auto& n : names) {
+// The first stored entry whose bytes do not match their CRC-32, or "" when all match.
+// LibTorch's reader does not check, so a model damaged in the middle would load silently.
+std::string first_corrupt_entry(const std::string& path, const std::vector<ZipEntry>& entries) {
+  std::ifstream in(path, std::ios::binary);
+  const uint64_t file_size = fs::file_size(path);
+  std::string buffer;
+  for (const auto& e : entries) {
+    if (e.method != 0) continue;  // TorchScript archives store entries uncompressed
+    std::string header(30, '\0');
+    in.seekg(static_cast<std::streamoff>(e.local_offset));
+    if (!in.read(header.data(), 30) || header.compare(0, 4, "PK\x03\x04") != 0) return e.name;
+    const uint64_t data_at = e.local_offset + 30 + u16(header, 26) + u16(header, 28);
+    if (data_at + e.compressed_size > file_size) return e.name;
+    in.seekg(static_cast<std::streamoff>(data_at));
+    uLong crc = crc32(0L, Z_NULL, 0);
+    uint64_t left = e.compressed_size;
+    buffer.resize(1 << 20);
+    while (left > 0) {
+      const auto n = static_cast<std::streamsize>(std::min<uint64_t>(left, buffer.size()));
+      if (!in.read(buffer.data(), n)) return e.name;
+      crc = crc32(crc, reinterpret_cast<const Bytef*>(buffer.data()), static_cast<uInt>(n));
+      left -= static_cast<uint64_t>(n);
+    }
+    if (static_cast<uint32_t>(crc) != e.crc) return e.name;
+  }
+  return "";
+}
+
+bool has_entry(const std::vector<ZipEntry>& entries, const std::string& suffix) {
+  for (const auto& e : entries) {
+    const auto& n = e.name;
     if (n.size() >= suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) {
       return true;
     }
@@ -85,15 +133,14 @@ bool has_entry(const std::vector<std::string>& names, const std::string& suffix)
   return false;
 }
 
-bool has_part(const std::vector<std::string>& names, const std::string& part) {
-  for (const auto& n : names) {
-    if (n.find(part) != std::string::npos) return true;
+bool has_part(const std::vector<ZipEntry>& entries, const std::string& part) {
+  for (const auto& e : entries) {
+    if (e.name.find(part) != std::string::npos) return true;
   }
   return false;
 }
 
 }  // namespace
-
 FileKind sniff_file(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return FileKind::missing;
@@ -101,13 +148,14 @@ FileKind sniff_file(const std::string& path) {
   if (fs::file_size(path, ec) == 0) return FileKind::empty;
   const std::string head = read_head(path, 64);
   if (head.compare(0, 4, "PK\x03\x04") == 0) {
-    std::vector<std::string> names;
-    if (!zip_entries(path, names)) return FileKind::truncated_zip;
-    if (names.size() == 1 && names[0] == "<zip64>") return FileKind::torchscript;
-    if (has_entry(names, "constants.pkl") || has_part(names, "/code/")) {
-      return FileKind::torchscript;
-    }
-    if (has_entry(names, "data.pkl")) return FileKind::torch_pickle_zip;
+    std::vector<ZipEntry> entries;
+    bool zip64 = false;
+    if (!zip_entries(path, entries, zip64)) return FileKind::truncated_zip;
+    if (zip64 && entries.empty()) return FileKind::torchscript;
+    const bool torchscript = has_entry(entries, "constants.pkl") || has_part(entries, "/code/");
+    if (!zip64 && !first_corrupt_entry(path, entries).empty()) return FileKind::corrupt_zip;
+    if (torchscript) return FileKind::torchscript;
+    if (has_entry(entries, "data.pkl")) return FileKind::torch_pickle_zip;
     return FileKind::zip_other;
   }
   // Pickle protocol 2+ starts with 0x80 then the protocol number.
@@ -140,6 +188,9 @@ std::string describe(FileKind kind) {
     case FileKind::truncated_zip:
       return "a truncated or corrupt archive (its zip central directory is missing: was the "
              "copy or download cut short?)";
+    case FileKind::corrupt_zip:
+      return "a corrupt archive: an entry's bytes do not match its CRC-32 checksum (the file "
+             "was damaged after it was written)";
     case FileKind::onnx: return "an ONNX model, not a TorchScript archive";
     case FileKind::unknown: return "not a TorchScript archive (unrecognised content)";
   }

@@ -20,6 +20,7 @@ enum class FileKind {
   torch_pickle_legacy,  // legacy torch.save pickle stream
   zip_other,         // a zip archive that is neither
   truncated_zip,     // starts like a zip archive but its central directory is missing
+  corrupt_zip,       // an entry fails its CRC-32 check
   onnx,              // ONNX protobuf
   unknown,
 };

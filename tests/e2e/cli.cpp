@@ -1,0 +1,60 @@
+#include "cli.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+#include "test_support.h"
+
+extern char** environ;
+
+namespace llmc::test {
+
+namespace {
+std::string env_or_throw(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') {
+    throw std::runtime_error(std::string(name) + " is not set (run the suite with `meson test`)");
+  }
+  return v;
+}
+}  // namespace
+
+std::string fixture(const std::string& name) {
+  return std::filesystem::absolute(std::filesystem::path(env_or_throw("LLMC_FIXTURES")) / name).string();
+}
+
+std::string source_root() { return env_or_throw("LLMC_SOURCE_ROOT"); }
+
+CliResult run_llmc(const std::vector<std::string>& args, const std::string& cwd) {
+  TempDir io;
+  const std::string out_path = (io.path() / "stdout").string();
+  const std::string err_path = (io.path() / "stderr").string();
+  std::string script = "cd '" + (cwd.empty() ? std::filesystem::current_path().string() : cwd) +
+                       "' && exec \"$0\" \"$@\" </dev/null >'" + out_path + "' 2>'" + err_path + "'";
+  std::vector<std::string> argv_s = {"/bin/sh", "-c", script, env_or_throw("LLMC_BIN")};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv.data(), environ) != 0) {
+    throw std::runtime_error("cannot start llmc");
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CliResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_text(out_path);
+  r.err = read_text(err_path);
+  return r;
+}
+
+util::Json read_json(const std::string& path) { return util::parse_json(read_text(path)); }
+
+}  // namespace llmc::test

@@ -1,0 +1,27 @@
+// Running the built llmc binary from end-to-end tests.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "llmc/util/json.h"
+
+namespace llmc::test {
+
+struct CliResult {
+  int code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs `llmc args...` in `cwd` (default: the current directory), with stdin closed.
+CliResult run_llmc(const std::vector<std::string>& args, const std::string& cwd = "");
+
+// A fixture made by tests/fixtures/make_fixtures.py (LLMC_FIXTURES).
+std::string fixture(const std::string& name);
+// The source tree (LLMC_SOURCE_ROOT), for recipes/ and docs/.
+std::string source_root();
+
+util::Json read_json(const std::string& path);
+
+}  // namespace llmc::test

@@ -1,0 +1,228 @@
+// `llmc eval-freeze` end to end: artifact, reports, determinism, exit codes, bad inputs.
+#include <filesystem>
+
+#include <doctest/doctest.h>
+#include <torch/script.h>
+
+#include "cli.h"
+#include "test_support.h"
+
+using llmc::test::fixture;
+using llmc::test::read_json;
+using llmc::test::run_llmc;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string bert_recipe(const std::string& model, const std::string& extra = "") {
+  return "recipe_version: 1\nmodel: " + model +
+         "\noutput: out\n"
+         "example_inputs:\n"
+         "  - {name: input_ids, shape: [4, 16], dtype: int64, range: [0, 1000]}\n"
+         "  - {name: attention_mask, shape: [4, 16], dtype: int64, fill: 1}\n"
+         "bench: {warmup: 1, runs: 3}\n"
+         "gates: {max_abs_diff: 1.0e-4, min_cosine: 0.9999, min_label_agreement: 1.0}\n"
+         "eval_freeze: {}\n" +
+         extra;
+}
+
+std::vector<c10::IValue> bert_inputs() {
+  torch::manual_seed(7);
+  return {torch::randint(0, 1000, {4, 16}, torch::kLong), torch::ones({4, 16}, torch::kLong)};
+}
+
+at::Tensor run(torch::jit::Module& m, const std::vector<c10::IValue>& in) {
+  torch::NoGradGuard g;
+  return m.forward(in).toTensor();
+}
+
+}  // namespace
+
+TEST_CASE("dropout active before, identical outputs after, equal to the original in eval mode") {
+  llmc::test::TempDir dir;
+  const auto recipe = dir.write("r.yaml", bert_recipe(fixture("bert_tiny.pt")));
+  const auto r = run_llmc({"eval-freeze", recipe}, dir.path().string());
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+
+  // Exactly what the issue asks: the model as given varies from run to run...
+  auto original = torch::jit::load(fixture("bert_tiny.pt"));
+  const auto in = bert_inputs();
+  CHECK(original.is_training());
+  CHECK_FALSE(at::equal(run(original, in), run(original, in)));
+  // ...and the artifact, loaded with plain LibTorch, does not.
+  auto frozen = torch::jit::load((dir.path() / "out/model.pt").string());
+  const auto a = run(frozen, in);
+  CHECK(at::equal(a, run(frozen, in)));
+  CHECK(at::equal(a, run(frozen, in)));
+  // Same numbers as the original in eval mode.
+  original.eval();
+  CHECK(at::allclose(a, run(original, in), 1e-5, 1e-6));
+  // Frozen: no parameters left as attributes, no dropout in the graph.
+  CHECK(frozen.named_parameters().size() == 0);
+  std::ostringstream graph;
+  graph << *frozen.get_method("forward").graph();
+  CHECK(graph.str().find("aten::dropout") == std::string::npos);
+
+  const auto report = read_json((dir.path() / "out/report.json").string());
+  CHECK(report.at("schema_version").as_int() == 1);
+  CHECK(report.at("command").as_string() == "eval-freeze");
+  CHECK(report.at("status").as_string() == "passed");
+  CHECK(report.at("details").at("original_deterministic_as_loaded").as_bool() == false);
+  CHECK(report.at("details").at("artifact_deterministic").as_bool());
+  CHECK(report.at("agreement").at("max_abs_diff").as_double() < 1e-4);
+  CHECK(report.at("agreement").at("label_agreement").as_double() == 1.0);
+  CHECK(report.at("original").at("latency").at("runs").as_int() == 3);
+  CHECK(report.at("result").at("latency").at("p50_ms").as_double() > 0);
+  CHECK(report.at("result").at("memory").at("peak_rss_bytes").as_int() > 0);
+  CHECK(report.at("provenance").at("model_sha256").as_string().size() == 64);
+  CHECK(report.at("provenance").at("artifact_sha256").as_string().size() == 64);
+  CHECK(report.at("provenance").at("threads").as_string().find("1 LibTorch intra-op") == 0);
+  CHECK(report.at("gates").size() == 4);
+  const auto md = llmc::test::read_text((dir.path() / "out/report.md").string());
+  CHECK(md.find("# llmc eval-freeze report: PASSED") == 0);
+  // stdout carries only the result; logs are on stderr.
+  CHECK(r.out.find("status    passed") != std::string::npos);
+  CHECK(r.out.find("llmc: loading") == std::string::npos);
+  CHECK(r.err.find("llmc: loading") != std::string::npos);
+  // The input model is untouched.
+  CHECK(torch::jit::load(fixture("bert_tiny.pt")).is_training());
+}
+
+TEST_CASE("a model traced in training mode: flags fixed with a warning, or refused") {
+  llmc::test::TempDir dir;
+  const auto recipe = dir.write("r.yaml", bert_recipe(fixture("bert_tiny_traced.pt")));
+  const auto r = run_llmc({"eval-freeze", recipe, "--json"}, dir.path().string());
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto report = llmc::util::parse_json(r.out);
+  CHECK(report.at("details").at("traced_training_flags_fixed").as_int() >= 6);
+  CHECK(report.at("warnings").size() >= 1);
+  CHECK(r.err.find("warning") == std::string::npos);  // warnings live in the report
+  auto frozen = torch::jit::load((dir.path() / "out/model.pt").string());
+  const auto in = bert_inputs();
+  CHECK(at::equal(run(frozen, in), run(frozen, in)));
+
+  const auto refused = run_llmc({"eval-freeze", recipe, "--out", "out2", "--set",
+                                 "eval_freeze.fix_traced_training=false"},
+                                dir.path().string());
+  CHECK(refused.code == 3);
+  CHECK(refused.err.find("traced in training mode") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir.path() / "out2"));
+}
+
+TEST_CASE("a CNN in training mode: batch-norm uses running stats and is folded") {
+  llmc::test::TempDir dir;
+  const auto recipe = dir.write(
+      "r.yaml", "recipe_version: 1\nmodel: " + fixture("cnn_bn.pt") +
+                    "\noutput: out\nexample_inputs:\n  - {name: input, shape: [4, 3, 32, 32]}\n"
+                    "bench: {warmup: 1, runs: 3}\ngates: {max_abs_diff: 1.0e-4}\neval_freeze: {}\n");
+  const auto r = run_llmc({"eval-freeze", recipe}, dir.path().string());
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto ops = run_llmc({"inspect", "--json", (dir.path() / "out/model.pt").string()});
+  REQUIRE(ops.code == 0);
+  CHECK(llmc::util::parse_json(ops.out).at("forward_ops").find("aten::batch_norm") == nullptr);
+}
+
+TEST_CASE("existing output, --force, and the input model is never overwritten") {
+  llmc::test::TempDir dir;
+  fs::copy_file(fixture("bert_tiny.pt"), dir.path() / "m.pt");
+  const auto recipe = dir.write("r.yaml", bert_recipe("m.pt"));
+  REQUIRE(run_llmc({"eval-freeze", recipe}, dir.path().string()).code == 0);
+  const auto first = llmc::test::read_text((dir.path() / "out/report.json").string());
+  const auto again = run_llmc({"eval-freeze", recipe}, dir.path().string());
+  CHECK(again.code == 2);
+  CHECK(again.err.find("already exists; pass --force") != std::string::npos);
+  CHECK(llmc::test::read_text((dir.path() / "out/report.json").string()) == first);
+  dir.write("out/stale.txt", "old");
+  CHECK(run_llmc({"eval-freeze", recipe, "--force"}, dir.path().string()).code == 0);
+  CHECK_FALSE(fs::exists(dir.path() / "out/stale.txt"));
+  // An output directory that would swallow the input model is refused even with --force.
+  const auto swallow = run_llmc({"eval-freeze", recipe, "--force", "--out", "."},
+                                dir.path().string());
+  CHECK(swallow.code == 2);
+  CHECK(swallow.err.find("would contain or replace the input") != std::string::npos);
+  CHECK(fs::exists(dir.path() / "m.pt"));
+  // No staging directories are left behind.
+  for (const auto& e : fs::directory_iterator(dir.path())) {
+    CHECK(e.path().filename().string().find("llmc-staging") == std::string::npos);
+  }
+}
+
+TEST_CASE("a failed gate exits 1 and still writes the artifact and both reports") {
+  llmc::test::TempDir dir;
+  const auto recipe = dir.write("r.yaml", bert_recipe(fixture("bert_tiny.pt")));
+  const auto r = run_llmc({"eval-freeze", recipe, "--set", "gates.min_speedup=1000"},
+                          dir.path().string());
+  CHECK(r.code == 1);
+  CHECK(r.err.find("llmc: error: quality gate failed: min_speedup:") != std::string::npos);
+  CHECK(fs::exists(dir.path() / "out/model.pt"));
+  const auto report = read_json((dir.path() / "out/report.json").string());
+  CHECK(report.at("status").as_string() == "failed");
+  const auto md = llmc::test::read_text((dir.path() / "out/report.md").string());
+  CHECK(md.find("FAILED (quality gate)") != std::string::npos);
+  CHECK(md.find("| min_speedup | >= 1000 |") != std::string::npos);
+}
+
+TEST_CASE("labeled JSONL data gives the task metric for both models") {
+  llmc::test::TempDir dir;
+  std::string lines;
+  for (int i = 0; i < 10; ++i) {
+    const int len = 5 + i % 4;  // ragged: padded per batch
+    std::string ids, mask;
+    for (int k = 0; k < len; ++k) {
+      ids += (k ? "," : "") + std::to_string((i * 37 + k * 11) % 1000);
+      mask += k ? ",1" : "1";
+    }
+    lines += "{\"input_ids\": [" + ids + "], \"attention_mask\": [" + mask +
+             "], \"label\": " + std::to_string(i % 3) + "}\n";
+  }
+  dir.write("eval.jsonl", lines);
+  const auto recipe = dir.write(
+      "r.yaml", "recipe_version: 1\nmodel: " + fixture("bert_tiny.pt") +
+                    "\noutput: out\ndata: {path: eval.jsonl, labels: label, batch_size: 4}\n"
+                    "task: {type: single-label}\nbench: {warmup: 1, runs: 2}\n"
+                    "gates: {max_metric_drop: 0.0}\neval_freeze: {}\n");
+  const auto r = run_llmc({"eval-freeze", recipe}, dir.path().string());
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto report = read_json((dir.path() / "out/report.json").string());
+  CHECK(report.at("inputs").at("rows").as_int() == 10);
+  CHECK(report.at("inputs").at("latency_batch_rows").as_int() == 4);
+  const double before = report.at("original").at("metrics").at("accuracy").as_double();
+  CHECK(before == report.at("result").at("metrics").at("accuracy").as_double());
+  CHECK(report.at("original").at("primary_metric").as_string() == "accuracy");
+
+  dir.write("bad.jsonl", "{\"input_ids\": [1, 2], \"attention_mask\": [1, 1], \"label\": 0}\n{oops\n");
+  const auto bad = run_llmc({"eval-freeze", recipe, "--out", "o2", "--set", "data.path=bad.jsonl"},
+                            dir.path().string());
+  CHECK(bad.code == 3);
+  CHECK(bad.err.find("bad.jsonl:2:2: malformed JSON") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir.path() / "o2"));
+}
+
+TEST_CASE("preserve names a method the model does not have") {
+  llmc::test::TempDir dir;
+  const auto recipe = dir.write("r.yaml", bert_recipe(fixture("bert_tiny.pt")) +
+                                              "");
+  const auto r = run_llmc({"eval-freeze", recipe, "--set", "eval_freeze.preserve=[encode]"},
+                          dir.path().string());
+  CHECK(r.code == 2);
+  CHECK(r.err.find("eval_freeze.preserve: the model has no method or attribute \"encode\"") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(dir.path() / "out"));
+}
+
+TEST_CASE("every example recipe runs") {
+  for (const auto& entry :
+       fs::recursive_directory_iterator(llmc::test::source_root() + "/recipes")) {
+    if (entry.path().extension() != ".yaml") continue;
+    CAPTURE(entry.path().string());
+    llmc::test::TempDir dir;
+    const auto r = run_llmc({"eval-freeze", entry.path().string(), "--out",
+                             (dir.path() / "out").string(), "--set", "bench.runs=2"});
+    CHECK(r.code == 0);
+    CHECK(fs::exists(dir.path() / "out/report.json"));
+  }
+}
