@@ -10,6 +10,7 @@
 
 #include "cmd_eval_freeze.h"
 #include "cmd_inspect.h"
+#include "cmd_memory_probe.h"
 #include "cmd_schema.h"
 #include "cmd_validate.h"
 #include "common.h"
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
   llmc::tools::setup_validate(app, global);
   llmc::tools::setup_inspect(app, global);
   llmc::tools::setup_schema(app, global);
+  llmc::tools::setup_memory_probe(app);
 
   try {
     app.parse(argc, argv);

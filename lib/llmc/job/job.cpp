@@ -4,6 +4,7 @@
 #include <torch/version.h>
 
 #include "llmc/bench/measure.h"
+#include "llmc/bench/memory_probe.h"
 #include "llmc/compare/agreement.h"
 #include "llmc/gates/gates.h"
 #include "llmc/model/inspect.h"
@@ -128,8 +129,26 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
       common.bench.runs, inputs.latency.rows);
   r.original.latency = timing.a;
   r.result.latency = timing.b;
-  r.original.memory = bench::measure_memory([&] { run_forward(reference, inputs.latency, common.model); });
-  r.result.memory = bench::measure_memory([&] { run_forward(artifact, inputs.latency, artifact_path); });
+  // Peak memory of each model in its own process. The reference is measured from the file it
+  // came from; when the transform changed it (e.g. traced training flags), from a saved copy.
+  std::string note;
+  std::string reference_file = common.model;
+  if (t.reference) {
+    reference_file = out.file(".reference.pt");
+    model::save(reference, reference_file);
+  }
+  r.original.memory = bench::measure_model_memory(reference_file, inputs.latency,
+                                                  threads.intra_op, note);
+  r.result.memory = bench::measure_model_memory(artifact_path, inputs.latency, threads.intra_op,
+                                                note);
+  if (t.reference) std::filesystem::remove(reference_file);
+  if (!note.empty()) {
+    r.warnings.push_back(note);
+    r.original.memory = bench::measure_memory(
+        [&] { run_forward(reference, inputs.latency, common.model); });
+    r.result.memory = bench::measure_memory(
+        [&] { run_forward(artifact, inputs.latency, artifact_path); });
+  }
 
   auto gate_results = gates::evaluate(common.gates, r);
   r.gates.insert(r.gates.end(), gate_results.begin(), gate_results.end());

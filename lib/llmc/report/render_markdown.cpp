@@ -85,6 +85,9 @@ std::string to_markdown(const Report& r) {
   if (r.original.memory && r.result.memory) {
     out += fmt::format("| peak RSS | {} | {} | |\n", human_bytes(r.original.memory->peak_rss_bytes),
                        human_bytes(r.result.memory->peak_rss_bytes));
+    out += fmt::format("| model memory (peak − baseline) | {} | {} | |\n",
+                       human_bytes(r.original.memory->delta_rss_bytes),
+                       human_bytes(r.result.memory->delta_rss_bytes));
   }
   if (r.original.metrics) {
     for (const auto& [name, v] : r.original.metrics->values) {
@@ -134,6 +137,13 @@ std::string to_summary(const Report& r) {
   if (r.original.latency && r.result.latency) {
     out += fmt::format("  latency   p50 {:.2f} ms -> {:.2f} ms ({} speedup)\n",
                        r.original.latency->p50_ms, r.result.latency->p50_ms, ratio(r.speedup()));
+  }
+  if (r.original.memory && r.result.memory) {
+    out += fmt::format("  memory    {} -> {} (peak RSS, model {} -> {})\n",
+                       human_bytes(r.original.memory->peak_rss_bytes),
+                       human_bytes(r.result.memory->peak_rss_bytes),
+                       human_bytes(r.original.memory->delta_rss_bytes),
+                       human_bytes(r.result.memory->delta_rss_bytes));
   }
   if (r.agreement) {
     out += fmt::format("  agreement max abs diff {:.3g}, cosine {:.6f}", r.agreement->max_abs_diff,

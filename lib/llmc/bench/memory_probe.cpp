@@ -1,0 +1,128 @@
+#include "llmc/bench/memory_probe.h"
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <torch/csrc/jit/serialization/pickle.h>
+#include <torch/script.h>
+
+#include "llmc/util/json.h"
+#include "llmc/util/threads.h"
+
+extern char** environ;
+
+namespace llmc::bench {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+int64_t peak_rss_bytes() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+// Runs argv, returns its stdout, or throws std::runtime_error.
+std::string run_capture(std::vector<std::string> args) {
+  int fds[2];
+  if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, fds[0]);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, args[0].c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[1]);
+  if (rc != 0) {
+    close(fds[0]);
+    throw std::runtime_error("cannot start " + args[0]);
+  }
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw std::runtime_error("the memory probe process failed");
+  }
+  return out;
+}
+
+}  // namespace
+
+MemoryStats measure_model_memory(const std::string& model_path, const data::Batch& batch,
+                                 int threads, std::string& note) {
+  const fs::path inputs =
+      fs::temp_directory_path() / fmt::format("llmc-probe-{}-{}.pkl", getpid(), rand());
+  try {
+    {
+      const std::vector<char> bytes =
+          torch::jit::pickle_save(c10::ivalue::Tuple::create(batch.args));
+      std::ofstream out(inputs, std::ios::binary);
+      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    }
+    const std::string self = fs::read_symlink("/proc/self/exe").string();
+    const std::string out =
+        run_capture({self, "__memory-probe", model_path, inputs.string(), std::to_string(threads)});
+    fs::remove(inputs);
+    const auto j = util::parse_json(out);
+    MemoryStats m;
+    m.peak_rss_bytes = j.at("peak_rss_bytes").as_int();
+    m.delta_rss_bytes = m.peak_rss_bytes - j.at("baseline_rss_bytes").as_int();
+    m.isolated = true;
+    return m;
+  } catch (const std::exception& e) {
+    std::error_code ec;
+    fs::remove(inputs, ec);
+    note = std::string("memory measured in-process (not isolated per model): ") + e.what();
+    return {};
+  }
+}
+
+int memory_probe_main(const std::string& model_path, const std::string& inputs_path,
+                      int threads) {
+  util::configure_threads(threads);
+  const int64_t baseline = [] {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+    }
+    return 0LL;
+  }();
+  std::ifstream in(inputs_path, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const c10::IValue args = torch::jit::pickle_load(bytes);
+  std::vector<c10::IValue> stack(args.toTupleRef().elements().begin(),
+                                 args.toTupleRef().elements().end());
+  torch::jit::Module m = torch::jit::load(model_path);
+  torch::NoGradGuard no_grad;
+  for (int i = 0; i < 2; ++i) m.forward(stack);
+  util::Json j = util::Json::object();
+  j["baseline_rss_bytes"] = baseline;
+  j["peak_rss_bytes"] = peak_rss_bytes();
+  std::fputs((j.dump() + "\n").c_str(), stdout);
+  return 0;
+}
+
+}  // namespace llmc::bench

@@ -1,0 +1,26 @@
+#include "cmd_memory_probe.h"
+
+#include <memory>
+
+#include "llmc/bench/memory_probe.h"
+
+namespace llmc::tools {
+
+void setup_memory_probe(CLI::App& app) {
+  struct Flags {
+    std::string model;
+    std::string inputs;
+    int threads = 1;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* sub = app.add_subcommand("__memory-probe", "");
+  sub->group("");  // not listed in --help
+  sub->add_option("model", flags->model)->required();
+  sub->add_option("inputs", flags->inputs)->required();
+  sub->add_option("threads", flags->threads)->required();
+  sub->callback([flags] {
+    bench::memory_probe_main(flags->model, flags->inputs, flags->threads);
+  });
+}
+
+}  // namespace llmc::tools
