@@ -45,7 +45,8 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
   const fs::path tmp = dir / ("." + target.filename().string() + ".tmp-" + random_suffix());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
-    throw InternalError(fmt::format("cannot create {}: {}", tmp.string(), std::strerror(errno)));
+    throw InternalError(fmt::format("cannot create {} (temporary file {}): {}", path,
+                                    tmp.filename().string(), std::strerror(errno)));
   }
   size_t written = 0;
   while (written < bytes.size()) {
@@ -59,9 +60,13 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
     }
     written += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  const bool synced = ::fsync(fd) == 0;
+  const int sync_errno = errno;
+  const bool closed = ::close(fd) == 0;
+  if (!synced || !closed) {
+    const int err = synced ? errno : sync_errno;
     ::unlink(tmp.c_str());
-    throw InternalError(fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno)));
+    throw InternalError(fmt::format("cannot write {}: {}", path, std::strerror(err)));
   }
   if (::rename(tmp.c_str(), target.c_str()) != 0) {
     const int err = errno;
@@ -74,6 +79,8 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
 OutputDir::OutputDir(std::string target, bool force,
                      const std::vector<std::string>& protected_paths)
     : target_(std::move(target)), force_(force) {
+  // "out/" and "out" are the same directory: drop trailing separators (but keep "/").
+  while (target_.size() > 1 && target_.back() == '/') target_.pop_back();
   if (target_.empty()) {
     throw UsageError("no output directory: set `output:` in the recipe or pass --out DIR");
   }
