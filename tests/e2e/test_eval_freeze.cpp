@@ -1,7 +1,7 @@
 // `llmc eval-freeze` end to end: artifact, reports, determinism, exit codes, bad inputs.
 #include <filesystem>
 
-#include <doctest/doctest.h>
+#include "torch_doctest.h"
 #include <torch/script.h>
 
 #include "cli.h"
@@ -224,5 +224,42 @@ TEST_CASE("every example recipe runs") {
                              (dir.path() / "out").string(), "--set", "bench.runs=2"});
     CHECK(r.code == 0);
     CHECK(fs::exists(dir.path() / "out/report.json"));
+  }
+}
+
+TEST_CASE("bad models named by a recipe: exit codes and no output directory") {
+  llmc::test::TempDir dir;
+  SUBCASE("missing model: a recipe error at its line") {
+    const auto recipe = dir.write("r.yaml", bert_recipe("gone.pt"));
+    const auto r = run_llmc({"eval-freeze", recipe}, dir.path().string());
+    CHECK(r.code == 2);
+    CHECK(r.err.find("r.yaml:2:8: model: file not found:") != std::string::npos);
+  }
+  SUBCASE("corrupt model: an input error") {
+    std::string bytes = llmc::test::read_text(fixture("bert_tiny.pt"));
+    dir.write("m.pt", bytes.substr(0, bytes.size() - 1000));
+    const auto recipe = dir.write("r.yaml", bert_recipe("m.pt"));
+    const auto r = run_llmc({"eval-freeze", recipe}, dir.path().string());
+    CHECK(r.code == 3);
+    CHECK(r.err.find("truncated or corrupt") != std::string::npos);
+  }
+  SUBCASE("a pickled state_dict: an input error with the export hint") {
+    const auto recipe = dir.write("r.yaml", bert_recipe(fixture("state_dict.pt")));
+    const auto r = run_llmc({"eval-freeze", recipe}, dir.path().string());
+    CHECK(r.code == 3);
+    CHECK(r.err.find("llmc: hint: export a TorchScript model") != std::string::npos);
+  }
+  SUBCASE("inputs the model cannot run on: an input error") {
+    const auto recipe = dir.write(
+        "r.yaml", bert_recipe(fixture("bert_tiny.pt")));
+    const auto r = run_llmc({"eval-freeze", recipe, "--set",
+                             "example_inputs[0].range=[0, 5000]"},
+                            dir.path().string());
+    CHECK(r.code == 3);
+    CHECK(r.err.find("forward failed on the measurement inputs") != std::string::npos);
+  }
+  CHECK_FALSE(fs::exists(dir.path() / "out"));
+  for (const auto& e : fs::directory_iterator(dir.path())) {
+    CHECK(e.path().filename().string().find("llmc-staging") == std::string::npos);
   }
 }

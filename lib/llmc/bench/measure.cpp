@@ -58,7 +58,8 @@ LatencyStats summarize(std::vector<double> times_ms, int64_t rows) {
 }
 
 PairedLatency time_alternating(const std::function<void()>& a, const std::function<void()>& b,
-                               int64_t warmup, int64_t runs, int64_t rows) {
+                               int64_t warmup, int64_t runs, int64_t rows,
+                               const std::function<void(int64_t, int64_t)>& progress) {
   for (int64_t i = 0; i < warmup; ++i) {
     a();
     b();
@@ -74,6 +75,7 @@ PairedLatency time_alternating(const std::function<void()>& a, const std::functi
       tb.push_back(time_once_ms(b));
       ta.push_back(time_once_ms(a));
     }
+    if (progress) progress(i + 1, runs);
   }
   return {summarize(ta, rows), summarize(tb, rows)};
 }

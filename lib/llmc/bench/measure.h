@@ -29,8 +29,10 @@ struct PairedLatency {
 };
 
 // Warms up both functions `warmup` times, then times them alternately `runs` times each.
+// `progress`, when set, is called after each timed pair with (done, runs).
 PairedLatency time_alternating(const std::function<void()>& a, const std::function<void()>& b,
-                               int64_t warmup, int64_t runs, int64_t rows);
+                               int64_t warmup, int64_t runs, int64_t rows,
+                               const std::function<void(int64_t, int64_t)>& progress = {});
 
 struct MemoryStats {
   int64_t peak_rss_bytes = 0;   // process peak resident set while the workload ran

@@ -18,18 +18,34 @@
 
 namespace llmc::job {
 
+namespace {
+
+// The line of a TorchScript interpreter error that says what went wrong: its last non-empty
+// line ("RuntimeError: index out of range in self"), after a traceback of the model's code.
+std::string error_summary(const std::string& what) {
+  size_t end = what.find_last_not_of(" \n");
+  if (end == std::string::npos) return what;
+  const size_t start = what.rfind('\n', end);
+  return what.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
+}  // namespace
+
 c10::IValue run_forward(torch::jit::Module& module, const data::Batch& batch,
                         const std::string& model_path) {
   torch::NoGradGuard no_grad;
+  std::string what;
   try {
     return module.forward(batch.args);
   } catch (const c10::Error& e) {
-    std::string what = e.what_without_backtrace();
-    throw InputError(model_path, "forward failed on the measurement inputs: " +
-                                     what.substr(0, what.find('\n')),
-                     "check example_inputs (names, shapes, dtypes, ranges) or the data fields "
-                     "against the model's forward");
+    what = e.what_without_backtrace();
+  } catch (const std::exception& e) {  // the interpreter rethrows with the model's traceback
+    what = e.what();
   }
+  log::debug("forward failed:\n{}", what);
+  throw InputError(model_path, "forward failed on the measurement inputs: " + error_summary(what),
+                   "check example_inputs (names, shapes, dtypes, ranges) or the data fields "
+                   "against the model's forward (run with -v for the model's traceback)");
 }
 
 Inputs load_inputs(const recipe::CommonRecipe& common, const torch::jit::Module& model) {
@@ -126,7 +142,12 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   const auto timing = bench::time_alternating(
       [&] { run_forward(reference, inputs.latency, common.model); },
       [&] { run_forward(artifact, inputs.latency, artifact_path); }, common.bench.warmup,
-      common.bench.runs, inputs.latency.rows);
+      common.bench.runs, inputs.latency.rows, [](int64_t done, int64_t total) {
+        log::progress(fmt::format("timing [{:<20}] {}/{}",
+                                  std::string(static_cast<size_t>(20 * done / total), '#'), done,
+                                  total));
+      });
+  log::progress_done();
   r.original.latency = timing.a;
   r.result.latency = timing.b;
   // Peak memory of each model in its own process. The reference is measured from the file it

@@ -2,7 +2,7 @@
 #include <cstdlib>
 #include <fstream>
 
-#include <doctest/doctest.h>
+#include "torch_doctest.h"
 
 #include "llmc/model/load.h"
 #include "llmc/util/error.h"

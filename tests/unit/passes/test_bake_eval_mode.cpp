@@ -1,5 +1,5 @@
 // bake_eval_mode on graphs built in code: what it rewrites, and what it must leave alone.
-#include <doctest/doctest.h>
+#include "torch_doctest.h"
 #include <torch/csrc/jit/ir/irparser.h>
 #include <torch/script.h>
 

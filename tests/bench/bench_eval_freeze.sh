@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Benchmark of `llmc eval-freeze` on the BERT-style encoder at batch 16 x 128, with the Python
+# peer (torch.jit.freeze / optimize_for_inference from Debian's python3-torch) in the same run.
+# Measures and prints; it asserts nothing. Usage: bash tests/bench/bench_eval_freeze.sh [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+runs=${1:-30}
+torch_python=${TORCH_PYTHON:-/usr/bin/python3}
+bash .ci/build
+mkdir -p build/bench
+[ -f build/bench/bert_bench.pt ] ||
+  "$torch_python" tests/fixtures/make_fixtures.py build/bench --only bert_bench.pt >&2
+
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB"
+echo "settings: 1 LibTorch intra-op thread, OpenBLAS 1 thread (llmc sets it; the peer runs with OPENBLAS_NUM_THREADS=1)${OPENBLAS_CORETYPE:+, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE}"
+echo "model: BERT-style encoder classifier, hidden 256, 4 layers, 4 heads, intermediate 1024, vocab 8000; batch 16 x 128; $runs timed runs"
+
+./build/tools/llmc eval-freeze tests/bench/eval-freeze-bench.yaml --force -q --json \
+  --set bench.runs="$runs" > build/bench/llmc.json
+./build/tools/llmc eval-freeze tests/bench/eval-freeze-bench.yaml --force -q --json \
+  --set bench.runs="$runs" --set eval_freeze.optimize_for_inference=false \
+  --out build/bench/eval-freeze-plain > build/bench/llmc-plain.json
+OPENBLAS_NUM_THREADS=1 "$torch_python" tests/bench/peer_eval_freeze.py build/bench/bert_bench.pt \
+  16 128 8000 "$runs" > build/bench/peer.json
+
+"$torch_python" - <<'PY'
+import json
+llmc = json.load(open("build/bench/llmc.json"))
+plain = json.load(open("build/bench/llmc-plain.json"))
+peer = json.load(open("build/bench/peer.json"))
+def p50(r, side): return r[side]["latency"]["p50_ms"]
+print()
+print("| what | p50 ms | ratio to its baseline |")
+print("| --- | ---: | ---: |")
+print(f"| llmc: original in eval mode | {p50(llmc, 'original'):.1f} | 1.00 |")
+print(f"| llmc: eval-freeze (freeze + optimize_for_inference) | {p50(llmc, 'result'):.1f} | {p50(llmc, 'result') / p50(llmc, 'original'):.3f} |")
+print(f"| llmc: original in eval mode (second run) | {p50(plain, 'original'):.1f} | 1.00 |")
+print(f"| llmc: eval-freeze (freeze only) | {p50(plain, 'result'):.1f} | {p50(plain, 'result') / p50(plain, 'original'):.3f} |")
+print(f"| peer: as loaded (training mode, dropout active) | {peer['as_loaded']:.1f} | {peer['as_loaded'] / peer['eval']:.3f} |")
+print(f"| peer: eval mode | {peer['eval']:.1f} | 1.00 |")
+print(f"| peer: torch.jit.freeze | {peer['frozen']:.1f} | {peer['frozen'] / peer['eval']:.3f} |")
+print(f"| peer: freeze + optimize_for_inference | {peer['frozen_optimized']:.1f} | {peer['frozen_optimized'] / peer['eval']:.3f} |")
+print(f"| llmc frozen vs peer frozen+optimized | | {p50(llmc, 'result') / peer['frozen_optimized']:.3f} |")
+print(f"| llmc frozen vs peer as loaded (training mode) | | {p50(llmc, 'result') / peer['as_loaded']:.3f} |")
+a = llmc["agreement"]
+print(f"\nagreement with the original in eval mode: max abs diff {a['max_abs_diff']:.3g}, label agreement {a['label_agreement']}")
+print(f"memory (peak RSS of a process running the model): original {llmc['original']['memory']['peak_rss_bytes']/2**20:.0f} MiB, frozen {llmc['result']['memory']['peak_rss_bytes']/2**20:.0f} MiB")
+PY
