@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
+#include "llmc/util/units.h"
+
 namespace llmc::model {
 
 namespace {
@@ -18,17 +20,6 @@ TensorInfo tensor_info(const std::string& name, const at::Tensor& t) {
   info.numel = t.numel();
   info.bytes = static_cast<int64_t>(t.numel() * t.element_size());
   return info;
-}
-
-std::string human_bytes(int64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 3) {
-    v /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, units[u]);
 }
 
 // Tensors held as graph constants (what torch::jit::freeze makes of parameters).
@@ -151,12 +142,12 @@ util::Json to_json(const ModelInfo& info) {
 
 std::string to_text(const ModelInfo& info) {
   std::string out;
-  out += fmt::format("model: {} ({}, {} mode)\n", info.path, human_bytes(info.file_bytes),
+  out += fmt::format("model: {} ({}, {} mode)\n", info.path, util::human_bytes(info.file_bytes),
                      info.training ? "training" : "eval");
   out += fmt::format("parameters: {} in {} tensors, {}\n", info.parameter_count,
-                     info.parameters.size(), human_bytes(info.parameter_bytes));
+                     info.parameters.size(), util::human_bytes(info.parameter_bytes));
   out += fmt::format("buffers: {} tensors, {}\n", info.buffers.size(),
-                     human_bytes(info.buffer_bytes));
+                     util::human_bytes(info.buffer_bytes));
   auto table = [&](const char* title, const std::vector<TensorInfo>& list) {
     if (list.empty()) return;
     size_t width = 4;
@@ -165,7 +156,7 @@ std::string to_text(const ModelInfo& info) {
     for (const auto& t : list) {
       out += fmt::format("  {:<{}}  {:<9}  {:>18}  {:>10}  {}\n", t.name, width, t.dtype,
                          fmt::format("[{}]", fmt::join(t.shape, ", ")), t.numel,
-                         human_bytes(t.bytes));
+                         util::human_bytes(t.bytes));
     }
   };
   table("parameters", info.parameters);

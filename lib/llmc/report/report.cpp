@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "llmc/util/units.h"
+
 namespace llmc::report {
 
 bool Report::passed() const {
@@ -42,16 +44,7 @@ std::optional<double> Report::metric_drop() const {
   return original.metrics->primary_value() - result.metrics->primary_value();
 }
 
-std::string human_bytes(int64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (std::abs(v) >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.2f} {}", v, units[u]);
-}
+std::string human_bytes(int64_t bytes) { return util::human_bytes(bytes); }
 
 std::string utc_now_iso8601() {
   const std::time_t now = std::time(nullptr);
