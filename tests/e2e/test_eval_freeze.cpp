@@ -70,6 +70,8 @@ TEST_CASE("dropout active before, identical outputs after, equal to the original
   CHECK(report.at("status").as_string() == "passed");
   CHECK(report.at("details").at("original_deterministic_as_loaded").as_bool() == false);
   CHECK(report.at("details").at("artifact_deterministic").as_bool());
+  CHECK(report.at("details").at("as_loaded_p50_ms").as_double() > 0);
+  CHECK(report.at("details").at("speedup_vs_as_loaded").as_double() > 0);
   CHECK(report.at("agreement").at("max_abs_diff").as_double() < 1e-4);
   CHECK(report.at("agreement").at("label_agreement").as_double() == 1.0);
   CHECK(report.at("original").at("latency").at("runs").as_int() == 3);

@@ -7,6 +7,7 @@
 #include <torch/csrc/jit/passes/frozen_graph_optimizations.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
+#include "llmc/bench/measure.h"
 #include "llmc/compare/agreement.h"
 #include "llmc/job/job.h"
 #include "llmc/passes/bake_eval_mode.h"
@@ -197,10 +198,14 @@ bool deterministic(torch::jit::Module& m, const data::Batch& batch, int64_t runs
 job::Job eval_freeze_job(const EvalFreezeOptions& options) {
   job::Job j;
   j.command = "eval-freeze";
-  j.transform = [options](torch::jit::Module original, const job::TransformInput& in) {
-    // How the model behaves as it was handed over (a fresh copy: training-mode batch-norm
-    // would update the running statistics of the one we freeze).
+  // The model as it was handed over (possibly in training mode), kept for the verify step.
+  auto as_loaded_holder = std::make_shared<torch::jit::Module>();
+  j.transform = [options, as_loaded_holder](torch::jit::Module original,
+                                            const job::TransformInput& in) {
+    // A fresh copy: training-mode batch-norm would update the running statistics of the one
+    // we freeze.
     torch::jit::Module as_loaded = original.clone();
+    *as_loaded_holder = as_loaded;
     const bool loaded_deterministic =
         deterministic(as_loaded, in.latency_batch, 2, in.common.model);
     FreezeOutcome f = eval_freeze(original, options);
@@ -213,8 +218,19 @@ job::Job eval_freeze_job(const EvalFreezeOptions& options) {
     t.warnings = std::move(f.warnings);
     return t;
   };
-  j.verify = [options](torch::jit::Module& artifact, const job::TransformInput& in,
-                       report::Report& r) {
+  j.verify = [options, as_loaded_holder](torch::jit::Module& artifact,
+                                         const job::TransformInput& in, report::Report& r) {
+    // Latency against the model as handed over, which is what a deployment without this step
+    // would run (the report's main comparison is against the original in eval mode).
+    if (as_loaded_holder->is_training()) {
+      const auto timing = bench::time_alternating(
+          [&] { job::run_forward(*as_loaded_holder, in.latency_batch, in.common.model); },
+          [&] { job::run_forward(artifact, in.latency_batch, r.result.path); },
+          in.common.bench.warmup, in.common.bench.runs, in.latency_batch.rows);
+      r.details["as_loaded_p50_ms"] = timing.a.p50_ms;
+      r.details["artifact_p50_ms_vs_as_loaded"] = timing.b.p50_ms;
+      r.details["speedup_vs_as_loaded"] = timing.a.p50_ms / timing.b.p50_ms;
+    }
     const bool ok = deterministic(artifact, in.latency_batch, options.determinism_runs,
                                   r.result.path);
     r.details["artifact_deterministic"] = ok;
