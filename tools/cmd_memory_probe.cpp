@@ -11,6 +11,7 @@ void setup_memory_probe(CLI::App& app) {
     std::string model;
     std::string inputs;
     int threads = 1;
+    std::string pool;
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* sub = app.add_subcommand("__memory-probe", "");
@@ -18,8 +19,11 @@ void setup_memory_probe(CLI::App& app) {
   sub->add_option("model", flags->model)->required();
   sub->add_option("inputs", flags->inputs)->required();
   sub->add_option("threads", flags->threads)->required();
+  sub->add_option("pool", flags->pool)->required()->check(CLI::IsMember({"blas", "libtorch"}));
   sub->callback([flags] {
-    bench::memory_probe_main(flags->model, flags->inputs, flags->threads);
+    bench::memory_probe_main(flags->model, flags->inputs, flags->threads,
+                             flags->pool == "blas" ? util::ThreadPool::blas
+                                                   : util::ThreadPool::libtorch);
   });
 }
 

@@ -125,6 +125,18 @@ TEST_CASE("a CNN in training mode: batch-norm uses running stats and is folded")
   const auto ops = run_llmc({"inspect", "--json", (dir.path() / "out/model.pt").string()});
   REQUIRE(ops.code == 0);
   CHECK(llmc::util::parse_json(ops.out).at("forward_ops").find("aten::batch_norm") == nullptr);
+
+  // optimize_for_inference turns these convolutions into MKLDNN constants that cannot be
+  // saved: the artifact is the plain frozen model, with a warning, not a file that won't load.
+  const auto opt = run_llmc({"eval-freeze", recipe, "--out", "opt", "--set",
+                             "eval_freeze.optimize_for_inference=true", "--json"},
+                            dir.path().string());
+  INFO(opt.err);
+  REQUIRE(opt.code == 0);
+  const auto report = llmc::util::parse_json(opt.out);
+  REQUIRE(report.at("warnings").size() == 1);
+  CHECK(report.at("warnings").at(0).as_string().find("cannot be saved") != std::string::npos);
+  CHECK(torch::jit::load((dir.path() / "opt/model.pt").string()).find_method("forward"));
 }
 
 TEST_CASE("existing output, --force, and the input model is never overwritten") {

@@ -71,7 +71,7 @@ std::string run_capture(std::vector<std::string> args) {
 }  // namespace
 
 MemoryStats measure_model_memory(const std::string& model_path, const data::Batch& batch,
-                                 int threads, std::string& note) {
+                                 int threads, util::ThreadPool pool, std::string& note) {
   const fs::path inputs =
       fs::temp_directory_path() / fmt::format("llmc-probe-{}-{}.pkl", getpid(), rand());
   try {
@@ -83,7 +83,8 @@ MemoryStats measure_model_memory(const std::string& model_path, const data::Batc
     }
     const std::string self = fs::read_symlink("/proc/self/exe").string();
     const std::string out =
-        run_capture({self, "__memory-probe", model_path, inputs.string(), std::to_string(threads)});
+        run_capture({self, "__memory-probe", model_path, inputs.string(), std::to_string(threads),
+                     pool == util::ThreadPool::blas ? "blas" : "libtorch"});
     fs::remove(inputs);
     const auto j = util::parse_json(out);
     MemoryStats m;
@@ -100,8 +101,8 @@ MemoryStats measure_model_memory(const std::string& model_path, const data::Batc
 }
 
 int memory_probe_main(const std::string& model_path, const std::string& inputs_path,
-                      int threads) {
-  util::configure_threads(threads);
+                      int threads, util::ThreadPool pool) {
+  util::configure_threads(threads, pool);
   const int64_t baseline = [] {
     std::ifstream in("/proc/self/status");
     std::string line;

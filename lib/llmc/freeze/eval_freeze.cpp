@@ -21,8 +21,9 @@ recipe::Section<EvalFreezeRecipe> eval_freeze_schema() {
   s.texts("preserve", &EvalFreezeOptions::preserve,
           "methods or attributes to keep through freezing (forward is always kept)");
   s.flag("optimize_for_inference", &EvalFreezeOptions::optimize_for_inference,
-         "run LibTorch's optimize_for_inference after freezing (folds conv/batch-norm, "
-         "concatenates linears that share an input, pre-packs weights)");
+         "also run LibTorch's optimize_for_inference after freezing (rewrites linear into a "
+         "pre-transposed matmul + add; MKLDNN rewrites that cannot be saved are dropped); off "
+         "by default: it measured slower on transformer encoders here (docs/eval-freeze.md)");
   s.flag("fix_traced_training", &EvalFreezeOptions::fix_traced_training,
          "switch dropout/batch-norm calls that a trace in training mode baked in as train=True "
          "to eval (otherwise such a model is refused)");

@@ -16,7 +16,7 @@ namespace llmc::freeze {
 
 struct EvalFreezeOptions {
   std::vector<std::string> preserve;   // methods or attributes kept through freezing
-  bool optimize_for_inference = true;  // torch::jit::optimize_for_inference after freezing
+  bool optimize_for_inference = false;  // torch::jit::optimize_for_inference after freezing
   bool fix_traced_training = true;     // run bake_eval_mode on train=True constants
   int64_t determinism_runs = 3;        // repeated runs of the artifact that must be identical
   recipe::Origin origin;

@@ -88,7 +88,10 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   report::Report r;
   r.command = job.command;
   r.provenance.started_at = report::utc_now_iso8601();
-  const auto threads = util::configure_threads(static_cast<int>(common.threads));
+  const auto pool = common.thread_pool == recipe::ThreadPoolKind::libtorch
+                        ? util::ThreadPool::libtorch
+                        : util::ThreadPool::blas;
+  const auto threads = util::configure_threads(static_cast<int>(common.threads), pool);
   log::debug("threads: {}", threads.describe());
 
   std::vector<std::string> protect{common.model, options.recipe_path};
@@ -158,10 +161,11 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
     reference_file = out.file(".reference.pt");
     model::save(reference, reference_file);
   }
-  r.original.memory = bench::measure_model_memory(reference_file, inputs.latency,
-                                                  threads.intra_op, note);
-  r.result.memory = bench::measure_model_memory(artifact_path, inputs.latency, threads.intra_op,
-                                                note);
+  const int probe_threads = static_cast<int>(common.threads);
+  r.original.memory = bench::measure_model_memory(reference_file, inputs.latency, probe_threads,
+                                                  pool, note);
+  r.result.memory = bench::measure_model_memory(artifact_path, inputs.latency, probe_threads,
+                                                pool, note);
   if (t.reference) std::filesystem::remove(reference_file);
   if (!note.empty()) {
     r.warnings.push_back(note);

@@ -135,8 +135,13 @@ Section<CommonRecipe> common_schema() {
          "output directory for the artifact and reports (--out overrides); an existing one is "
          "replaced only with --force");
   s.integer("threads", &CommonRecipe::threads, 1, 1024,
-            "intra-op threads for LibTorch (--threads overrides); BLAS runs single-threaded "
-            "inside them");
+            "threads to compute with (--threads overrides), given to the pool named by "
+            "thread_pool");
+  s.choice("thread_pool", &CommonRecipe::thread_pool,
+           {{"blas", ThreadPoolKind::blas}, {"libtorch", ThreadPoolKind::libtorch}},
+           "which pool gets the threads, the other runs single-threaded (both sized to the "
+           "machine fight over the cores): blas (OpenBLAS; fastest for GEMM-heavy models such "
+           "as transformer encoders) or libtorch (LibTorch's intra-op OpenMP pool)");
   s.integer("seed", &CommonRecipe::seed, 0, kMaxInt, "seed for synthetic inputs");
   s.list("example_inputs", &CommonRecipe::example_inputs, input_spec_schema(),
          "synthetic inputs, one per forward argument, in order");

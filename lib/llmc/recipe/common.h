@@ -42,6 +42,9 @@ struct DataSpec {
 
 enum class TaskKind { none, single_label, multi_label };
 
+// Which thread pool gets `threads` (the other runs single-threaded); see util/threads.h.
+enum class ThreadPoolKind { blas, libtorch };
+
 struct TaskSpec {
   TaskKind type = TaskKind::none;
   double threshold = 0.5;  // multi-label decision threshold on sigmoid(logit)
@@ -68,6 +71,7 @@ struct CommonRecipe {
   std::string model;
   std::string output;
   int64_t threads = 1;
+  ThreadPoolKind thread_pool = ThreadPoolKind::blas;
   int64_t seed = 0;
   std::vector<InputSpec> example_inputs;
   std::optional<DataSpec> data;

@@ -20,13 +20,14 @@ std::string ThreadSettings::describe() const {
                                 blas_name, blas);
 }
 
-ThreadSettings configure_threads(int threads) {
+ThreadSettings configure_threads(int threads, ThreadPool pool) {
   ThreadSettings s;
   using SetThreads = void (*)(int);
   using GetThreads = int (*)();
   using GetConfig = char* (*)();
-  if (auto set_blas = blas_symbol<SetThreads>("openblas_set_num_threads")) set_blas(1);
-  at::set_num_threads(threads);
+  const int blas_threads = pool == ThreadPool::blas ? threads : 1;
+  if (auto set_blas = blas_symbol<SetThreads>("openblas_set_num_threads")) set_blas(blas_threads);
+  at::set_num_threads(pool == ThreadPool::libtorch ? threads : 1);
   s.intra_op = at::get_num_threads();
   if (auto get_blas = blas_symbol<GetThreads>("openblas_get_num_threads")) s.blas = get_blas();
   if (auto config = blas_symbol<GetConfig>("openblas_get_config")) {

@@ -1,7 +1,8 @@
 // Thread settings for every llmc run. LibTorch's OpenMP pool and OpenBLAS's own pthread pool
 // fight over the cores when both are sized to the machine (fp32 ran several times slower at 2
-// threads than at 1 on a 2-core machine). llmc sizes LibTorch's pool to the requested count and
-// keeps BLAS at one thread inside it, and records what it chose in every report.
+// threads than at 1 on a 2-core machine). llmc gives the requested threads to one pool and
+// keeps the other at one thread, and records what it chose in every report. Giving them to
+// BLAS suits transformer encoders, whose time is mostly in GEMMs (measured in docs/cli.md).
 #pragma once
 
 #include <string>
@@ -15,6 +16,8 @@ struct ThreadSettings {
   std::string describe() const;
 };
 
-ThreadSettings configure_threads(int threads);
+enum class ThreadPool { blas, libtorch };
+
+ThreadSettings configure_threads(int threads, ThreadPool pool = ThreadPool::blas);
 
 }  // namespace llmc::util
