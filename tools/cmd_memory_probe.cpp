@@ -12,6 +12,7 @@ void setup_memory_probe(CLI::App& app) {
     std::string inputs;
     int threads = 1;
     std::string pool;
+    std::string engine = "default";
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* sub = app.add_subcommand("__memory-probe", "");
@@ -20,10 +21,12 @@ void setup_memory_probe(CLI::App& app) {
   sub->add_option("inputs", flags->inputs)->required();
   sub->add_option("threads", flags->threads)->required();
   sub->add_option("pool", flags->pool)->required()->check(CLI::IsMember({"blas", "libtorch"}));
+  sub->add_option("engine", flags->engine);
   sub->callback([flags] {
     bench::memory_probe_main(flags->model, flags->inputs, flags->threads,
                              flags->pool == "blas" ? util::ThreadPool::blas
-                                                   : util::ThreadPool::libtorch);
+                                                   : util::ThreadPool::libtorch,
+                             flags->engine);
   });
 }
 

@@ -11,6 +11,7 @@
 #include "cmd_eval_freeze.h"
 #include "cmd_inspect.h"
 #include "cmd_memory_probe.h"
+#include "cmd_quantize.h"
 #include "cmd_schema.h"
 #include "cmd_validate.h"
 #include "common.h"
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   // Global flags are accepted after the subcommand too.
   app.fallthrough();
   llmc::tools::setup_eval_freeze(app, global);
+  llmc::tools::setup_quantize(app, global);
   llmc::tools::setup_validate(app, global);
   llmc::tools::setup_inspect(app, global);
   llmc::tools::setup_schema(app, global);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "llmc/freeze/eval_freeze.h"
+#include "llmc/quantize/quantize.h"
 #include "llmc/recipe/parse.h"
 #include "llmc/util/error.h"
 
@@ -18,6 +19,17 @@ const std::vector<CommandInfo>& commands() {
        [] {
          std::vector<recipe::KeyDoc> keys;
          freeze::eval_freeze_schema().document(keys, "");
+         return keys;
+       }},
+      {"quantize", "quantize",
+       "post-training quantization with LibTorch's graph-mode passes (dynamic int8 Linear "
+       "layers)",
+       [](const std::string& path, const std::vector<std::string>& sets) {
+         return quantize::parse_quantize_recipe(path, sets).common;
+       },
+       [] {
+         std::vector<recipe::KeyDoc> keys;
+         quantize::quantize_schema().document(keys, "");
          return keys;
        }},
   };

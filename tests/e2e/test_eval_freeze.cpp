@@ -233,8 +233,12 @@ TEST_CASE("every example recipe runs") {
        fs::recursive_directory_iterator(llmc::test::source_root() + "/recipes")) {
     if (entry.path().extension() != ".yaml") continue;
     CAPTURE(entry.path().string());
+    // The subcommand is the one whose section the recipe has.
+    const std::string text = llmc::test::read_text(entry.path().string());
+    const std::string command = text.find("\nquantize:") != std::string::npos ? "quantize"
+                                                                              : "eval-freeze";
     llmc::test::TempDir dir;
-    const auto r = run_llmc({"eval-freeze", entry.path().string(), "--out",
+    const auto r = run_llmc({command, entry.path().string(), "--out",
                              (dir.path() / "out").string(), "--set", "bench.runs=2"});
     CHECK(r.code == 0);
     CHECK(fs::exists(dir.path() / "out/report.json"));

@@ -71,7 +71,8 @@ std::string run_capture(std::vector<std::string> args) {
 }  // namespace
 
 MemoryStats measure_model_memory(const std::string& model_path, const data::Batch& batch,
-                                 int threads, util::ThreadPool pool, std::string& note) {
+                                 int threads, util::ThreadPool pool,
+                                 const std::string& quantized_engine, std::string& note) {
   const fs::path inputs =
       fs::temp_directory_path() / fmt::format("llmc-probe-{}-{}.pkl", getpid(), rand());
   try {
@@ -84,7 +85,8 @@ MemoryStats measure_model_memory(const std::string& model_path, const data::Batc
     const std::string self = fs::read_symlink("/proc/self/exe").string();
     const std::string out =
         run_capture({self, "__memory-probe", model_path, inputs.string(), std::to_string(threads),
-                     pool == util::ThreadPool::blas ? "blas" : "libtorch"});
+                     pool == util::ThreadPool::blas ? "blas" : "libtorch",
+                     quantized_engine.empty() ? "default" : quantized_engine});
     fs::remove(inputs);
     const auto j = util::parse_json(out);
     MemoryStats m;
@@ -101,8 +103,12 @@ MemoryStats measure_model_memory(const std::string& model_path, const data::Batc
 }
 
 int memory_probe_main(const std::string& model_path, const std::string& inputs_path,
-                      int threads, util::ThreadPool pool) {
+                      int threads, util::ThreadPool pool, const std::string& quantized_engine) {
   util::configure_threads(threads, pool);
+  if (quantized_engine == "onednn") at::globalContext().setQEngine(at::QEngine::ONEDNN);
+  if (quantized_engine == "qnnpack") at::globalContext().setQEngine(at::QEngine::QNNPACK);
+  if (quantized_engine == "fbgemm") at::globalContext().setQEngine(at::QEngine::FBGEMM);
+  if (quantized_engine == "x86") at::globalContext().setQEngine(at::QEngine::X86);
   const int64_t baseline = [] {
     std::ifstream in("/proc/self/status");
     std::string line;

@@ -163,9 +163,9 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   }
   const int probe_threads = static_cast<int>(common.threads);
   r.original.memory = bench::measure_model_memory(reference_file, inputs.latency, probe_threads,
-                                                  pool, note);
+                                                  pool, t.quantized_engine, note);
   r.result.memory = bench::measure_model_memory(artifact_path, inputs.latency, probe_threads,
-                                                pool, note);
+                                                pool, t.quantized_engine, note);
   if (t.reference) std::filesystem::remove(reference_file);
   if (!note.empty()) {
     r.warnings.push_back(note);

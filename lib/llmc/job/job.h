@@ -30,6 +30,9 @@ struct TransformResult {
   std::optional<torch::jit::Module> reference;
   util::Json details = util::Json::object();
   std::vector<std::string> warnings;
+  // The quantized engine the artifact must run with ("onednn", "qnnpack"); empty: unchanged.
+  // Every process that measures the artifact selects it.
+  std::string quantized_engine;
 };
 
 // Everything a transform may look at.

@@ -1,0 +1,19 @@
+// Observer modules for LibTorch's graph-mode quantization passes, written in TorchScript source
+// so no Python is needed. What the 1.13 passes use of them: InsertObservers copies them into the
+// model and calls forward; InsertQuantDeQuant reads the attributes `dtype` and `qscheme` and
+// calls calculate_qparams() -> (scale, zero_point); an activation observer whose class name
+// contains "PlaceholderObserver" and that has `compute_dtype` marks dynamic quantization.
+#pragma once
+
+#include <torch/script.h>
+
+namespace llmc::quantize {
+
+// Activations of dynamic quantization: quantized at run time, nothing observed.
+torch::jit::Module dynamic_activation_observer();
+
+// Weights: min/max, symmetric per-tensor qint8 in [-128, 127] (PyTorch's
+// default_weight_observer).
+torch::jit::Module weight_observer();
+
+}  // namespace llmc::quantize

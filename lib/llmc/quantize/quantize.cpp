@@ -1,0 +1,241 @@
+#include "llmc/quantize/quantize.h"
+
+#include <fnmatch.h>
+
+#include <fmt/format.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/frozen_graph_optimizations.h>
+#include <torch/csrc/jit/passes/quantization/finalize.h>
+#include <torch/csrc/jit/passes/quantization/insert_observers.h>
+#include <torch/csrc/jit/passes/quantization/insert_quant_dequant.h>
+
+#include "llmc/quantize/observers.h"
+#include "llmc/recipe/parse.h"
+#include "llmc/util/error.h"
+
+namespace llmc::quantize {
+
+std::string engine_name(Engine engine) {
+  switch (engine) {
+    case Engine::onednn: return "onednn";
+    case Engine::qnnpack: return "qnnpack";
+    case Engine::fbgemm: return "fbgemm";
+    case Engine::x86: return "x86";
+  }
+  return "?";
+}
+
+static at::QEngine to_qengine(Engine engine) {
+  switch (engine) {
+    case Engine::onednn: return at::QEngine::ONEDNN;
+    case Engine::qnnpack: return at::QEngine::QNNPACK;
+    case Engine::fbgemm: return at::QEngine::FBGEMM;
+    case Engine::x86: return at::QEngine::X86;
+  }
+  return at::QEngine::NoQEngine;
+}
+
+std::vector<std::string> supported_engines();
+
+recipe::Section<QuantizeRecipe> quantize_schema() {
+  recipe::Section<QuantizeOptions> s;
+  s.choice("scheme", &QuantizeOptions::scheme, {{"dynamic-int8", Scheme::dynamic_int8}},
+           "dynamic-int8: Linear weights stored int8, activations quantized at run time");
+  s.choice("engine", &QuantizeOptions::engine,
+           {{"onednn", Engine::onednn},
+            {"qnnpack", Engine::qnnpack},
+            {"fbgemm", Engine::fbgemm},
+            {"x86", Engine::x86}},
+           "quantized kernel library; the artifact's int8 weights are repacked for the engine "
+           "of the process that loads it (Debian's LibTorch has onednn and qnnpack, not fbgemm)");
+  s.texts("include", &QuantizeOptions::include,
+          "globs over module names (e.g. \"bert.encoder.*\") selecting the Linear layers to "
+          "quantize");
+  s.texts("exclude", &QuantizeOptions::exclude,
+          "globs over module names of Linear layers to keep in fp32 (e.g. classifier)");
+  s.origin(&QuantizeOptions::origin);
+  // Checked with the rest of the recipe, before any model is loaded.
+  s.check([](const QuantizeOptions& o, const recipe::Origin& where, recipe::Context& ctx) {
+    const auto supported = at::globalContext().supportedQEngines();
+    if (std::find(supported.begin(), supported.end(), to_qengine(o.engine)) == supported.end()) {
+      ctx.add({where.location, recipe::join_key(where.key, "engine"),
+               fmt::format("engine {} is not available in this LibTorch build (available: {})",
+                           engine_name(o.engine), fmt::join(supported_engines(), ", "))});
+    }
+  });
+  recipe::Section<QuantizeRecipe> root;
+  root.inline_section(&QuantizeRecipe::common, recipe::common_schema());
+  root.section("quantize", &QuantizeRecipe::quantize, s, "quantize options");
+  recipe::hint_other_sections(root, "quantize");
+  return root;
+}
+
+QuantizeRecipe parse_quantize_recipe(const std::string& path,
+                                     const std::vector<std::string>& sets) {
+  return recipe::parse_recipe(path, sets, quantize_schema());
+}
+
+namespace {
+
+bool matches_any(const std::string& name, const std::vector<std::string>& globs) {
+  for (const auto& g : globs) {
+    if (fnmatch(g.c_str(), name.c_str(), 0) == 0) return true;
+  }
+  return false;
+}
+
+bool is_linear(const torch::jit::Module& m) {
+  const auto type_name = m.type()->name();
+  if (!type_name) return false;
+  const std::string q = type_name->qualifiedName();
+  return q.find(".Linear") != std::string::npos && m.hasattr("weight");
+}
+
+}  // namespace
+
+std::vector<std::string> supported_engines() {
+  std::vector<std::string> out;
+  for (const auto e : at::globalContext().supportedQEngines()) {
+    if (e == at::QEngine::ONEDNN) out.push_back("onednn");
+    if (e == at::QEngine::QNNPACK) out.push_back("qnnpack");
+    if (e == at::QEngine::FBGEMM) out.push_back("fbgemm");
+    if (e == at::QEngine::X86) out.push_back("x86");
+  }
+  return out;
+}
+
+void use_engine(Engine engine, const recipe::Origin& where) {
+  const auto supported = at::globalContext().supportedQEngines();
+  if (std::find(supported.begin(), supported.end(), to_qengine(engine)) == supported.end()) {
+    throw RecipeError({{where.location, recipe::join_key(where.key, "engine"),
+                        fmt::format("engine {} is not available in this LibTorch build "
+                                    "(available: {})",
+                                    engine_name(engine), fmt::join(supported_engines(), ", "))}});
+  }
+  at::globalContext().setQEngine(to_qengine(engine));
+}
+
+std::vector<LayerPlan> plan_layers(const torch::jit::Module& model,
+                                   const QuantizeOptions& options) {
+  std::vector<LayerPlan> plan;
+  for (const auto& sub : model.named_modules()) {
+    if (sub.name.empty() || !is_linear(sub.value)) continue;
+    LayerPlan layer;
+    layer.name = sub.name;
+    const at::Tensor w = sub.value.attr("weight").toTensor();
+    if (w.dim() == 2) {
+      layer.out_features = w.size(0);
+      layer.in_features = w.size(1);
+    }
+    layer.quantize = matches_any(sub.name, options.include) && !matches_any(sub.name, options.exclude);
+    plan.push_back(layer);
+  }
+  const bool any = std::any_of(plan.begin(), plan.end(), [](const auto& l) { return l.quantize; });
+  if (!any) {
+    std::string message =
+        plan.empty() ? "the model has no Linear layers to quantize"
+                     : fmt::format("include {} minus exclude {} selects none of the model's {} "
+                                   "Linear layers (e.g. {})",
+                                   fmt::join(options.include, ", "),
+                                   options.exclude.empty() ? "(nothing)"
+                                                           : fmt::format("{}", fmt::join(options.exclude, ", ")),
+                                   plan.size(), plan.front().name);
+    throw RecipeError({{options.origin.location, options.origin.key, message}});
+  }
+  return plan;
+}
+
+namespace {
+
+int count_kind(const torch::jit::Block* block, const std::string& kind) {
+  int n = 0;
+  for (const auto* node : block->nodes()) {
+    if (node->kind().toQualString() == kind) ++n;
+    for (const auto* sub : node->blocks()) n += count_kind(sub, kind);
+  }
+  return n;
+}
+
+}  // namespace
+
+QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const QuantizeOptions& options) {
+  const auto plan = plan_layers(model, options);
+  torch::jit::Module m = model.clone();
+  m.eval();
+  torch::jit::QConfigDict qconfig;
+  const torch::jit::QConfig dynamic{dynamic_activation_observer(), weight_observer()};
+  qconfig[""] = c10::nullopt;
+  for (const auto& layer : plan) {
+    if (layer.quantize) qconfig[layer.name] = dynamic;
+  }
+  torch::jit::Module quantized;
+  try {
+    torch::jit::Module prepared = torch::jit::InsertObservers(
+        m, "forward", qconfig, /*inplace=*/false, torch::jit::QuantType::DYNAMIC);
+    torch::jit::Module converted = torch::jit::InsertQuantDeQuant(
+        prepared, "forward", /*inplace=*/true, /*debug=*/false, torch::jit::QuantType::DYNAMIC);
+    // Finalize packs the weights, fuses quantize/dequantize into quantized ops and freezes.
+    quantized = torch::jit::Finalize(converted, torch::jit::QuantType::DYNAMIC, {});
+  } catch (const c10::Error& e) {
+    std::string what = e.what_without_backtrace();
+    throw InputError("", "LibTorch's quantization passes failed: " + what.substr(0, what.find('\n')));
+  }
+  auto graph = quantized.get_method("forward").graph();
+  // Finalize freezes without the frozen-graph clean-ups: drop eval-mode dropout and fold
+  // what is constant, as eval-freeze does.
+  torch::jit::OptimizeFrozenGraph(graph, /*optimize_numerics=*/true);
+  torch::jit::ConstantPropagation(graph);
+  torch::jit::EliminateDeadCode(graph);
+
+  QuantizeOutcome out;
+  out.quantized = quantized;
+  util::Json layers = util::Json::array();
+  int64_t selected = 0;
+  int64_t int8_bytes = 0;
+  int64_t fp32_bytes = 0;
+  for (const auto& layer : plan) {
+    util::Json l = util::Json::object();
+    l["layer"] = layer.name;
+    l["shape"] = fmt::format("{}x{}", layer.out_features, layer.in_features);
+    l["quantized"] = layer.quantize ? "int8 weight, dynamic uint8 activations" : "kept fp32";
+    layers.push_back(l);
+    const int64_t weights = layer.out_features * layer.in_features;
+    if (layer.quantize) {
+      ++selected;
+      int8_bytes += weights;
+      fp32_bytes += 4 * weights;
+    }
+  }
+  const int kernels = count_kind(graph->block(), "quantized::linear_dynamic");
+  out.details["scheme"] = "dynamic-int8";
+  out.details["engine"] = engine_name(options.engine);
+  out.details["layers_selected"] = selected;
+  out.details["layers_total"] = static_cast<int64_t>(plan.size());
+  out.details["quantized_linear_ops"] = kernels;
+  out.details["quantized_weight_bytes"] = int8_bytes;
+  out.details["replaced_fp32_weight_bytes"] = fp32_bytes;
+  out.details["layers"] = layers;
+  if (kernels == 0) {
+    throw InputError("", "no Linear layer was quantized: the selected layers are not called "
+                         "through aten::linear in forward");
+  }
+  return out;
+}
+
+job::Job quantize_job(const QuantizeOptions& options) {
+  job::Job j;
+  j.command = "quantize";
+  j.transform = [options](torch::jit::Module original, const job::TransformInput&) {
+    use_engine(options.engine, options.origin);
+    QuantizeOutcome q = quantize_dynamic(original, options);
+    job::TransformResult t;
+    t.artifact = q.quantized;
+    t.details = std::move(q.details);
+    t.quantized_engine = engine_name(options.engine);
+    return t;
+  };
+  return j;
+}
+
+}  // namespace llmc::quantize

@@ -1,0 +1,64 @@
+// `llmc quantize`: post-training quantization of a TorchScript model with LibTorch's own
+// graph-mode quantization passes (InsertObservers, InsertQuantDeQuant, Finalize — what Python's
+// quantize_dynamic_jit drives). Scheme dynamic-int8: Linear weights stored int8, activations
+// quantized at run time.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <torch/script.h>
+
+#include "llmc/job/job.h"
+#include "llmc/recipe/common.h"
+#include "llmc/recipe/schema.h"
+
+namespace llmc::quantize {
+
+enum class Scheme { dynamic_int8 };
+enum class Engine { onednn, qnnpack, fbgemm, x86 };
+
+struct QuantizeOptions {
+  Scheme scheme = Scheme::dynamic_int8;
+  Engine engine = Engine::onednn;
+  std::vector<std::string> include = {"*"};  // module-name globs of layers to quantize
+  std::vector<std::string> exclude;          // globs kept in fp32 (e.g. "classifier")
+  recipe::Origin origin;
+};
+
+struct QuantizeRecipe {
+  recipe::CommonRecipe common;
+  QuantizeOptions quantize;
+};
+
+recipe::Section<QuantizeRecipe> quantize_schema();
+QuantizeRecipe parse_quantize_recipe(const std::string& path, const std::vector<std::string>& sets);
+
+// The engines this LibTorch build supports ("onednn", "qnnpack").
+std::vector<std::string> supported_engines();
+std::string engine_name(Engine engine);
+// Makes `engine` the quantized engine of this process; RecipeError (at `where`) when the build
+// does not have it.
+void use_engine(Engine engine, const recipe::Origin& where);
+
+// One Linear layer of the model and what happens to it.
+struct LayerPlan {
+  std::string name;  // module path, e.g. "bert.encoder.layer.0.attention.self.query"
+  int64_t in_features = 0;
+  int64_t out_features = 0;
+  bool quantize = false;
+};
+
+// The Linear layers of `model` with the include/exclude globs applied. RecipeError naming the
+// globs when they select no layer.
+std::vector<LayerPlan> plan_layers(const torch::jit::Module& model, const QuantizeOptions& options);
+
+struct QuantizeOutcome {
+  torch::jit::Module quantized;
+  util::Json details = util::Json::object();
+};
+QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const QuantizeOptions& options);
+
+job::Job quantize_job(const QuantizeOptions& options);
+
+}  // namespace llmc::quantize

@@ -1,0 +1,119 @@
+// `llmc quantize` end to end: dynamic int8 Linear layers, globs, engines, bad inputs.
+#include <filesystem>
+
+#include "torch_doctest.h"
+
+#include "cli.h"
+#include "test_support.h"
+
+using llmc::test::fixture;
+using llmc::test::read_json;
+using llmc::test::run_llmc;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string quant_recipe(const std::string& section) {
+  return "recipe_version: 1\nmodel: " + fixture("bert_tiny_eval.pt") +
+         "\noutput: out\n"
+         "example_inputs:\n"
+         "  - {name: input_ids, shape: [8, 32], dtype: int64, range: [0, 1000]}\n"
+         "  - {name: attention_mask, shape: [8, 32], dtype: int64, fill: 1}\n"
+         "bench: {warmup: 1, runs: 3}\n"
+         // An untrained model's logits are near ties (|logit| ~ 0.03), so an argmax may flip
+         // under int8 rounding: gate on cosine, and on labels loosely.
+         "gates: {min_label_agreement: 0.75, min_cosine: 0.99, max_size_ratio: 0.8}\n" +
+         section;
+}
+
+int count_ops(const torch::jit::Module& m, const std::string& kind) {
+  int n = 0;
+  for (const auto* node : m.get_method("forward").graph()->nodes()) {
+    if (node->kind().toQualString() == kind) ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("dynamic-int8: Linear layers become quantized::linear_dynamic, the classifier kept") {
+  llmc::test::TempDir dir;
+  const auto recipe =
+      dir.write("r.yaml", quant_recipe("quantize: {scheme: dynamic-int8, exclude: [classifier]}\n"));
+  const auto r = run_llmc({"quantize", recipe}, dir.path().string());
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  // The artifact is plain TorchScript that LibTorch loads and runs without llmc.
+  auto q = torch::jit::load((dir.path() / "out/model.pt").string());
+  // 2 layers x (q, k, v, attention output, intermediate, output) + pooler = 13; classifier fp32.
+  CHECK(count_ops(q, "quantized::linear_dynamic") == 13);
+  CHECK(count_ops(q, "aten::linear") == 1);
+  CHECK(count_ops(q, "aten::dropout") == 0);
+  torch::NoGradGuard no_grad;
+  const auto ids = torch::randint(0, 1000, {4, 16}, torch::kLong);
+  const auto mask = torch::ones({4, 16}, torch::kLong);
+  auto fp32 = torch::jit::load(fixture("bert_tiny_eval.pt"));
+  const auto a = fp32.forward({ids, mask}).toTensor();
+  const auto b = q.forward({ids, mask}).toTensor();
+  CHECK((a - b).abs().max().item<double>() < 0.05);
+
+  const auto report = read_json((dir.path() / "out/report.json").string());
+  CHECK(report.at("command").as_string() == "quantize");
+  CHECK(report.at("status").as_string() == "passed");
+  const auto& d = report.at("details");
+  CHECK(d.at("engine").as_string() == "onednn");
+  CHECK(d.at("layers_total").as_int() == 14);
+  CHECK(d.at("layers_selected").as_int() == 13);
+  CHECK(d.at("quantized_linear_ops").as_int() == 13);
+  bool classifier_listed_fp32 = false;
+  for (const auto& l : d.at("layers").as_array()) {
+    if (l.at("layer").as_string() == "classifier") {
+      classifier_listed_fp32 = l.at("quantized").as_string() == "kept fp32";
+    }
+  }
+  CHECK(classifier_listed_fp32);
+  CHECK(report.at("comparison").at("size_ratio").as_double() < 0.8);
+}
+
+TEST_CASE("include globs select layers; qnnpack works; unknown engines and empty selections fail") {
+  llmc::test::TempDir dir;
+  const auto recipe = dir.write("r.yaml", quant_recipe("quantize:\n  include: [\"*.intermediate.dense\", \"*.output.dense\"]\n"));
+  SUBCASE("globs") {
+    const auto r = run_llmc({"quantize", recipe, "--set", "gates.max_size_ratio=1.0"},
+                            dir.path().string());
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    // intermediate.dense, output.dense and attention.output.dense in each of 2 layers.
+    CHECK(read_json((dir.path() / "out/report.json").string())
+              .at("details").at("quantized_linear_ops").as_int() == 6);
+  }
+  SUBCASE("qnnpack") {
+    const auto r = run_llmc({"quantize", recipe, "--set", "quantize.engine=qnnpack", "--set",
+                             "gates.max_size_ratio=1.0"},
+                            dir.path().string());
+    INFO(r.err);
+    CHECK(r.code == 0);
+  }
+  SUBCASE("an engine this LibTorch does not have is a recipe error before loading") {
+    const auto r = run_llmc({"quantize", recipe, "--set", "quantize.engine=fbgemm"},
+                            dir.path().string());
+    CHECK(r.code == 2);
+    CHECK(r.err.find("quantize.engine: engine fbgemm is not available in this LibTorch build") !=
+          std::string::npos);
+    CHECK(r.err.find("llmc: loading") == std::string::npos);
+  }
+  SUBCASE("globs that select nothing are named") {
+    const auto r = run_llmc({"quantize", recipe, "--set", "quantize.include=[decoder.*]"},
+                            dir.path().string());
+    CHECK(r.code == 2);
+    CHECK(r.err.find("include decoder.* minus exclude (nothing) selects none of the model's 14 "
+                     "Linear layers") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir.path() / "out"));
+  }
+  SUBCASE("a scheme this llmc does not know") {
+    const auto r = run_llmc({"quantize", recipe, "--set", "quantize.scheme=int3"},
+                            dir.path().string());
+    CHECK(r.code == 2);
+    CHECK(r.err.find("quantize.scheme: expected one of dynamic-int8") != std::string::npos);
+  }
+}
