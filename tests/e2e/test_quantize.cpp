@@ -117,3 +117,32 @@ TEST_CASE("include globs select layers; qnnpack works; unknown engines and empty
     CHECK(r.err.find("quantize.scheme: expected one of dynamic-int8") != std::string::npos);
   }
 }
+
+TEST_CASE("embeddings: true stores the tables as 8-bit rows; the file shrinks and still loads") {
+  llmc::test::TempDir dir;
+  const auto recipe = dir.write(
+      "r.yaml", quant_recipe("quantize: {exclude: [classifier], embeddings: true}\n"));
+  const auto r = run_llmc({"quantize", recipe, "--set", "gates.max_size_ratio=0.35"},
+                          dir.path().string());
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  auto q = torch::jit::load((dir.path() / "out/model.pt").string());
+  CHECK(count_ops(q, "aten::embedding") == 0);
+  CHECK(count_ops(q, "quantized::embedding_bag_byte_rowwise_offsets") == 3);
+  torch::NoGradGuard no_grad;
+  // Other shapes than the ones measured: the rewrite keeps the batch and sequence dynamic.
+  const auto ids = torch::randint(0, 1000, {3, 21}, torch::kLong);
+  const auto mask = torch::ones({3, 21}, torch::kLong);
+  auto fp32 = torch::jit::load(fixture("bert_tiny_eval.pt"));
+  const auto a = fp32.forward({ids, mask}).toTensor();
+  const auto b = q.forward({ids, mask}).toTensor();
+  CHECK(a.sizes() == b.sizes());
+  CHECK((a - b).abs().max().item<double>() < 0.05);
+  const auto report = read_json((dir.path() / "out/report.json").string());
+  const auto& tables = report.at("details").at("embeddings").as_array();
+  REQUIRE(tables.size() == 3);
+  CHECK(tables.at(0).at("embedding").as_string() == "bert.embeddings.word_embeddings");
+  CHECK(tables.at(0).at("shape").as_string() == "1000x64");
+  CHECK(tables.at(0).at("bytes_before").as_int() == 1000 * 64 * 4);
+  CHECK(tables.at(0).at("bytes_after").as_int() == 1000 * (64 + 8));
+}

@@ -10,6 +10,7 @@
 #include <torch/csrc/jit/passes/quantization/insert_observers.h>
 #include <torch/csrc/jit/passes/quantization/insert_quant_dequant.h>
 
+#include "llmc/passes/quantize_embeddings.h"
 #include "llmc/quantize/observers.h"
 #include "llmc/recipe/parse.h"
 #include "llmc/util/error.h"
@@ -54,6 +55,9 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
           "quantize");
   s.texts("exclude", &QuantizeOptions::exclude,
           "globs over module names of Linear layers to keep in fp32 (e.g. classifier)");
+  s.flag("embeddings", &QuantizeOptions::embeddings,
+         "also store the embedding tables selected by include/exclude as 8-bit rows with a "
+         "per-row scale and bias (the largest part of small language models)");
   s.origin(&QuantizeOptions::origin);
   // Checked with the rest of the recipe, before any model is loaded.
   s.check([](const QuantizeOptions& o, const recipe::Origin& where, recipe::Context& ctx) {
@@ -188,6 +192,13 @@ QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const Quantize
   torch::jit::ConstantPropagation(graph);
   torch::jit::EliminateDeadCode(graph);
 
+  std::vector<passes::QuantizedEmbedding> embeddings;
+  if (options.embeddings) {
+    embeddings = passes::quantize_embeddings(*graph, [&](const std::string& name) {
+      return matches_any(name, options.include) && !matches_any(name, options.exclude);
+    });
+  }
+
   QuantizeOutcome out;
   out.quantized = quantized;
   util::Json layers = util::Json::array();
@@ -216,6 +227,23 @@ QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const Quantize
   out.details["quantized_weight_bytes"] = int8_bytes;
   out.details["replaced_fp32_weight_bytes"] = fp32_bytes;
   out.details["layers"] = layers;
+  if (options.embeddings) {
+    util::Json tables = util::Json::array();
+    for (const auto& e : embeddings) {
+      util::Json t = util::Json::object();
+      t["embedding"] = e.name;
+      t["shape"] = fmt::format("{}x{}", e.rows, e.dim);
+      t["bytes_before"] = e.bytes_before;
+      t["bytes_after"] = e.bytes_after;
+      tables.push_back(t);
+    }
+    out.details["embeddings"] = tables;
+    if (embeddings.empty()) {
+      throw RecipeError({{options.origin.location, recipe::join_key(options.origin.key, "embeddings"),
+                          "embeddings: true, but no embedding table of the model is selected by "
+                          "include/exclude"}});
+    }
+  }
   if (kernels == 0) {
     throw InputError("", "no Linear layer was quantized: the selected layers are not called "
                          "through aten::linear in forward");

@@ -23,6 +23,7 @@ struct QuantizeOptions {
   Engine engine = Engine::onednn;
   std::vector<std::string> include = {"*"};  // module-name globs of layers to quantize
   std::vector<std::string> exclude;          // globs kept in fp32 (e.g. "classifier")
+  bool embeddings = false;                   // also 8-bit-per-row embedding tables
   recipe::Origin origin;
 };
 
