@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Benchmark of `llmc quantize` (dynamic-int8 with 8-bit embeddings) on the BERT-style encoder at
+# batch 16 x 128, with the Python peer (quantize_dynamic_jit, onednn) in the same run. Measures
+# and prints; it asserts nothing. Usage: bash tests/bench/bench_quantize.sh [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+runs=${1:-30}
+torch_python=${TORCH_PYTHON:-/usr/bin/python3}
+bash .ci/build
+mkdir -p build/bench
+[ -f build/bench/bert_bench.pt ] ||
+  "$torch_python" tests/fixtures/make_fixtures.py build/bench --only bert_bench.pt >&2
+
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB"
+echo "settings: 1 LibTorch intra-op thread, OpenBLAS 1 thread, quantized engine onednn (both sides)${OPENBLAS_CORETYPE:+, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE}"
+echo "model: BERT-style encoder classifier, hidden 256, 4 layers, 4 heads, intermediate 1024, vocab 8000; batch 16 x 128; $runs timed runs"
+
+./build/tools/llmc quantize tests/bench/quantize-bench.yaml --force -q --json \
+  --set bench.runs="$runs" > build/bench/llmc-quantize.json
+"$torch_python" tests/bench/peer_quantize.py build/bench/bert_bench.pt \
+  build/bench/quantize/model.pt 16 128 8000 "$runs" build/bench/peer_int8.pt > build/bench/peer-quantize.json
+
+"$torch_python" - <<'PY'
+import json
+r = json.load(open("build/bench/llmc-quantize.json"))
+p = json.load(open("build/bench/peer-quantize.json"))
+o, q = r["original"], r["result"]
+print()
+print("llmc's own run (original = the scripted model in eval mode, fp32):")
+print(f"  p50 {o['latency']['p50_ms']:.1f} ms -> {q['latency']['p50_ms']:.1f} ms: {r['comparison']['speedup']:.2f}x faster")
+print(f"  file {o['file_bytes']/2**20:.2f} MiB -> {q['file_bytes']/2**20:.2f} MiB: {r['comparison']['size_ratio']:.3f}x")
+print(f"  label agreement {r['agreement']['label_agreement']}, cosine {r['agreement']['cosine']:.5f}")
+print()
+print("one Python process, alternating runs (fp32 frozen, peer int8, llmc int8):")
+print(f"  fp32 frozen {p['fp32_frozen']:.1f} ms | peer int8 {p['peer_int8']:.1f} ms | llmc int8 {p['llmc_int8']:.1f} ms")
+print(f"  llmc int8 / peer int8 = {p['llmc_int8'] / p['peer_int8']:.3f}   fp32 / llmc int8 = {p['fp32_frozen'] / p['llmc_int8']:.2f}x")
+print(f"  label agreement with fp32: peer {p['peer_label_agreement']:.3f}, llmc {p['llmc_label_agreement']:.3f}")
+print(f"  file: peer {p['peer_bytes']/2**20:.2f} MiB, llmc {q['file_bytes']/2**20:.2f} MiB")
+PY
