@@ -146,3 +146,40 @@ TEST_CASE("embeddings: true stores the tables as 8-bit rows; the file shrinks an
   CHECK(tables.at(0).at("bytes_before").as_int() == 1000 * 64 * 4);
   CHECK(tables.at(0).at("bytes_after").as_int() == 1000 * (64 + 8));
 }
+
+TEST_CASE("bf16: weights in bfloat16, float32 in and out, a drop-in replacement") {
+  llmc::test::TempDir dir;
+  const auto recipe = dir.write("r.yaml", quant_recipe("quantize: {scheme: bf16}\n"));
+  const auto r = run_llmc({"quantize", recipe, "--set", "gates.max_size_ratio=0.6"},
+                          dir.path().string());
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  auto q = torch::jit::load((dir.path() / "out/model.pt").string());
+  torch::NoGradGuard no_grad;
+  const auto ids = torch::randint(0, 1000, {2, 12}, torch::kLong);
+  const auto mask = torch::ones({2, 12}, torch::kLong);
+  const auto b = q.forward({ids, mask}).toTensor();
+  CHECK((b.scalar_type() == torch::kFloat));
+  auto fp32 = torch::jit::load(fixture("bert_tiny_eval.pt"));
+  CHECK((fp32.forward({ids, mask}).toTensor() - b).abs().max().item<double>() < 0.01);
+  const auto details = read_json((dir.path() / "out/report.json").string()).at("details");
+  CHECK(details.at("scheme").as_string() == "bf16");
+  CHECK(details.at("weight_bytes_after").as_int() * 2 == details.at("weight_bytes_before").as_int());
+  CHECK(details.at("outputs_cast_to_fp32").as_int() == 1);
+  CHECK(details.at("inputs_cast_to_bf16").as_int() == 0);  // token ids stay int64
+
+  // A model with a float input: the input is cast to bf16 inside the graph.
+  const auto cnn = dir.write("c.yaml", "recipe_version: 1\nmodel: " + fixture("cnn_bn.pt") +
+                                           "\noutput: cnn\nexample_inputs: [{name: input, shape: "
+                                           "[2, 3, 32, 32]}]\nbench: {runs: 2}\nquantize: {scheme: "
+                                           "bf16}\n");
+  const auto rc = run_llmc({"quantize", cnn, "--json"}, dir.path().string());
+  INFO(rc.err);
+  REQUIRE(rc.code == 0);
+  CHECK(llmc::util::parse_json(rc.out).at("details").at("inputs_cast_to_bf16").as_int() == 1);
+
+  const auto bad = run_llmc({"quantize", recipe, "--out", "o3", "--set", "quantize.exclude=[classifier]"},
+                            dir.path().string());
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("bf16 casts the whole model") != std::string::npos);
+}

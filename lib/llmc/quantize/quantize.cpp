@@ -5,13 +5,16 @@
 #include <fmt/format.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/freeze_module.h>
 #include <torch/csrc/jit/passes/frozen_graph_optimizations.h>
 #include <torch/csrc/jit/passes/quantization/finalize.h>
 #include <torch/csrc/jit/passes/quantization/insert_observers.h>
 #include <torch/csrc/jit/passes/quantization/insert_quant_dequant.h>
 
 #include "llmc/passes/quantize_embeddings.h"
+#include "llmc/passes/cast_boundary.h"
 #include "llmc/quantize/observers.h"
+#include "llmc/util/machine.h"
 #include "llmc/recipe/parse.h"
 #include "llmc/util/error.h"
 
@@ -41,8 +44,11 @@ std::vector<std::string> supported_engines();
 
 recipe::Section<QuantizeRecipe> quantize_schema() {
   recipe::Section<QuantizeOptions> s;
-  s.choice("scheme", &QuantizeOptions::scheme, {{"dynamic-int8", Scheme::dynamic_int8}},
-           "dynamic-int8: Linear weights stored int8, activations quantized at run time");
+  s.choice("scheme", &QuantizeOptions::scheme,
+           {{"dynamic-int8", Scheme::dynamic_int8}, {"bf16", Scheme::bf16}},
+           "dynamic-int8: Linear weights stored int8, activations quantized at run time; bf16: "
+           "every floating-point weight stored and computed in bfloat16 (inputs and outputs "
+           "stay float32)");
   s.choice("engine", &QuantizeOptions::engine,
            {{"onednn", Engine::onednn},
             {"qnnpack", Engine::qnnpack},
@@ -59,6 +65,14 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
          "also store the embedding tables selected by include/exclude as 8-bit rows with a "
          "per-row scale and bias (the largest part of small language models)");
   s.origin(&QuantizeOptions::origin);
+  s.check([](const QuantizeOptions& o, const recipe::Origin& where, recipe::Context& ctx) {
+    const bool globs_set = o.include != std::vector<std::string>{"*"} || !o.exclude.empty();
+    if (o.scheme == Scheme::bf16 && (globs_set || o.embeddings)) {
+      ctx.add({where.location, where.key,
+               "bf16 casts the whole model; include, exclude and embeddings apply to "
+               "dynamic-int8"});
+    }
+  });
   // Checked with the rest of the recipe, before any model is loaded.
   s.check([](const QuantizeOptions& o, const recipe::Origin& where, recipe::Context& ctx) {
     const auto supported = at::globalContext().supportedQEngines();
@@ -251,16 +265,58 @@ QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const Quantize
   return out;
 }
 
+QuantizeOutcome cast_bf16(const torch::jit::Module& model, const std::vector<bool>& float_inputs) {
+  torch::jit::Module m = model.clone();
+  m.eval();
+  int64_t tensors = 0;
+  int64_t bytes_before = 0;
+  int64_t bytes_after = 0;
+  auto cast = [&](at::Tensor t) {
+    if (!t.defined() || !t.is_floating_point() || t.scalar_type() == at::kBFloat16) return;
+    bytes_before += t.numel() * static_cast<int64_t>(t.element_size());
+    t.set_data(t.to(at::kBFloat16));
+    bytes_after += t.numel() * 2;
+    ++tensors;
+  };
+  // Only floating-point tensors: Module::to(dtype) would also cast integer buffers such as
+  // position ids.
+  for (const auto& p : m.named_parameters(true)) cast(p.value);
+  for (const auto& b : m.named_buffers(true)) cast(b.value);
+  torch::jit::Module frozen = torch::jit::freeze(m, c10::nullopt, /*optimize_numerics=*/true);
+  const auto boundary = passes::cast_boundary(*frozen.get_method("forward").graph(),
+                                              at::kBFloat16, float_inputs);
+  QuantizeOutcome out;
+  out.quantized = frozen;
+  out.details["scheme"] = "bf16";
+  out.details["tensors_cast"] = tensors;
+  out.details["weight_bytes_before"] = bytes_before;
+  out.details["weight_bytes_after"] = bytes_after;
+  out.details["inputs_cast_to_bf16"] = boundary.inputs_cast;
+  out.details["outputs_cast_to_fp32"] = boundary.outputs_cast;
+  out.details["cpu_has_avx512_bf16"] = util::machine_info().cpu_flags.find("avx512_bf16") !=
+                                       std::string::npos;
+  return out;
+}
+
 job::Job quantize_job(const QuantizeOptions& options) {
   job::Job j;
   j.command = "quantize";
-  j.transform = [options](torch::jit::Module original, const job::TransformInput&) {
-    use_engine(options.engine, options.origin);
-    QuantizeOutcome q = quantize_dynamic(original, options);
+  j.transform = [options](torch::jit::Module original, const job::TransformInput& in) {
+    QuantizeOutcome q;
+    if (options.scheme == Scheme::bf16) {
+      std::vector<bool> float_inputs;
+      for (const auto& arg : in.latency_batch.args) {
+        float_inputs.push_back(arg.isTensor() && arg.toTensor().is_floating_point());
+      }
+      q = cast_bf16(original, float_inputs);
+    } else {
+      use_engine(options.engine, options.origin);
+      q = quantize_dynamic(original, options);
+    }
     job::TransformResult t;
     t.artifact = q.quantized;
     t.details = std::move(q.details);
-    t.quantized_engine = engine_name(options.engine);
+    if (options.scheme == Scheme::dynamic_int8) t.quantized_engine = engine_name(options.engine);
     return t;
   };
   return j;

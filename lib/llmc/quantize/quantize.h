@@ -15,7 +15,7 @@
 
 namespace llmc::quantize {
 
-enum class Scheme { dynamic_int8 };
+enum class Scheme { dynamic_int8, bf16 };
 enum class Engine { onednn, qnnpack, fbgemm, x86 };
 
 struct QuantizeOptions {
@@ -59,6 +59,11 @@ struct QuantizeOutcome {
   util::Json details = util::Json::object();
 };
 QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const QuantizeOptions& options);
+
+// bf16: floating-point weights and buffers cast to bfloat16, frozen, with float inputs cast to
+// bf16 and outputs back to float32 at the graph boundary. `float_inputs[i]`: forward argument i
+// is a floating-point tensor.
+QuantizeOutcome cast_bf16(const torch::jit::Module& model, const std::vector<bool>& float_inputs);
 
 job::Job quantize_job(const QuantizeOptions& options);
 
