@@ -183,3 +183,77 @@ TEST_CASE("bf16: weights in bfloat16, float32 in and out, a drop-in replacement"
   CHECK(bad.code == 2);
   CHECK(bad.err.find("bf16 casts the whole model") != std::string::npos);
 }
+
+namespace {
+
+// A JSONL file of CNN inputs [3, 32, 32]; `poison` puts a value that overflows float32 in the
+// first sample.
+std::string image_jsonl(const llmc::test::TempDir& dir, int samples, bool poison) {
+  std::string text;
+  unsigned seed = 7;
+  for (int s = 0; s < samples; ++s) {
+    std::string img = "[";
+    for (int c = 0; c < 3; ++c) {
+      img += c ? ",[" : "[";
+      for (int y = 0; y < 32; ++y) {
+        img += y ? ",[" : "[";
+        for (int x = 0; x < 32; ++x) {
+          seed = seed * 1103515245u + 12345u;
+          const double v = poison && s == 0 && c == 0 && y == 0 && x == 0
+                               ? 1e39
+                               : static_cast<double>((seed >> 16) % 2000) / 1000.0 - 1.0;
+          img += (x ? "," : "") + std::to_string(v);
+        }
+        img += "]";
+      }
+      img += "]";
+    }
+    text += "{\"input\": " + img + "]}\n";
+  }
+  return dir.write(poison ? "poison.jsonl" : "images.jsonl", text);
+}
+
+}  // namespace
+
+TEST_CASE("static-int8: calibrated on data, conv + batch-norm folded, quantized convolutions") {
+  llmc::test::TempDir dir;
+  image_jsonl(dir, 24, false);
+  const auto recipe = dir.write(
+      "r.yaml", "recipe_version: 1\nmodel: " + fixture("cnn_bn.pt") +
+                    "\noutput: out\ndata: {path: images.jsonl, batch_size: 8}\nbench: {runs: 3}\n"
+                    "gates: {min_cosine: 0.99, min_label_agreement: 0.9, max_size_ratio: 0.5}\n"
+                    "quantize: {scheme: static-int8, calibration_batches: 2}\n");
+  const auto r = run_llmc({"quantize", recipe}, dir.path().string());
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto report = read_json((dir.path() / "out/report.json").string());
+  const auto& d = report.at("details");
+  CHECK(d.at("scheme").as_string() == "static-int8");
+  CHECK(d.at("calibration_batches").as_int() == 2);
+  CHECK(d.at("calibration_rows").as_int() == 16);
+  CHECK(d.at("quantized_ops").at("quantized::conv2d_relu").as_int() == 2);
+  CHECK(d.at("quantized_ops").at("quantized::linear").as_int() == 1);
+  CHECK(report.at("warnings").at(0).as_string().find("calibrated on the first 2 batches") !=
+        std::string::npos);
+  auto q = torch::jit::load((dir.path() / "out/model.pt").string());
+  CHECK(count_ops(q, "aten::batch_norm") == 0);
+
+  SUBCASE("no data to calibrate on is a recipe error") {
+    const auto no_data = dir.write(
+        "n.yaml", "recipe_version: 1\nmodel: " + fixture("cnn_bn.pt") +
+                      "\noutput: o2\nexample_inputs: [{name: input, shape: [2, 3, 32, 32]}]\n"
+                      "quantize: {scheme: static-int8}\n");
+    const auto e = run_llmc({"quantize", no_data}, dir.path().string());
+    CHECK(e.code == 2);
+    CHECK(e.err.find("quantize.scheme: static-int8 calibrates activation ranges on real inputs") !=
+          std::string::npos);
+  }
+  SUBCASE("Inf in calibration is an input error and writes nothing") {
+    image_jsonl(dir, 8, true);
+    const auto e = run_llmc({"quantize", recipe, "--out", "o3", "--set", "data.path=poison.jsonl"},
+                            dir.path().string());
+    CHECK(e.code == 3);
+    CHECK(e.err.find("NaN or Inf") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir.path() / "o3"));
+  }
+}

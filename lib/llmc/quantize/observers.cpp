@@ -56,4 +56,37 @@ def calculate_qparams(self) -> Tuple[Tensor, Tensor]:
   return m;
 }
 
+torch::jit::Module activation_minmax_observer() {
+  torch::jit::Module m("__torch__.llmc.quantize.ActivationMinMaxObserver");
+  m.register_attribute("dtype", c10::IntType::get(), static_cast<int64_t>(at::kQUInt8));
+  m.register_attribute("qscheme", c10::IntType::get(),
+                       static_cast<int64_t>(at::kPerTensorAffine));
+  m.register_attribute("quant_min", c10::IntType::get(), int64_t{0});
+  m.register_attribute("quant_max", c10::IntType::get(), int64_t{255});
+  m.register_attribute("eps", c10::FloatType::get(),
+                       static_cast<double>(std::numeric_limits<float>::epsilon()));
+  m.register_buffer("min_val", torch::tensor(std::numeric_limits<float>::infinity()));
+  m.register_buffer("max_val", torch::tensor(-std::numeric_limits<float>::infinity()));
+  m.define(R"JIT(
+def forward(self, x_orig: Tensor) -> Tensor:
+    if x_orig.numel() == 0:
+        return x_orig
+    x = x_orig.detach().to(self.min_val.dtype)
+    min_cur, max_cur = torch.aminmax(x)
+    self.min_val.copy_(torch.min(min_cur, self.min_val))
+    self.max_val.copy_(torch.max(max_cur, self.max_val))
+    return x_orig
+
+def calculate_qparams(self) -> Tuple[Tensor, Tensor]:
+    min_neg = torch.min(self.min_val, torch.zeros_like(self.min_val))
+    max_pos = torch.max(self.max_val, torch.zeros_like(self.max_val))
+    scale = (max_pos - min_neg) / float(self.quant_max - self.quant_min)
+    scale = torch.clamp(scale, min=self.eps).reshape([1])
+    zero_point = self.quant_min - torch.round(min_neg / scale)
+    zero_point = torch.clamp(zero_point, self.quant_min, self.quant_max).to(4).reshape([1])
+    return scale, zero_point
+)JIT");
+  return m;
+}
+
 }  // namespace llmc::quantize

@@ -16,4 +16,9 @@ torch::jit::Module dynamic_activation_observer();
 // default_weight_observer).
 torch::jit::Module weight_observer();
 
+// Activations of static quantization: running min/max over the calibration batches, affine
+// per-tensor quint8 in [0, 255] (PyTorch's MinMaxObserver without reduce_range, as onednn
+// wants).
+torch::jit::Module activation_minmax_observer();
+
 }  // namespace llmc::quantize

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/fold_conv_bn.h>
 #include <torch/csrc/jit/passes/freeze_module.h>
 #include <torch/csrc/jit/passes/frozen_graph_optimizations.h>
 #include <torch/csrc/jit/passes/quantization/finalize.h>
@@ -12,6 +13,7 @@
 #include <torch/csrc/jit/passes/quantization/insert_quant_dequant.h>
 
 #include "llmc/passes/quantize_embeddings.h"
+#include "llmc/compare/agreement.h"
 #include "llmc/passes/cast_boundary.h"
 #include "llmc/quantize/observers.h"
 #include "llmc/util/machine.h"
@@ -45,8 +47,12 @@ std::vector<std::string> supported_engines();
 recipe::Section<QuantizeRecipe> quantize_schema() {
   recipe::Section<QuantizeOptions> s;
   s.choice("scheme", &QuantizeOptions::scheme,
-           {{"dynamic-int8", Scheme::dynamic_int8}, {"bf16", Scheme::bf16}},
-           "dynamic-int8: Linear weights stored int8, activations quantized at run time; bf16: "
+           {{"dynamic-int8", Scheme::dynamic_int8},
+            {"static-int8", Scheme::static_int8},
+            {"bf16", Scheme::bf16}},
+           "dynamic-int8: Linear weights stored int8, activations quantized at run time; "
+           "static-int8: weights and activations int8 with scales calibrated on the recipe's "
+           "data (conv + batch-norm folded first); bf16: "
            "every floating-point weight stored and computed in bfloat16 (inputs and outputs "
            "stay float32)");
   s.choice("engine", &QuantizeOptions::engine,
@@ -61,6 +67,8 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
           "quantize");
   s.texts("exclude", &QuantizeOptions::exclude,
           "globs over module names of Linear layers to keep in fp32 (e.g. classifier)");
+  s.integer("calibration_batches", &QuantizeOptions::calibration_batches, 1, 100000,
+            "static-int8: batches of the recipe's data run through the observers");
   s.flag("embeddings", &QuantizeOptions::embeddings,
          "also store the embedding tables selected by include/exclude as 8-bit rows with a "
          "per-row scale and bias (the largest part of small language models)");
@@ -85,6 +93,13 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
   recipe::Section<QuantizeRecipe> root;
   root.inline_section(&QuantizeRecipe::common, recipe::common_schema());
   root.section("quantize", &QuantizeRecipe::quantize, s, "quantize options");
+  root.check([](const QuantizeRecipe& r, const recipe::Origin&, recipe::Context& ctx) {
+    if (r.quantize.scheme == Scheme::static_int8 && !r.common.data) {
+      ctx.add({r.quantize.origin.location, recipe::join_key(r.quantize.origin.key, "scheme"),
+               "static-int8 calibrates activation ranges on real inputs: give `data:` (a JSONL "
+               "file the model's forward reads)"});
+    }
+  });
   recipe::hint_other_sections(root, "quantize");
   return root;
 }
@@ -177,16 +192,161 @@ int count_kind(const torch::jit::Block* block, const std::string& kind) {
 
 }  // namespace
 
+namespace {
+
+// Which modules get `qconfig`. With the default include ("*") the whole model does, as in
+// PyTorch (so static quantization also covers the adds and layer norms between layers), minus
+// excluded layers; with explicit include globs, exactly the selected layers.
+torch::jit::QConfigDict qconfig_for(const std::vector<LayerPlan>& plan,
+                                    const QuantizeOptions& options,
+                                    const torch::jit::QConfig& qconfig) {
+  torch::jit::QConfigDict dict;
+  if (options.include == std::vector<std::string>{"*"}) {
+    dict[""] = qconfig;
+    for (const auto& layer : plan) {
+      if (!layer.quantize) dict[layer.name] = c10::nullopt;
+    }
+  } else {
+    dict[""] = c10::nullopt;
+    for (const auto& layer : plan) {
+      if (layer.quantize) dict[layer.name] = qconfig;
+    }
+  }
+  return dict;
+}
+
+util::Json layer_table(const std::vector<LayerPlan>& plan, const std::string& how,
+                       int64_t& selected) {
+  util::Json layers = util::Json::array();
+  selected = 0;
+  for (const auto& layer : plan) {
+    util::Json l = util::Json::object();
+    l["layer"] = layer.name;
+    l["shape"] = fmt::format("{}x{}", layer.out_features, layer.in_features);
+    l["quantized"] = layer.quantize ? how : "kept fp32";
+    layers.push_back(l);
+    selected += layer.quantize ? 1 : 0;
+  }
+  return layers;
+}
+
+// With `embeddings: true`, the quantize_embeddings pass on the finalized graph, and its table.
+void add_embeddings(torch::jit::Graph& graph, const QuantizeOptions& options, util::Json& details) {
+  if (!options.embeddings) return;
+  const auto embeddings = passes::quantize_embeddings(graph, [&](const std::string& name) {
+    return matches_any(name, options.include) && !matches_any(name, options.exclude);
+  });
+  if (embeddings.empty()) {
+    throw RecipeError({{options.origin.location, recipe::join_key(options.origin.key, "embeddings"),
+                        "embeddings: true, but no embedding table of the model is selected by "
+                        "include/exclude"}});
+  }
+  util::Json tables = util::Json::array();
+  for (const auto& e : embeddings) {
+    util::Json t = util::Json::object();
+    t["embedding"] = e.name;
+    t["shape"] = fmt::format("{}x{}", e.rows, e.dim);
+    t["bytes_before"] = e.bytes_before;
+    t["bytes_after"] = e.bytes_after;
+    tables.push_back(t);
+  }
+  details["embeddings"] = tables;
+}
+
+bool all_finite(const at::Tensor& t) { return !t.is_floating_point() || at::isfinite(t).all().item<bool>(); }
+
+}  // namespace
+
+QuantizeOutcome quantize_static(const torch::jit::Module& model, const QuantizeOptions& options,
+                                const std::vector<data::Batch>& calibration) {
+  const auto plan = plan_layers(model, options);
+  torch::jit::Module m = model.clone();
+  m.eval();
+  m = torch::jit::FoldConvBatchNorm(m);
+  const torch::jit::QConfigDict qconfig =
+      qconfig_for(plan, options, {activation_minmax_observer(), weight_observer()});
+  torch::jit::Module prepared;
+  try {
+    prepared = torch::jit::InsertObservers(m, "forward", qconfig, /*inplace=*/false,
+                                           torch::jit::QuantType::STATIC);
+  } catch (const c10::Error& e) {
+    std::string what = e.what_without_backtrace();
+    throw InputError("", "LibTorch's quantization passes failed: " + what.substr(0, what.find('\n')));
+  }
+  // Calibration: every observer sees the activations of these batches.
+  const size_t batches = std::min(calibration.size(), static_cast<size_t>(options.calibration_batches));
+  int64_t rows = 0;
+  for (size_t i = 0; i < batches; ++i) {
+    const c10::IValue out = job::run_forward(prepared, calibration[i], "calibration");
+    for (const auto& t : compare::output_tensors(out)) {
+      if (!all_finite(t)) {
+        throw InputError("", fmt::format("calibration batch {} produced NaN or Inf in the model's "
+                                         "outputs; static-int8 cannot calibrate on it",
+                                         i));
+      }
+    }
+    rows += calibration[i].rows;
+  }
+  for (const auto& sub : prepared.named_modules()) {
+    for (const auto& attr : sub.value.named_attributes(false)) {
+      if (attr.name.rfind("_observer_", 0) != 0 || !attr.value.isModule()) continue;
+      const auto observer = attr.value.toModule();
+      if (!observer.hasattr("min_val")) continue;
+      const at::Tensor lo = observer.attr("min_val").toTensor();
+      const at::Tensor hi = observer.attr("max_val").toTensor();
+      if (!all_finite(lo) || !all_finite(hi)) {
+        throw InputError("", fmt::format("calibration saw NaN or Inf (or no values) in the "
+                                         "activations observed by {}.{}",
+                                         sub.name.empty() ? "forward" : sub.name, attr.name));
+      }
+    }
+  }
+  torch::jit::Module quantized;
+  try {
+    torch::jit::Module converted = torch::jit::InsertQuantDeQuant(
+        prepared, "forward", /*inplace=*/true, /*debug=*/false, torch::jit::QuantType::STATIC);
+    quantized = torch::jit::Finalize(converted, torch::jit::QuantType::STATIC, {});
+  } catch (const c10::Error& e) {
+    std::string what = e.what_without_backtrace();
+    throw InputError("", "LibTorch's quantization passes failed: " + what.substr(0, what.find('\n')));
+  }
+  auto graph = quantized.get_method("forward").graph();
+  torch::jit::OptimizeFrozenGraph(graph, /*optimize_numerics=*/true);
+  torch::jit::ConstantPropagation(graph);
+  torch::jit::EliminateDeadCode(graph);
+
+  QuantizeOutcome out;
+  out.quantized = quantized;
+  int64_t selected = 0;
+  out.details["scheme"] = "static-int8";
+  out.details["engine"] = engine_name(options.engine);
+  out.details["calibration_batches"] = static_cast<int64_t>(batches);
+  out.details["calibration_rows"] = rows;
+  out.details["layers"] = layer_table(plan, "int8 weight, int8 activations (calibrated)", selected);
+  out.details["layers_selected"] = selected;
+  out.details["layers_total"] = static_cast<int64_t>(plan.size());
+  util::Json ops = util::Json::object();
+  std::map<std::string, int64_t> counts;
+  for (const auto* node : graph->nodes()) {
+    const std::string kind = node->kind().toQualString();
+    if (kind.rfind("quantized::", 0) == 0) ++counts[kind];
+  }
+  for (const auto& [kind, n] : counts) ops[kind] = n;
+  out.details["quantized_ops"] = ops;
+  add_embeddings(*graph, options, out.details);
+  if (counts.empty()) {
+    throw InputError("", "no layer was quantized: the selected layers are not called through "
+                         "operators LibTorch's static quantization handles");
+  }
+  return out;
+}
+
 QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const QuantizeOptions& options) {
   const auto plan = plan_layers(model, options);
   torch::jit::Module m = model.clone();
   m.eval();
-  torch::jit::QConfigDict qconfig;
-  const torch::jit::QConfig dynamic{dynamic_activation_observer(), weight_observer()};
-  qconfig[""] = c10::nullopt;
-  for (const auto& layer : plan) {
-    if (layer.quantize) qconfig[layer.name] = dynamic;
-  }
+  const torch::jit::QConfigDict qconfig = qconfig_for(
+      plan, options, {dynamic_activation_observer(), weight_observer()});
   torch::jit::Module quantized;
   try {
     torch::jit::Module prepared = torch::jit::InsertObservers(
@@ -206,32 +366,15 @@ QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const Quantize
   torch::jit::ConstantPropagation(graph);
   torch::jit::EliminateDeadCode(graph);
 
-  std::vector<passes::QuantizedEmbedding> embeddings;
-  if (options.embeddings) {
-    embeddings = passes::quantize_embeddings(*graph, [&](const std::string& name) {
-      return matches_any(name, options.include) && !matches_any(name, options.exclude);
-    });
-  }
-
   QuantizeOutcome out;
   out.quantized = quantized;
-  util::Json layers = util::Json::array();
   int64_t selected = 0;
+  const util::Json layers = layer_table(plan, "int8 weight, dynamic uint8 activations", selected);
   int64_t int8_bytes = 0;
-  int64_t fp32_bytes = 0;
   for (const auto& layer : plan) {
-    util::Json l = util::Json::object();
-    l["layer"] = layer.name;
-    l["shape"] = fmt::format("{}x{}", layer.out_features, layer.in_features);
-    l["quantized"] = layer.quantize ? "int8 weight, dynamic uint8 activations" : "kept fp32";
-    layers.push_back(l);
-    const int64_t weights = layer.out_features * layer.in_features;
-    if (layer.quantize) {
-      ++selected;
-      int8_bytes += weights;
-      fp32_bytes += 4 * weights;
-    }
+    if (layer.quantize) int8_bytes += layer.out_features * layer.in_features;
   }
+  const int64_t fp32_bytes = 4 * int8_bytes;
   const int kernels = count_kind(graph->block(), "quantized::linear_dynamic");
   out.details["scheme"] = "dynamic-int8";
   out.details["engine"] = engine_name(options.engine);
@@ -241,23 +384,7 @@ QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const Quantize
   out.details["quantized_weight_bytes"] = int8_bytes;
   out.details["replaced_fp32_weight_bytes"] = fp32_bytes;
   out.details["layers"] = layers;
-  if (options.embeddings) {
-    util::Json tables = util::Json::array();
-    for (const auto& e : embeddings) {
-      util::Json t = util::Json::object();
-      t["embedding"] = e.name;
-      t["shape"] = fmt::format("{}x{}", e.rows, e.dim);
-      t["bytes_before"] = e.bytes_before;
-      t["bytes_after"] = e.bytes_after;
-      tables.push_back(t);
-    }
-    out.details["embeddings"] = tables;
-    if (embeddings.empty()) {
-      throw RecipeError({{options.origin.location, recipe::join_key(options.origin.key, "embeddings"),
-                          "embeddings: true, but no embedding table of the model is selected by "
-                          "include/exclude"}});
-    }
-  }
+  add_embeddings(*graph, options, out.details);
   if (kernels == 0) {
     throw InputError("", "no Linear layer was quantized: the selected layers are not called "
                          "through aten::linear in forward");
@@ -309,6 +436,14 @@ job::Job quantize_job(const QuantizeOptions& options) {
         float_inputs.push_back(arg.isTensor() && arg.toTensor().is_floating_point());
       }
       q = cast_bf16(original, float_inputs);
+    } else if (options.scheme == Scheme::static_int8) {
+      use_engine(options.engine, options.origin);
+      q = quantize_static(original, options, in.inputs.batches);
+      // Agreement is measured on the recipe's data too: say so when they overlap.
+      q.warnings.push_back(fmt::format(
+          "static-int8 was calibrated on the first {} batches of {}, which the agreement and "
+          "metric figures also cover",
+          q.details.at("calibration_batches").as_int(), in.inputs.source));
     } else {
       use_engine(options.engine, options.origin);
       q = quantize_dynamic(original, options);
@@ -316,7 +451,8 @@ job::Job quantize_job(const QuantizeOptions& options) {
     job::TransformResult t;
     t.artifact = q.quantized;
     t.details = std::move(q.details);
-    if (options.scheme == Scheme::dynamic_int8) t.quantized_engine = engine_name(options.engine);
+    t.warnings = std::move(q.warnings);
+    if (options.scheme != Scheme::bf16) t.quantized_engine = engine_name(options.engine);
     return t;
   };
   return j;

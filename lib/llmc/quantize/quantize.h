@@ -9,13 +9,14 @@
 
 #include <torch/script.h>
 
+#include "llmc/data/inputs.h"
 #include "llmc/job/job.h"
 #include "llmc/recipe/common.h"
 #include "llmc/recipe/schema.h"
 
 namespace llmc::quantize {
 
-enum class Scheme { dynamic_int8, bf16 };
+enum class Scheme { dynamic_int8, static_int8, bf16 };
 enum class Engine { onednn, qnnpack, fbgemm, x86 };
 
 struct QuantizeOptions {
@@ -24,6 +25,7 @@ struct QuantizeOptions {
   std::vector<std::string> include = {"*"};  // module-name globs of layers to quantize
   std::vector<std::string> exclude;          // globs kept in fp32 (e.g. "classifier")
   bool embeddings = false;                   // also 8-bit-per-row embedding tables
+  int64_t calibration_batches = 8;           // static-int8: data batches run through observers
   recipe::Origin origin;
 };
 
@@ -57,8 +59,15 @@ std::vector<LayerPlan> plan_layers(const torch::jit::Module& model, const Quanti
 struct QuantizeOutcome {
   torch::jit::Module quantized;
   util::Json details = util::Json::object();
+  std::vector<std::string> warnings;
 };
 QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const QuantizeOptions& options);
+
+// static-int8: conv + batch-norm folded, observers inserted, `calibration` run through them,
+// then weights and activations quantized (Finalize fuses quantized ops). InputError when the
+// calibration produces NaN or Inf.
+QuantizeOutcome quantize_static(const torch::jit::Module& model, const QuantizeOptions& options,
+                                const std::vector<data::Batch>& calibration);
 
 // bf16: floating-point weights and buffers cast to bfloat16, frozen, with float inputs cast to
 // bf16 and outputs back to float32 at the graph boundary. `float_inputs[i]`: forward argument i
