@@ -181,7 +181,37 @@ TEST_CASE("bf16: weights in bfloat16, float32 in and out, a drop-in replacement"
   const auto bad = run_llmc({"quantize", recipe, "--out", "o3", "--set", "quantize.exclude=[classifier]"},
                             dir.path().string());
   CHECK(bad.code == 2);
-  CHECK(bad.err.find("bf16 casts the whole model") != std::string::npos);
+  CHECK(bad.err.find("bf16 and fp16 cast the whole model") != std::string::npos);
+}
+
+TEST_CASE("fp16: half the weight bytes on disk, float32 compute, same outputs to fp16 precision") {
+  llmc::test::TempDir dir;
+  const auto recipe = dir.write("r.yaml", quant_recipe("quantize: {scheme: fp16}\n"));
+  const auto r = run_llmc({"quantize", recipe, "--set", "gates.max_size_ratio=0.6", "--set",
+                           "gates.max_abs_diff=0.001"},
+                          dir.path().string());
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto d = read_json((dir.path() / "out/report.json").string()).at("details");
+  CHECK(d.at("scheme").as_string() == "fp16");
+  CHECK(d.at("tensors_stored_fp16").as_int() >= 20);
+  CHECK(d.at("weight_bytes_after").as_int() * 2 == d.at("weight_bytes_before").as_int());
+  auto q = torch::jit::load((dir.path() / "out/model.pt").string());
+  torch::NoGradGuard no_grad;
+  const auto out = q.forward({torch::randint(0, 1000, {2, 9}, torch::kLong),
+                              torch::ones({2, 9}, torch::kLong)}).toTensor();
+  CHECK((out.scalar_type() == torch::kFloat));
+  // No float32 weight is left in the file's graph: each is a float16 constant and a cast.
+  int float32_constants = 0;
+  for (const auto* node : q.get_method("forward").graph()->nodes()) {
+    if (node->kind() != c10::prim::Constant) continue;
+    const auto v = torch::jit::toIValue(node->output());
+    if (v && v->isTensor() && v->toTensor().scalar_type() == torch::kFloat &&
+        v->toTensor().numel() > 1) {
+      ++float32_constants;
+    }
+  }
+  CHECK(float32_constants == 0);
 }
 
 namespace {

@@ -15,6 +15,7 @@
 #include "llmc/passes/quantize_embeddings.h"
 #include "llmc/compare/agreement.h"
 #include "llmc/passes/cast_boundary.h"
+#include "llmc/passes/fp16_storage.h"
 #include "llmc/quantize/observers.h"
 #include "llmc/util/machine.h"
 #include "llmc/recipe/parse.h"
@@ -49,12 +50,14 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
   s.choice("scheme", &QuantizeOptions::scheme,
            {{"dynamic-int8", Scheme::dynamic_int8},
             {"static-int8", Scheme::static_int8},
-            {"bf16", Scheme::bf16}},
+            {"bf16", Scheme::bf16},
+            {"fp16", Scheme::fp16}},
            "dynamic-int8: Linear weights stored int8, activations quantized at run time; "
            "static-int8: weights and activations int8 with scales calibrated on the recipe's "
            "data (conv + batch-norm folded first); bf16: "
            "every floating-point weight stored and computed in bfloat16 (inputs and outputs "
-           "stay float32)");
+           "stay float32); fp16: weights stored as float16, computed in float32 (LibTorch 1.13 "
+           "has no CPU float16 kernels)");
   s.choice("engine", &QuantizeOptions::engine,
            {{"onednn", Engine::onednn},
             {"qnnpack", Engine::qnnpack},
@@ -75,10 +78,10 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
   s.origin(&QuantizeOptions::origin);
   s.check([](const QuantizeOptions& o, const recipe::Origin& where, recipe::Context& ctx) {
     const bool globs_set = o.include != std::vector<std::string>{"*"} || !o.exclude.empty();
-    if (o.scheme == Scheme::bf16 && (globs_set || o.embeddings)) {
+    if ((o.scheme == Scheme::bf16 || o.scheme == Scheme::fp16) && (globs_set || o.embeddings)) {
       ctx.add({where.location, where.key,
-               "bf16 casts the whole model; include, exclude and embeddings apply to "
-               "dynamic-int8"});
+               "bf16 and fp16 cast the whole model; include, exclude and embeddings apply to "
+               "the int8 schemes"});
     }
   });
   // Checked with the rest of the recipe, before any model is loaded.
@@ -425,6 +428,29 @@ QuantizeOutcome cast_bf16(const torch::jit::Module& model, const std::vector<boo
   return out;
 }
 
+QuantizeOutcome store_fp16(const torch::jit::Module& model) {
+  torch::jit::Module m = model.clone();
+  m.eval();
+  torch::jit::Module frozen = torch::jit::freeze(m, c10::nullopt, /*optimize_numerics=*/true);
+  const auto r = passes::fp16_storage(*frozen.get_method("forward").graph());
+  QuantizeOutcome out;
+  out.quantized = frozen;
+  out.details["scheme"] = "fp16";
+  out.details["compute"] = "float32 (LibTorch 1.13 has no CPU float16 kernels)";
+  out.details["tensors_stored_fp16"] = r.tensors;
+  out.details["weight_bytes_before"] = r.bytes_before;
+  out.details["weight_bytes_after"] = r.bytes_after;
+  util::Json kept = util::Json::array();
+  for (const auto& name : r.kept_fp32) kept.push_back(name);
+  out.details["kept_fp32_out_of_range"] = kept;
+  if (!r.kept_fp32.empty()) {
+    out.warnings.push_back(fmt::format("{} weight tensors have values beyond float16's range and "
+                                       "stay float32",
+                                       r.kept_fp32.size()));
+  }
+  return out;
+}
+
 job::Job quantize_job(const QuantizeOptions& options) {
   job::Job j;
   j.command = "quantize";
@@ -436,6 +462,8 @@ job::Job quantize_job(const QuantizeOptions& options) {
         float_inputs.push_back(arg.isTensor() && arg.toTensor().is_floating_point());
       }
       q = cast_bf16(original, float_inputs);
+    } else if (options.scheme == Scheme::fp16) {
+      q = store_fp16(original);
     } else if (options.scheme == Scheme::static_int8) {
       use_engine(options.engine, options.origin);
       q = quantize_static(original, options, in.inputs.batches);
@@ -452,7 +480,7 @@ job::Job quantize_job(const QuantizeOptions& options) {
     t.artifact = q.quantized;
     t.details = std::move(q.details);
     t.warnings = std::move(q.warnings);
-    if (options.scheme != Scheme::bf16) t.quantized_engine = engine_name(options.engine);
+    if (options.scheme == Scheme::dynamic_int8 || options.scheme == Scheme::static_int8) t.quantized_engine = engine_name(options.engine);
     return t;
   };
   return j;

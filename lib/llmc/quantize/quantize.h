@@ -16,7 +16,7 @@
 
 namespace llmc::quantize {
 
-enum class Scheme { dynamic_int8, static_int8, bf16 };
+enum class Scheme { dynamic_int8, static_int8, bf16, fp16 };
 enum class Engine { onednn, qnnpack, fbgemm, x86 };
 
 struct QuantizeOptions {
@@ -73,6 +73,10 @@ QuantizeOutcome quantize_static(const torch::jit::Module& model, const QuantizeO
 // bf16 and outputs back to float32 at the graph boundary. `float_inputs[i]`: forward argument i
 // is a floating-point tensor.
 QuantizeOutcome cast_bf16(const torch::jit::Module& model, const std::vector<bool>& float_inputs);
+
+// fp16: frozen, float32 weight constants stored as float16 with a cast back (fp16_storage pass):
+// half the file, float32 compute.
+QuantizeOutcome store_fp16(const torch::jit::Module& model);
 
 job::Job quantize_job(const QuantizeOptions& options);
 
