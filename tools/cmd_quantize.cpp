@@ -11,7 +11,7 @@ namespace llmc::tools {
 void setup_quantize(CLI::App& app, const GlobalFlags& global) {
   auto flags = std::make_shared<RunFlags>();
   CLI::App* sub = app.add_subcommand(
-      "quantize", "post-training quantization (dynamic int8 Linear layers) with a report");
+      "quantize", "post-training quantization (dynamic/static int8, bf16, fp16) with a report");
   add_run_flags(sub, *flags);
   sub->callback([flags, &global] {
     const auto recipe = quantize::parse_quantize_recipe(flags->recipe, overrides(*flags));

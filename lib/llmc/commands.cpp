@@ -22,8 +22,8 @@ const std::vector<CommandInfo>& commands() {
          return keys;
        }},
       {"quantize", "quantize",
-       "post-training quantization with LibTorch's graph-mode passes (dynamic int8 Linear "
-       "layers)",
+       "post-training quantization: dynamic and static int8 with LibTorch's graph-mode passes, "
+       "8-bit embedding tables, bf16, fp16 storage",
        [](const std::string& path, const std::vector<std::string>& sets) {
          return quantize::parse_quantize_recipe(path, sets).common;
        },

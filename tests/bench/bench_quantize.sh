@@ -17,6 +17,20 @@ echo "model: BERT-style encoder classifier, hidden 256, 4 layers, 4 heads, inter
 
 ./build/tools/llmc quantize tests/bench/quantize-bench.yaml --force -q --json \
   --set bench.runs="$runs" > build/bench/llmc-quantize.json
+# bf16 and static-int8 (calibrated on 4 batches of random token ids: a latency figure, not an
+# accuracy one) on the same model.
+./build/tools/llmc quantize tests/bench/quantize-bench.yaml --force -q --json --out build/bench/quantize-bf16 \
+  --set bench.runs="$runs" --set quantize.scheme=bf16 --set quantize.embeddings=false > build/bench/llmc-bf16.json
+"$torch_python" -c "
+import json, random
+random.seed(0)
+with open('build/bench/calib.jsonl', 'w') as f:
+    for _ in range(64):
+        f.write(json.dumps({'input_ids': [random.randrange(8000) for _ in range(128)], 'attention_mask': [1] * 128}) + '\\n')
+"
+./build/tools/llmc quantize tests/bench/quantize-bench.yaml --force -q --json --out build/bench/quantize-static \
+  --set bench.runs="$runs" --set quantize.scheme=static-int8 --set data.path=build/bench/calib.jsonl \
+  --set quantize.calibration_batches=4 > build/bench/llmc-static.json
 "$torch_python" tests/bench/peer_quantize.py build/bench/bert_bench.pt \
   build/bench/quantize/model.pt 16 128 8000 "$runs" build/bench/peer_int8.pt > build/bench/peer-quantize.json
 
@@ -36,4 +50,10 @@ print(f"  fp32 frozen {p['fp32_frozen']:.1f} ms | peer int8 {p['peer_int8']:.1f}
 print(f"  llmc int8 / peer int8 = {p['llmc_int8'] / p['peer_int8']:.3f}   fp32 / llmc int8 = {p['fp32_frozen'] / p['llmc_int8']:.2f}x")
 print(f"  label agreement with fp32: peer {p['peer_label_agreement']:.3f}, llmc {p['llmc_label_agreement']:.3f}")
 print(f"  file: peer {p['peer_bytes']/2**20:.2f} MiB, llmc {q['file_bytes']/2**20:.2f} MiB")
+print()
+for name in ("bf16", "static"):
+    x = json.load(open(f"build/bench/llmc-{name}.json"))
+    print(f"llmc {x['details']['scheme']}: p50 {x['original']['latency']['p50_ms']:.1f} -> {x['result']['latency']['p50_ms']:.1f} ms "
+          f"({x['comparison']['speedup']:.2f}x), file {x['comparison']['size_ratio']:.3f}x, "
+          f"label agreement {x['agreement']['label_agreement']}, cosine {x['agreement']['cosine']:.5f}")
 PY
