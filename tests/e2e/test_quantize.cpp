@@ -268,6 +268,20 @@ TEST_CASE("static-int8: calibrated on data, conv + batch-norm folded, quantized 
   auto q = torch::jit::load((dir.path() / "out/model.pt").string());
   CHECK(count_ops(q, "aten::batch_norm") == 0);
 
+  SUBCASE("per-channel weights and a percentile observer change the result") {
+    const auto pc = run_llmc({"quantize", recipe, "--out", "pc", "--set", "quantize.per_channel=true",
+                              "--set", "quantize.observer=percentile", "--set",
+                              "quantize.percentile=99.9"},
+                             dir.path().string());
+    INFO(pc.err);
+    REQUIRE(pc.code == 0);
+    const auto other = read_json((dir.path() / "pc/report.json").string());
+    CHECK(other.at("details").at("per_channel").as_bool());
+    CHECK(other.at("details").at("observer").as_string() == "percentile 99.9");
+    CHECK(other.at("agreement").at("max_abs_diff").as_double() !=
+          report.at("agreement").at("max_abs_diff").as_double());
+    CHECK(other.at("agreement").at("cosine").as_double() > 0.99);
+  }
   SUBCASE("no data to calibrate on is a recipe error") {
     const auto no_data = dir.write(
         "n.yaml", "recipe_version: 1\nmodel: " + fixture("cnn_bn.pt") +

@@ -21,4 +21,12 @@ torch::jit::Module weight_observer();
 // wants).
 torch::jit::Module activation_minmax_observer();
 
+// Activations of static quantization, robust to outliers: the range is the lowest and highest
+// per-batch percentile (`percentile` and 100 - `percentile`, e.g. 99.99) seen in calibration,
+// on at most 2^20 evenly strided values of each batch.
+torch::jit::Module activation_percentile_observer(double percentile);
+
+// Weights, one scale per output channel (axis 0): symmetric per-channel qint8.
+torch::jit::Module weight_per_channel_observer();
+
 }  // namespace llmc::quantize

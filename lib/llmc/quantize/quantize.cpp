@@ -72,6 +72,16 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
           "globs over module names of Linear layers to keep in fp32 (e.g. classifier)");
   s.integer("calibration_batches", &QuantizeOptions::calibration_batches, 1, 100000,
             "static-int8: batches of the recipe's data run through the observers");
+  s.choice("observer", &QuantizeOptions::observer,
+           {{"minmax", Observer::minmax}, {"percentile", Observer::percentile}},
+           "static-int8 activation ranges: minmax (running min/max) or percentile (lowest and "
+           "highest per-batch percentile, robust to outliers)");
+  s.number("percentile", &QuantizeOptions::percentile, 50, 100,
+           "observer: percentile: the upper percentile kept (e.g. 99.99); the lower one is "
+           "100 minus it",
+           true, false);
+  s.flag("per_channel", &QuantizeOptions::per_channel,
+         "int8 weights with one scale per output channel instead of one per tensor");
   s.flag("embeddings", &QuantizeOptions::embeddings,
          "also store the embedding tables selected by include/exclude as 8-bit rows with a "
          "per-row scale and bias (the largest part of small language models)");
@@ -266,8 +276,12 @@ QuantizeOutcome quantize_static(const torch::jit::Module& model, const QuantizeO
   torch::jit::Module m = model.clone();
   m.eval();
   m = torch::jit::FoldConvBatchNorm(m);
-  const torch::jit::QConfigDict qconfig =
-      qconfig_for(plan, options, {activation_minmax_observer(), weight_observer()});
+  const torch::jit::QConfigDict qconfig = qconfig_for(
+      plan, options,
+      {options.observer == Observer::percentile
+           ? activation_percentile_observer(options.percentile)
+           : activation_minmax_observer(),
+       options.per_channel ? weight_per_channel_observer() : weight_observer()});
   torch::jit::Module prepared;
   try {
     prepared = torch::jit::InsertObservers(m, "forward", qconfig, /*inplace=*/false,
@@ -325,6 +339,10 @@ QuantizeOutcome quantize_static(const torch::jit::Module& model, const QuantizeO
   out.details["engine"] = engine_name(options.engine);
   out.details["calibration_batches"] = static_cast<int64_t>(batches);
   out.details["calibration_rows"] = rows;
+  out.details["observer"] = options.observer == Observer::percentile
+                                ? fmt::format("percentile {}", options.percentile)
+                                : std::string("minmax");
+  out.details["per_channel"] = options.per_channel;
   out.details["layers"] = layer_table(plan, "int8 weight, int8 activations (calibrated)", selected);
   out.details["layers_selected"] = selected;
   out.details["layers_total"] = static_cast<int64_t>(plan.size());
@@ -349,7 +367,9 @@ QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const Quantize
   torch::jit::Module m = model.clone();
   m.eval();
   const torch::jit::QConfigDict qconfig = qconfig_for(
-      plan, options, {dynamic_activation_observer(), weight_observer()});
+      plan, options,
+      {dynamic_activation_observer(),
+       options.per_channel ? weight_per_channel_observer() : weight_observer()});
   torch::jit::Module quantized;
   try {
     torch::jit::Module prepared = torch::jit::InsertObservers(
@@ -380,6 +400,7 @@ QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const Quantize
   const int64_t fp32_bytes = 4 * int8_bytes;
   const int kernels = count_kind(graph->block(), "quantized::linear_dynamic");
   out.details["scheme"] = "dynamic-int8";
+  out.details["per_channel"] = options.per_channel;
   out.details["engine"] = engine_name(options.engine);
   out.details["layers_selected"] = selected;
   out.details["layers_total"] = static_cast<int64_t>(plan.size());

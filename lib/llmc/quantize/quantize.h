@@ -18,6 +18,7 @@ namespace llmc::quantize {
 
 enum class Scheme { dynamic_int8, static_int8, bf16, fp16 };
 enum class Engine { onednn, qnnpack, fbgemm, x86 };
+enum class Observer { minmax, percentile };
 
 struct QuantizeOptions {
   Scheme scheme = Scheme::dynamic_int8;
@@ -26,6 +27,9 @@ struct QuantizeOptions {
   std::vector<std::string> exclude;          // globs kept in fp32 (e.g. "classifier")
   bool embeddings = false;                   // also 8-bit-per-row embedding tables
   int64_t calibration_batches = 8;           // static-int8: data batches run through observers
+  Observer observer = Observer::minmax;      // static-int8 activation ranges
+  double percentile = 99.99;                 // for Observer::percentile
+  bool per_channel = false;                  // int8 weights: one scale per output channel
   recipe::Origin origin;
 };
 
