@@ -266,6 +266,33 @@ void add_embeddings(torch::jit::Graph& graph, const QuantizeOptions& options, ut
   details["embeddings"] = tables;
 }
 
+// Runs one of LibTorch's quantization passes; its failures become input errors.
+template <class Fn>
+torch::jit::Module run_pass(Fn&& pass) {
+  try {
+    return pass();
+  } catch (const c10::Error& e) {
+    std::string what = e.what_without_backtrace();
+    throw InputError("", "LibTorch's quantization passes failed: " + what.substr(0, what.find('\n')));
+  }
+}
+
+// Quant/dequant insertion and Finalize (packs the weights, fuses quantize/dequantize into
+// quantized ops and freezes), then the frozen-graph clean-ups Finalize leaves out (eval-mode
+// dropout removed, constants folded), as eval-freeze does.
+torch::jit::Module convert_and_finalize(torch::jit::Module& prepared, torch::jit::QuantType type) {
+  torch::jit::Module quantized = run_pass([&] {
+    torch::jit::Module converted = torch::jit::InsertQuantDeQuant(
+        prepared, "forward", /*inplace=*/true, /*debug=*/false, type);
+    return torch::jit::Finalize(converted, type, {});
+  });
+  auto graph = quantized.get_method("forward").graph();
+  torch::jit::OptimizeFrozenGraph(graph, /*optimize_numerics=*/true);
+  torch::jit::ConstantPropagation(graph);
+  torch::jit::EliminateDeadCode(graph);
+  return quantized;
+}
+
 bool all_finite(const at::Tensor& t) { return !t.is_floating_point() || at::isfinite(t).all().item<bool>(); }
 
 }  // namespace
@@ -282,14 +309,10 @@ QuantizeOutcome quantize_static(const torch::jit::Module& model, const QuantizeO
            ? activation_percentile_observer(options.percentile)
            : activation_minmax_observer(),
        options.per_channel ? weight_per_channel_observer() : weight_observer()});
-  torch::jit::Module prepared;
-  try {
-    prepared = torch::jit::InsertObservers(m, "forward", qconfig, /*inplace=*/false,
-                                           torch::jit::QuantType::STATIC);
-  } catch (const c10::Error& e) {
-    std::string what = e.what_without_backtrace();
-    throw InputError("", "LibTorch's quantization passes failed: " + what.substr(0, what.find('\n')));
-  }
+  torch::jit::Module prepared = run_pass([&] {
+    return torch::jit::InsertObservers(m, "forward", qconfig, /*inplace=*/false,
+                                       torch::jit::QuantType::STATIC);
+  });
   // Calibration: every observer sees the activations of these batches.
   const size_t batches = std::min(calibration.size(), static_cast<size_t>(options.calibration_batches));
   int64_t rows = 0;
@@ -318,19 +341,8 @@ QuantizeOutcome quantize_static(const torch::jit::Module& model, const QuantizeO
       }
     }
   }
-  torch::jit::Module quantized;
-  try {
-    torch::jit::Module converted = torch::jit::InsertQuantDeQuant(
-        prepared, "forward", /*inplace=*/true, /*debug=*/false, torch::jit::QuantType::STATIC);
-    quantized = torch::jit::Finalize(converted, torch::jit::QuantType::STATIC, {});
-  } catch (const c10::Error& e) {
-    std::string what = e.what_without_backtrace();
-    throw InputError("", "LibTorch's quantization passes failed: " + what.substr(0, what.find('\n')));
-  }
+  torch::jit::Module quantized = convert_and_finalize(prepared, torch::jit::QuantType::STATIC);
   auto graph = quantized.get_method("forward").graph();
-  torch::jit::OptimizeFrozenGraph(graph, /*optimize_numerics=*/true);
-  torch::jit::ConstantPropagation(graph);
-  torch::jit::EliminateDeadCode(graph);
 
   QuantizeOutcome out;
   out.quantized = quantized;
@@ -370,24 +382,12 @@ QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const Quantize
       plan, options,
       {dynamic_activation_observer(),
        options.per_channel ? weight_per_channel_observer() : weight_observer()});
-  torch::jit::Module quantized;
-  try {
-    torch::jit::Module prepared = torch::jit::InsertObservers(
-        m, "forward", qconfig, /*inplace=*/false, torch::jit::QuantType::DYNAMIC);
-    torch::jit::Module converted = torch::jit::InsertQuantDeQuant(
-        prepared, "forward", /*inplace=*/true, /*debug=*/false, torch::jit::QuantType::DYNAMIC);
-    // Finalize packs the weights, fuses quantize/dequantize into quantized ops and freezes.
-    quantized = torch::jit::Finalize(converted, torch::jit::QuantType::DYNAMIC, {});
-  } catch (const c10::Error& e) {
-    std::string what = e.what_without_backtrace();
-    throw InputError("", "LibTorch's quantization passes failed: " + what.substr(0, what.find('\n')));
-  }
+  torch::jit::Module prepared = run_pass([&] {
+    return torch::jit::InsertObservers(m, "forward", qconfig, /*inplace=*/false,
+                                       torch::jit::QuantType::DYNAMIC);
+  });
+  torch::jit::Module quantized = convert_and_finalize(prepared, torch::jit::QuantType::DYNAMIC);
   auto graph = quantized.get_method("forward").graph();
-  // Finalize freezes without the frozen-graph clean-ups: drop eval-mode dropout and fold
-  // what is constant, as eval-freeze does.
-  torch::jit::OptimizeFrozenGraph(graph, /*optimize_numerics=*/true);
-  torch::jit::ConstantPropagation(graph);
-  torch::jit::EliminateDeadCode(graph);
 
   QuantizeOutcome out;
   out.quantized = quantized;
