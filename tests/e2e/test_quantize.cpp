@@ -292,6 +292,15 @@ TEST_CASE("static-int8: calibrated on data, conv + batch-norm folded, quantized 
     CHECK(e.err.find("quantize.scheme: static-int8 calibrates activation ranges on real inputs") !=
           std::string::npos);
   }
+  SUBCASE("calibration data that does not fit forward's signature names file, line and field") {
+    dir.write("wrong.jsonl", "{\"pixels\": [1, 2, 3]}\n");
+    const auto e = run_llmc({"quantize", recipe, "--out", "o4", "--set", "data.path=wrong.jsonl"},
+                            dir.path().string());
+    CHECK(e.code == 3);
+    CHECK(e.err.find("wrong.jsonl:1: missing field \"input\" (for forward argument \"input\")") !=
+          std::string::npos);
+    CHECK_FALSE(fs::exists(dir.path() / "o4"));
+  }
   SUBCASE("Inf in calibration is an input error and writes nothing") {
     image_jsonl(dir, 8, true);
     const auto e = run_llmc({"quantize", recipe, "--out", "o3", "--set", "data.path=poison.jsonl"},
