@@ -2,18 +2,8 @@
 # Benchmark of `llmc quantize` (dynamic-int8 with 8-bit embeddings) on the BERT-style encoder at
 # batch 16 x 128, with the Python peer (quantize_dynamic_jit, onednn) in the same run. Measures
 # and prints; it asserts nothing. Usage: bash tests/bench/bench_quantize.sh [RUNS]
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-runs=${1:-30}
-torch_python=${TORCH_PYTHON:-/usr/bin/python3}
-bash .ci/build
-mkdir -p build/bench
-[ -f build/bench/bert_bench.pt ] ||
-  "$torch_python" tests/fixtures/make_fixtures.py build/bench --only bert_bench.pt >&2
-
-echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB"
+source "$(dirname "$0")/setup.sh" "$@"
 echo "settings: 1 LibTorch intra-op thread, OpenBLAS 1 thread, quantized engine onednn (both sides)${OPENBLAS_CORETYPE:+, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE}"
-echo "model: BERT-style encoder classifier, hidden 256, 4 layers, 4 heads, intermediate 1024, vocab 8000; batch 16 x 128; $runs timed runs"
 
 ./build/tools/llmc quantize tests/bench/quantize-bench.yaml --force -q --json \
   --set bench.runs="$runs" > build/bench/llmc-quantize.json
