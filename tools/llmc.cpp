@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
 
+#include "cmd_distill.h"
 #include "cmd_eval_freeze.h"
 #include "cmd_inspect.h"
 #include "cmd_memory_probe.h"
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
   app.fallthrough();
   llmc::tools::setup_eval_freeze(app, global);
   llmc::tools::setup_quantize(app, global);
+  llmc::tools::setup_distill(app, global);
   llmc::tools::setup_validate(app, global);
   llmc::tools::setup_inspect(app, global);
   llmc::tools::setup_schema(app, global);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "llmc/distill/recipe.h"
 #include "llmc/freeze/eval_freeze.h"
 #include "llmc/quantize/quantize.h"
 #include "llmc/recipe/parse.h"
@@ -30,6 +31,17 @@ const std::vector<CommandInfo>& commands() {
        [] {
          std::vector<recipe::KeyDoc> keys;
          quantize::quantize_schema().document(keys, "");
+         return keys;
+       }},
+      {"distill", "distill",
+       "knowledge distillation: train a student from a teacher's soft targets (or fine-tune it "
+       "alone) through TorchScript, with per-epoch evaluation, checkpoints and --resume",
+       [](const std::string& path, const std::vector<std::string>& sets) {
+         return distill::parse_distill_recipe(path, sets).common;
+       },
+       [] {
+         std::vector<recipe::KeyDoc> keys;
+         distill::distill_schema().document(keys, "");
          return keys;
        }},
   };

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "llmc/data/inputs.h"
 #include "llmc/util/error.h"
 
 namespace llmc::compare {
@@ -85,7 +86,14 @@ Agreement compare_outputs(const std::vector<c10::IValue>& reference,
       norm_b += (b * b).sum().item<double>();
       result.elements += a.numel();
     }
-    if (!ra.empty() && ra[0].dim() == 2 && ra[0].size(1) > 1 && ra[0].is_floating_point()) {
+    if (!ra.empty() && ra[0].dim() == 3 && task.type == recipe::TaskKind::language_model &&
+        ra[0].is_floating_point()) {
+      // Next-token predictions agree, position by position.
+      const auto a = ra[0].argmax(2);
+      const auto b = cb[0].argmax(2);
+      label_same += a.eq(b).sum().item<int64_t>();
+      label_rows += a.numel();
+    } else if (!ra.empty() && ra[0].dim() == 2 && ra[0].size(1) > 1 && ra[0].is_floating_point()) {
       const auto [same, rows] = label_matches(ra[0].to(at::kFloat), cb[0].to(at::kFloat), task);
       label_same += same;
       label_rows += rows;
@@ -105,10 +113,44 @@ Agreement compare_outputs(const std::vector<c10::IValue>& reference,
   return result;
 }
 
+std::pair<double, int64_t> next_token_nll(const at::Tensor& logits, const at::Tensor& labels) {
+  if (logits.dim() != 3 || labels.dim() != 2 || logits.size(0) != labels.size(0) ||
+      logits.size(1) != labels.size(1)) {
+    std::ostringstream msg;
+    msg << "a language model's logits must be [batch, sequence, vocab] matching its input ids "
+        << labels.sizes() << "; got " << logits.sizes();
+    throw InputError("", msg.str());
+  }
+  const auto vocab = logits.size(2);
+  const at::Tensor targets = labels.slice(1, 1).reshape({-1});
+  const at::Tensor valid = targets.ne(data::kIgnoreIndex);
+  const at::Tensor in_vocab = targets.lt(vocab).logical_or(valid.logical_not());
+  if (!in_vocab.all().item<bool>()) {
+    throw InputError("", fmt::format("a token id ({}) is not below the model's vocabulary size {}",
+                                     targets.masked_select(valid).max().item<int64_t>(), vocab));
+  }
+  const at::Tensor nll = at::cross_entropy_loss(
+      logits.slice(1, 0, -1).reshape({-1, vocab}).to(at::kFloat), targets, {},
+      at::Reduction::Sum, data::kIgnoreIndex);
+  return {nll.item<double>(), valid.sum().item<int64_t>()};
+}
+
 metrics::MetricSet task_metrics(const std::vector<c10::IValue>& outputs,
                                 const std::vector<at::Tensor>& labels,
                                 const recipe::TaskSpec& task) {
   LLMC_ASSERT(outputs.size() == labels.size(), "one label tensor per batch");
+  if (task.type == recipe::TaskKind::language_model) {
+    double nll = 0;
+    int64_t tokens = 0;
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const auto tensors = output_tensors(outputs[i]);
+      if (tensors.empty()) throw InputError("", "the model returns no tensor");
+      const auto [sum, n] = next_token_nll(tensors[0].detach(), labels[i]);
+      nll += sum;
+      tokens += n;
+    }
+    return metrics::language_model_metrics(nll, tokens);
+  }
   std::vector<float> logits;
   std::vector<float> multi_hot;
   std::vector<int64_t> classes_of_rows;

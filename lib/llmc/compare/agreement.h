@@ -23,7 +23,12 @@ Agreement compare_outputs(const std::vector<c10::IValue>& reference,
                           const std::vector<c10::IValue>& candidate,
                           const recipe::TaskSpec& task);
 
-// The task metric of the first output tensor (logits [rows, classes]) against batch labels.
+// Summed next-token negative log-likelihood and the number of predicted tokens of a causal LM:
+// logits [batch, seq, vocab] at position t predict labels[:, t + 1] (kIgnoreIndex skipped).
+std::pair<double, int64_t> next_token_nll(const at::Tensor& logits, const at::Tensor& labels);
+
+// The task metric of the first output tensor (logits [rows, classes], or [rows, seq, vocab] for
+// a language model) against batch labels.
 metrics::MetricSet task_metrics(const std::vector<c10::IValue>& outputs,
                                 const std::vector<at::Tensor>& labels,
                                 const recipe::TaskSpec& task);

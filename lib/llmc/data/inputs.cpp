@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "llmc/data/tokenizer.h"
 #include "llmc/util/error.h"
 #include "llmc/util/json.h"
 
@@ -103,13 +104,6 @@ InputSet make_example_inputs(const std::vector<recipe::InputSpec>& specs,
 
 namespace {
 
-// One sample's field as a flat list of numbers plus its shape.
-struct Field {
-  std::vector<double> values;
-  std::vector<int64_t> shape;
-  bool integral = true;
-};
-
 void flatten(const util::Json& j, Field& f, size_t depth, const std::function<void(std::string)>& fail) {
   if (j.is_array()) {
     const auto& items = j.as_array();
@@ -133,46 +127,65 @@ void flatten(const util::Json& j, Field& f, size_t depth, const std::function<vo
 
 // Stacks per-sample fields into a batch tensor, padding the last dimension of ragged 1-D
 // sequences with `pad`.
-at::Tensor stack(const std::vector<Field>& fields, int64_t pad, const std::string& name,
+at::Tensor stack(const std::vector<const Field*>& fields, int64_t pad, const std::string& name,
                  const std::string& where) {
   bool integral = true;
-  size_t rank = fields.front().shape.size();
+  size_t rank = fields.front()->shape.size();
   int64_t longest = 0;
-  for (const auto& f : fields) {
-    integral = integral && f.integral;
-    if (f.shape.size() != rank) {
+  for (const Field* f : fields) {
+    integral = integral && f->integral;
+    if (f->shape.size() != rank) {
       throw InputError(where, fmt::format("field \"{}\" has a different rank in different lines",
                                           name));
     }
-    if (rank == 1) longest = std::max(longest, f.shape[0]);
+    if (rank == 1) longest = std::max(longest, f->shape[0]);
   }
   const auto n = static_cast<int64_t>(fields.size());
   std::vector<int64_t> shape{n};
   if (rank == 1) {
     shape.push_back(longest);
   } else {
-    for (const auto& f : fields) {
-      if (f.shape != fields.front().shape) {
+    for (const Field* f : fields) {
+      if (f->shape != fields.front()->shape) {
         throw InputError(where, fmt::format("field \"{}\" has different shapes in one batch; only "
                                             "1-D sequences are padded",
                                             name));
       }
     }
-    shape.insert(shape.end(), fields.front().shape.begin(), fields.front().shape.end());
+    shape.insert(shape.end(), fields.front()->shape.begin(), fields.front()->shape.end());
   }
-  at::Tensor out = at::full(shape, static_cast<double>(pad), at::TensorOptions().dtype(at::kDouble));
-  auto flat = out.view({n, -1});
+  int64_t width = 1;
+  for (size_t d = 1; d < shape.size(); ++d) width *= shape[d];
+  std::vector<double> buffer(static_cast<size_t>(n * width), static_cast<double>(pad));
   for (int64_t i = 0; i < n; ++i) {
-    const auto& v = fields[static_cast<size_t>(i)].values;
-    auto row = flat[i];
-    for (size_t k = 0; k < v.size(); ++k) row[static_cast<int64_t>(k)] = v[k];
+    const auto& v = fields[static_cast<size_t>(i)]->values;
+    std::copy(v.begin(), v.end(), buffer.begin() + i * width);
   }
+  at::Tensor out = at::from_blob(buffer.data(), shape, at::TensorOptions().dtype(at::kDouble));
   return out.to(integral ? at::kLong : at::kFloat);
+}
+
+Field sequence_field(const std::vector<int>& ids) {
+  Field f;
+  f.shape = {static_cast<int64_t>(ids.size())};
+  f.values.assign(ids.begin(), ids.end());
+  return f;
 }
 
 }  // namespace
 
-InputSet load_jsonl(const recipe::DataSpec& spec, const std::vector<std::string>& forward_args) {
+double SampleTable::max_value(const std::string& arg) const {
+  auto it = std::find(args.begin(), args.end(), arg);
+  if (it == args.end()) return -1;
+  double best = -1;
+  for (const auto& f : columns[static_cast<size_t>(it - args.begin())]) {
+    if (!f.integral) return -1;
+    for (double v : f.values) best = std::max(best, v);
+  }
+  return best;
+}
+
+SampleTable read_samples(const recipe::DataSpec& spec, const std::vector<std::string>& forward_args) {
   std::ifstream in(spec.path);
   if (!in) throw InputError(spec.path, "cannot read the data file");
   // forward argument -> field name
@@ -188,28 +201,16 @@ InputSet load_jsonl(const recipe::DataSpec& spec, const std::vector<std::string>
     }
   }
   if (fields.empty()) throw InputError(spec.path, "the model's forward takes no arguments to feed");
-  InputSet set;
-  set.source = spec.path;
-  std::vector<std::vector<Field>> columns(fields.size());
-  std::vector<Field> labels;
-  auto flush = [&]() {
-    if (columns.front().empty()) return;
-    Batch batch;
-    batch.rows = static_cast<int64_t>(columns.front().size());
-    for (size_t c = 0; c < fields.size(); ++c) {
-      batch.args.emplace_back(stack(columns[c], spec.pad_value, fields[c].second, spec.path));
-      columns[c].clear();
-    }
-    if (!labels.empty()) {
-      at::Tensor l = stack(labels, 0, spec.labels, spec.path);
-      batch.labels = labels.front().shape.empty() ? l.to(at::kLong) : l.to(at::kFloat);
-      labels.clear();
-    }
-    set.batches.push_back(std::move(batch));
-  };
+  std::unique_ptr<Tokenizer> tokenizer;
+  if (!spec.text.empty()) tokenizer = std::make_unique<Tokenizer>(spec.tokenizer);
+
+  SampleTable table;
+  table.source = spec.path;
+  table.pad_value = spec.pad_value;
+  for (const auto& f : fields) table.args.push_back(f.first);
+  table.columns.resize(fields.size());
   std::string line;
   int64_t line_no = 0;
-  int64_t samples = 0;
   while (std::getline(in, line)) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -222,17 +223,36 @@ InputSet load_jsonl(const recipe::DataSpec& spec, const std::vector<std::string>
     }
     if (!obj.is_object()) throw InputError(where, "expected a JSON object on each line");
     auto fail = [&](const std::string& msg) { throw InputError(where, msg); };
+    std::map<std::string, Field> tokenized;
+    if (tokenizer) {
+      const util::Json* text = obj.find(spec.text);
+      if (text == nullptr) fail(fmt::format("missing text field \"{}\"", spec.text));
+      if (!text->is_string()) fail(fmt::format("text field \"{}\" is not a string", spec.text));
+      auto ids = tokenizer->encode(text->as_string(), spec.add_bos);
+      if (ids.empty()) fail(fmt::format("text field \"{}\" has no tokens", spec.text));
+      tokenized["input_ids"] = sequence_field(ids);
+      tokenized["attention_mask"] = sequence_field(std::vector<int>(ids.size(), 1));
+    }
     for (size_t c = 0; c < fields.size(); ++c) {
-      const util::Json* value = obj.find(fields[c].second);
-      if (value == nullptr) {
-        fail(fmt::format("missing field \"{}\" (for forward argument \"{}\")", fields[c].second,
-                         fields[c].first));
-      }
       Field f;
-      flatten(*value, f, 0, [&](const std::string& m) {
-        fail(fmt::format("field \"{}\": {}", fields[c].second, m));
-      });
-      columns[c].push_back(std::move(f));
+      if (auto t = tokenized.find(fields[c].second); t != tokenized.end()) {
+        f = t->second;
+      } else {
+        const util::Json* value = obj.find(fields[c].second);
+        if (value == nullptr) {
+          fail(fmt::format("missing field \"{}\" (for forward argument \"{}\"){}", fields[c].second,
+                           fields[c].first,
+                           tokenizer ? "; text gives the fields input_ids and attention_mask" : ""));
+        }
+        flatten(*value, f, 0, [&](const std::string& m) {
+          fail(fmt::format("field \"{}\": {}", fields[c].second, m));
+        });
+      }
+      if (spec.max_length > 0 && f.shape.size() == 1 && f.shape[0] > spec.max_length) {
+        f.values.resize(static_cast<size_t>(spec.max_length));
+        f.shape[0] = spec.max_length;
+      }
+      table.columns[c].push_back(std::move(f));
     }
     if (!spec.labels.empty()) {
       const util::Json* value = obj.find(spec.labels);
@@ -241,19 +261,65 @@ InputSet load_jsonl(const recipe::DataSpec& spec, const std::vector<std::string>
       flatten(*value, f, 0, [&](const std::string& m) {
         fail(fmt::format("label field \"{}\": {}", spec.labels, m));
       });
-      if (!labels.empty() && labels.front().shape != f.shape) {
+      if (!table.labels.empty() && table.labels.front().shape != f.shape) {
         fail(fmt::format("label field \"{}\" has a different shape than on earlier lines",
                          spec.labels));
       }
-      labels.push_back(std::move(f));
+      table.labels.push_back(std::move(f));
     }
-    ++samples;
-    if (static_cast<int64_t>(columns.front().size()) == spec.batch_size) flush();
-    if (spec.max_samples > 0 && samples >= spec.max_samples) break;
+    table.lines.push_back(line_no);
+    if (spec.max_samples > 0 && table.size() >= spec.max_samples) break;
   }
-  if (!columns.empty()) flush();
-  if (set.batches.empty()) throw InputError(spec.path, "the data file has no samples");
+  if (table.size() == 0) throw InputError(spec.path, "the data file has no samples");
+  return table;
+}
+
+Batch make_batch(const SampleTable& table, const std::vector<int64_t>& rows) {
+  LLMC_ASSERT(!rows.empty(), "empty batch");
+  Batch batch;
+  batch.rows = static_cast<int64_t>(rows.size());
+  const std::string where = fmt::format("{}:{}", table.source, table.lines[static_cast<size_t>(rows.front())]);
+  std::vector<const Field*> picked(rows.size());
+  for (size_t c = 0; c < table.columns.size(); ++c) {
+    for (size_t i = 0; i < rows.size(); ++i) picked[i] = &table.columns[c][static_cast<size_t>(rows[i])];
+    batch.args.emplace_back(stack(picked, table.pad_value, table.args[c], where));
+  }
+  if (table.has_labels()) {
+    for (size_t i = 0; i < rows.size(); ++i) picked[i] = &table.labels[static_cast<size_t>(rows[i])];
+    at::Tensor l = stack(picked, 0, "labels", where);
+    batch.labels = picked.front()->shape.empty() ? l.to(at::kLong) : l.to(at::kFloat);
+  }
+  return batch;
+}
+
+InputSet load_jsonl(const recipe::DataSpec& spec, const std::vector<std::string>& forward_args) {
+  const SampleTable table = read_samples(spec, forward_args);
+  InputSet set;
+  set.source = spec.path;
+  for (int64_t start = 0; start < table.size(); start += spec.batch_size) {
+    std::vector<int64_t> rows;
+    for (int64_t i = start; i < std::min(table.size(), start + spec.batch_size); ++i) rows.push_back(i);
+    set.batches.push_back(make_batch(table, rows));
+  }
   return set;
+}
+
+at::Tensor language_model_labels(const at::Tensor& input_ids, const at::Tensor& attention_mask) {
+  if (!attention_mask.defined()) return input_ids.clone();
+  return input_ids.masked_fill(attention_mask.eq(0), kIgnoreIndex);
+}
+
+void attach_language_model_labels(Batch& batch, const std::vector<std::string>& forward_args) {
+  at::Tensor ids, mask;
+  for (size_t i = 0; i < forward_args.size() && i < batch.args.size(); ++i) {
+    if (forward_args[i] == "input_ids") ids = batch.args[i].toTensor();
+    if (forward_args[i] == "attention_mask") mask = batch.args[i].toTensor();
+  }
+  if (!ids.defined() && !batch.args.empty() && batch.args.front().isTensor()) {
+    ids = batch.args.front().toTensor();  // a causal LM's first argument is its token ids
+  }
+  LLMC_ASSERT(ids.defined(), "no input ids");
+  batch.labels = language_model_labels(ids, mask);
 }
 
 }  // namespace llmc::data

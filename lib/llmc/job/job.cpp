@@ -63,6 +63,9 @@ Inputs load_inputs(const recipe::CommonRecipe& common, const torch::jit::Module&
   } else {
     in.agreement = *example;
   }
+  if (common.task.type == recipe::TaskKind::language_model) {
+    for (auto& b : in.agreement.batches) data::attach_language_model_labels(b, args);
+  }
   in.latency = example ? example->batches.front() : in.agreement.batches.front();
   return in;
 }
@@ -96,6 +99,7 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
 
   std::vector<std::string> protect{common.model, options.recipe_path};
   if (common.data) protect.push_back(common.data->path);
+  protect.insert(protect.end(), options.inputs.begin(), options.inputs.end());
   util::OutputDir out(common.output, options.force, protect);
 
   log::info("loading {}", common.model);
@@ -110,14 +114,15 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   model::save(t.artifact, artifact_path);
   // Measure what was written, as a user will load it.
   torch::jit::Module artifact = model::load(artifact_path);
-  torch::jit::Module reference = t.reference ? *t.reference : model::load(common.model);
+  const std::string original_path = t.reference_path.empty() ? common.model : t.reference_path;
+  torch::jit::Module reference = t.reference ? *t.reference : model::load(original_path);
   if (!t.reference) reference.eval();
 
-  r.original.path = common.model;
+  r.original.path = original_path;
   r.result.path = (std::filesystem::path(common.output) / "model.pt").string();
-  r.original.file_bytes = bench::file_bytes(common.model);
+  r.original.file_bytes = bench::file_bytes(original_path);
   r.result.file_bytes = bench::file_bytes(artifact_path);
-  r.original.sha256 = util::sha256_file_hex(common.model);
+  r.original.sha256 = util::sha256_file_hex(original_path);
   r.result.sha256 = util::sha256_file_hex(artifact_path);
   fill_weights(r.original, reference);
   fill_weights(r.result, artifact);
@@ -128,7 +133,7 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   r.latency_batch_rows = inputs.latency.rows;
 
   log::info("comparing outputs on {} rows", r.input_rows);
-  const auto ref_out = run_all(reference, inputs.agreement, common.model);
+  const auto ref_out = run_all(reference, inputs.agreement, original_path);
   const auto res_out = run_all(artifact, inputs.agreement, artifact_path);
   r.agreement = compare::compare_outputs(ref_out, res_out, common.task);
   if (common.task.type != recipe::TaskKind::none) {
@@ -143,7 +148,7 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   log::info("timing {} runs each (batch of {} rows, {})", common.bench.runs, inputs.latency.rows,
             threads.describe());
   const auto timing = bench::time_alternating(
-      [&] { run_forward(reference, inputs.latency, common.model); },
+      [&] { run_forward(reference, inputs.latency, original_path); },
       [&] { run_forward(artifact, inputs.latency, artifact_path); }, common.bench.warmup,
       common.bench.runs, inputs.latency.rows, [](int64_t done, int64_t total) {
         log::progress(fmt::format("timing [{:<20}] {}/{}",
@@ -156,7 +161,7 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   // Peak memory of each model in its own process. The reference is measured from the file it
   // came from; when the transform changed it (e.g. traced training flags), from a saved copy.
   std::string note;
-  std::string reference_file = common.model;
+  std::string reference_file = original_path;
   if (t.reference) {
     reference_file = out.file(".reference.pt");
     model::save(reference, reference_file);
@@ -170,7 +175,7 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   if (!note.empty()) {
     r.warnings.push_back(note);
     r.original.memory = bench::measure_memory(
-        [&] { run_forward(reference, inputs.latency, common.model); });
+        [&] { run_forward(reference, inputs.latency, original_path); });
     r.result.memory = bench::measure_memory(
         [&] { run_forward(artifact, inputs.latency, artifact_path); });
   }
@@ -190,7 +195,9 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
 
   util::write_file_atomic(out.file("report.json"), report::to_json(r).dump(2) + "\n");
   util::write_file_atomic(out.file("report.md"), report::to_markdown(r));
+  for (const auto& [name, content] : t.extra_files) util::write_file_atomic(out.file(name), content);
   out.commit();
+  if (t.after_commit) t.after_commit();
   log::info("wrote {}", common.output);
   return r;
 }

@@ -22,12 +22,20 @@ struct RunOptions {
   bool force = false;        // replace an existing output directory
   std::string recipe_path;   // for provenance and to protect it from --force
   std::string command_line;  // as typed, for provenance
+  std::vector<std::string> inputs;  // more input files --force must never replace
 };
 
 struct TransformResult {
   torch::jit::Module artifact;
   // What the result is compared against; default: the original, loaded afresh, in eval mode.
   std::optional<torch::jit::Module> reference;
+  // The file the reference comes from when it is not the recipe's model (distill: the
+  // teacher); the report's "original" side then describes that file.
+  std::string reference_path;
+  // More files for the output directory (name, content), e.g. a chart next to report.md.
+  std::vector<std::pair<std::string, std::string>> extra_files;
+  // Runs once the output directory is in place (e.g. removing training checkpoints).
+  std::function<void()> after_commit;
   util::Json details = util::Json::object();
   std::vector<std::string> warnings;
   // The quantized engine the artifact must run with ("onednn", "qnnpack"); empty: unchanged.

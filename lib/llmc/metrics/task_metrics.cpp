@@ -60,6 +60,7 @@ MetricSet multi_label_metrics(const std::vector<float>& logits, const std::vecto
   double jaccard_sum = 0;
   int64_t exact = 0;
   int64_t tp = 0, fp = 0, fn = 0;
+  std::vector<int64_t> class_tp(static_cast<size_t>(classes)), class_fp(class_tp), class_fn(class_tp);
   for (int64_t r = 0; r < rows; ++r) {
     int64_t inter = 0, uni = 0;
     bool same = true;
@@ -72,6 +73,9 @@ MetricSet multi_label_metrics(const std::vector<float>& logits, const std::vecto
       tp += p && t;
       fp += p && !t;
       fn += !p && t;
+      class_tp[static_cast<size_t>(c)] += p && t;
+      class_fp[static_cast<size_t>(c)] += p && !t;
+      class_fn[static_cast<size_t>(c)] += !p && t;
     }
     jaccard_sum += uni ? static_cast<double>(inter) / uni : 0.0;
     exact += same;
@@ -79,9 +83,26 @@ MetricSet multi_label_metrics(const std::vector<float>& logits, const std::vecto
   MetricSet m;
   m.primary = "jaccard_samples";
   const double micro_f1 = tp ? 2.0 * tp / static_cast<double>(2 * tp + fp + fn) : 0.0;
+  double macro_f1 = 0;  // a class never predicted nor present scores 0 (as scikit-learn)
+  for (size_t c = 0; c < class_tp.size(); ++c) {
+    const auto denom = 2 * class_tp[c] + class_fp[c] + class_fn[c];
+    macro_f1 += denom ? 2.0 * class_tp[c] / static_cast<double>(denom) : 0.0;
+  }
+  macro_f1 = classes ? macro_f1 / static_cast<double>(classes) : 0.0;
   m.values = {{"jaccard_samples", rows ? jaccard_sum / rows : 0.0},
               {"micro_f1", micro_f1},
+              {"macro_f1", macro_f1},
               {"exact_match", rows ? static_cast<double>(exact) / rows : 0.0}};
+  return m;
+}
+
+MetricSet language_model_metrics(double total_nll, int64_t tokens) {
+  MetricSet m;
+  m.primary = "perplexity";
+  m.higher_is_better = false;
+  const double mean = tokens ? total_nll / static_cast<double>(tokens) : 0.0;
+  m.values = {{"perplexity", std::exp(mean)}, {"cross_entropy", mean},
+              {"tokens", static_cast<double>(tokens)}};
   return m;
 }
 

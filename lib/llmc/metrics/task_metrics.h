@@ -1,6 +1,7 @@
 // Task metrics on logits and labels, torch-free: accuracy and macro-F1 for single-label
 // classification; samples-average Jaccard (the distillation case study's metric), micro-F1 and
-// exact match for multi-label classification.
+// exact match for multi-label classification;
+// perplexity for causal language models.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@ namespace llmc::metrics {
 
 struct MetricSet {
   std::string primary;                               // name of the headline metric
+  bool higher_is_better = true;                      // false for perplexity and losses
   std::vector<std::pair<std::string, double>> values;  // primary first
   double value(const std::string& name) const;
   double primary_value() const { return values.front().second; }
@@ -26,6 +28,10 @@ MetricSet single_label_metrics(const std::vector<float>& logits, int64_t rows, i
 // scikit-learn's jaccard_score(average="samples") does by default).
 MetricSet multi_label_metrics(const std::vector<float>& logits, const std::vector<float>& labels,
                               int64_t rows, int64_t classes, double threshold);
+
+// Causal language modelling: perplexity = exp(mean next-token negative log-likelihood) over
+// `tokens` predicted tokens (lower is better).
+MetricSet language_model_metrics(double total_nll, int64_t tokens);
 
 // The same decision rule, for label agreement between two models.
 bool multi_label_predicted(float logit, double threshold);

@@ -174,4 +174,21 @@ std::string to_text(const ModelInfo& info) {
   return out;
 }
 
+std::optional<int64_t> input_vocab_size(const torch::jit::Module& module) {
+  static const char* const kNames[] = {"word_embeddings.weight", "embed_tokens.weight",
+                                       "wte.weight", "tok_embeddings.weight",
+                                       "embedding.weight", "embeddings.weight"};
+  for (const char* wanted : kNames) {
+    for (const auto& p : module.named_parameters(true)) {
+      const std::string& name = p.name;
+      const std::string w = wanted;
+      const bool match = name == w || (name.size() > w.size() &&
+                                       name.compare(name.size() - w.size(), w.size(), w) == 0 &&
+                                       name[name.size() - w.size() - 1] == '.');
+      if (match && p.value.dim() == 2) return p.value.size(0);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace llmc::model

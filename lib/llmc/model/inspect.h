@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,11 @@ WeightStats weight_stats(const torch::jit::Module& module);
 
 // Argument names of forward, without self.
 std::vector<std::string> forward_argument_names(const torch::jit::Module& module);
+
+// Rows of the embedding table token ids index: the first 2-D parameter whose name says
+// word/token embedding (word_embeddings, embed_tokens, wte, tok_embeddings, embedding), or
+// nothing when the model has none.
+std::optional<int64_t> input_vocab_size(const torch::jit::Module& module);
 
 util::Json to_json(const ModelInfo& info);
 std::string to_text(const ModelInfo& info);

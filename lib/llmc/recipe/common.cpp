@@ -61,33 +61,17 @@ Section<InputSpec> input_spec_schema() {
   return s;
 }
 
-Section<DataSpec> data_schema() {
-  Section<DataSpec> s;
-  s.path("path", &DataSpec::path, PathCheck::existing_file,
-         "JSONL file, one JSON object per line").required();
-  s.text_map("inputs", &DataSpec::inputs,
-             "forward argument -> JSON field (default: each forward argument reads the field of "
-             "the same name)");
-  s.text("labels", &DataSpec::labels,
-         "JSON field with labels: a class index (single-label) or a multi-hot list "
-         "(multi-label)");
-  s.integer("batch_size", &DataSpec::batch_size, 1, 1 << 16, "samples per batch");
-  s.integer("max_samples", &DataSpec::max_samples, 0, kMaxInt,
-            "read at most this many samples (0 = all)");
-  s.integer("pad_value", &DataSpec::pad_value, std::numeric_limits<int64_t>::min(), kMaxInt,
-            "value that pads shorter sequences to the longest in their batch");
-  s.origin(&DataSpec::origin);
-  return s;
-}
-
 Section<TaskSpec> task_schema() {
   Section<TaskSpec> s;
   s.choice("type", &TaskSpec::type,
            {{"none", TaskKind::none},
             {"single-label", TaskKind::single_label},
-            {"multi-label", TaskKind::multi_label}},
+            {"multi-label", TaskKind::multi_label},
+            {"language-model", TaskKind::language_model}},
            "task of the model's logits, for the task metric (accuracy and macro-F1 for "
-           "single-label; samples-average Jaccard, micro-F1 and exact match for multi-label)");
+           "single-label; samples-average Jaccard, micro/macro-F1 and exact match for "
+           "multi-label; perplexity for a causal language model, whose logits [batch, "
+           "sequence, vocab] predict the next input id, masked by the attention mask)");
   s.number("threshold", &TaskSpec::threshold, 0, 1,
            "multi-label: a label is predicted when sigmoid(logit) >= threshold", true, true);
   return s;
@@ -122,6 +106,44 @@ Section<GateSpec> gate_schema() {
 }
 
 }  // namespace
+
+Section<DataSpec> data_schema() {
+  Section<DataSpec> s;
+  s.path("path", &DataSpec::path, PathCheck::existing_file,
+         "JSONL file, one JSON object per line").required();
+  s.text_map("inputs", &DataSpec::inputs,
+             "forward argument -> JSON field (default: each forward argument reads the field of "
+             "the same name)");
+  s.text("labels", &DataSpec::labels,
+         "JSON field with labels: a class index (single-label) or a multi-hot list "
+         "(multi-label)");
+  s.integer("batch_size", &DataSpec::batch_size, 1, 1 << 16, "samples per batch");
+  s.integer("max_samples", &DataSpec::max_samples, 0, kMaxInt,
+            "read at most this many samples (0 = all)");
+  s.integer("pad_value", &DataSpec::pad_value, std::numeric_limits<int64_t>::min(), kMaxInt,
+            "value that pads shorter sequences to the longest in their batch");
+  s.text("text", &DataSpec::text,
+         "JSON field with raw text instead of token ids: tokenized with `tokenizer` into the "
+         "fields input_ids and attention_mask (map them with `inputs` if forward names them "
+         "differently)");
+  s.path("tokenizer", &DataSpec::tokenizer, PathCheck::existing_file,
+         "SentencePiece model (.model, from spm_train) that tokenizes `text`");
+  s.flag("add_bos", &DataSpec::add_bos,
+         "start each tokenized text with the tokenizer's BOS id (the [CLS] position a "
+         "BERT-style classifier pools)");
+  s.integer("max_length", &DataSpec::max_length, 0, 1 << 20,
+            "truncate token sequences to this many tokens (0 = no limit)");
+  s.origin(&DataSpec::origin);
+  s.check([](const DataSpec& d, const Origin& where, Context& ctx) {
+    if (!d.text.empty() && d.tokenizer.empty()) {
+      ctx.error(where, "text needs a tokenizer (a SentencePiece .model file)");
+    }
+    if (d.text.empty() && !d.tokenizer.empty()) {
+      ctx.error(where, "tokenizer is given but text (the JSON field to tokenize) is not");
+    }
+  });
+  return s;
+}
 
 Section<CommonRecipe> common_schema() {
   Section<CommonRecipe> s;
@@ -160,9 +182,15 @@ Section<CommonRecipe> common_schema() {
     if (r.example_inputs.empty() && !r.data) {
       ctx.error(where, "no measurement inputs: give example_inputs or data");
     }
-    const bool has_labels = r.data && !r.data->labels.empty();
+    // A language model's labels are its own next input ids.
+    const bool has_labels = r.data && (!r.data->labels.empty() ||
+                                       r.task.type == TaskKind::language_model);
     if (r.task.type != TaskKind::none && !has_labels) {
-      ctx.error(where, "task.type needs data.labels (a labeled JSONL file) for the task metric");
+      ctx.error(where, r.task.type == TaskKind::language_model
+                           ? "task.type language-model needs data (a JSONL file of token ids "
+                             "or text) for perplexity"
+                           : "task.type needs data.labels (a labeled JSONL file) for the task "
+                             "metric");
     }
     if (r.gates.max_metric_drop && (r.task.type == TaskKind::none || !has_labels)) {
       ctx.error(where, "gates.max_metric_drop needs task.type and data.labels");

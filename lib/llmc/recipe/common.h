@@ -37,10 +37,14 @@ struct DataSpec {
   int64_t batch_size = 16;
   int64_t max_samples = 0;  // 0 = all
   int64_t pad_value = 0;    // value that pads ragged sequences within a batch
+  std::string text;         // JSON field with raw text, tokenized into input_ids/attention_mask
+  std::string tokenizer;    // SentencePiece model for `text`
+  bool add_bos = true;      // start each tokenized text with the tokenizer's BOS id
+  int64_t max_length = 0;   // truncate sequences to this many tokens (0 = no limit)
   Origin origin;
 };
 
-enum class TaskKind { none, single_label, multi_label };
+enum class TaskKind { none, single_label, multi_label, language_model };
 
 // Which thread pool gets `threads` (the other runs single-threaded); see util/threads.h.
 enum class ThreadPoolKind { blas, libtorch };
@@ -82,6 +86,8 @@ struct CommonRecipe {
 };
 
 Section<CommonRecipe> common_schema();
+// The schema of a JSONL data section (`data:`, and subcommands' own data keys).
+Section<DataSpec> data_schema();
 
 // The top-level section keys of every subcommand, for "this key belongs to llmc X" hints.
 const std::vector<std::pair<std::string, std::string>>& command_sections();

@@ -44,6 +44,7 @@ Json side_json(const ModelSide& s) {
     for (const auto& [name, value] : s.metrics->values) m[name] = value;
     j["metrics"] = m;
     j["primary_metric"] = s.metrics->primary;
+    j["higher_is_better"] = s.metrics->higher_is_better;
   } else {
     j["metrics"] = nullptr;
   }

@@ -41,7 +41,8 @@ std::optional<double> Report::size_ratio() const {
 
 std::optional<double> Report::metric_drop() const {
   if (!original.metrics || !result.metrics) return std::nullopt;
-  return original.metrics->primary_value() - result.metrics->primary_value();
+  const double drop = original.metrics->primary_value() - result.metrics->primary_value();
+  return original.metrics->higher_is_better ? drop : -drop;
 }
 
 std::string human_bytes(int64_t bytes) { return util::human_bytes(bytes); }

@@ -1,0 +1,164 @@
+#include "llmc/distill/checkpoint.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
+
+#include "llmc/model/load.h"
+#include "llmc/util/atomic_file.h"
+#include "llmc/util/error.h"
+
+namespace llmc::distill {
+
+namespace fs = std::filesystem;
+using util::Json;
+
+Json to_json(const EvalRecord& r) {
+  Json j = Json::object();
+  j["epoch"] = r.epoch;
+  j["step"] = r.step;
+  j["epoch_end"] = r.epoch_end;
+  j["train_loss"] = r.train_loss;
+  j["task_loss"] = r.task_loss;
+  j["soft_loss"] = r.soft_loss;
+  j["samples_per_second"] = r.samples_per_second;
+  j["seconds"] = r.seconds;
+  Json m = Json::object();
+  for (const auto& [name, v] : r.eval.values) m[name] = v;
+  j["metrics"] = m;
+  j["primary_metric"] = r.eval.primary;
+  j["higher_is_better"] = r.eval.higher_is_better;
+  return j;
+}
+
+EvalRecord eval_record_from_json(const Json& j) {
+  EvalRecord r;
+  r.epoch = j.at("epoch").as_int();
+  r.step = j.at("step").as_int();
+  r.epoch_end = j.at("epoch_end").as_bool();
+  r.train_loss = j.at("train_loss").as_double();
+  r.task_loss = j.at("task_loss").as_double();
+  r.soft_loss = j.at("soft_loss").as_double();
+  r.samples_per_second = j.at("samples_per_second").as_double();
+  r.seconds = j.at("seconds").as_double();
+  for (const auto& [name, v] : j.at("metrics").as_object()) r.eval.values.emplace_back(name, v.as_double());
+  r.eval.primary = j.at("primary_metric").as_string();
+  r.eval.higher_is_better = j.at("higher_is_better").as_bool();
+  return r;
+}
+
+Json to_json(const TrainState& s) {
+  Json j = Json::object();
+  j["epochs_done"] = s.epochs_done;
+  j["step"] = s.step;
+  j["best"] = s.best;
+  j["train_seconds"] = s.train_seconds;
+  Json h = Json::array();
+  for (const auto& r : s.history) h.push_back(to_json(r));
+  j["history"] = h;
+  j["fingerprint"] = s.fingerprint;
+  return j;
+}
+
+TrainState train_state_from_json(const Json& j) {
+  TrainState s;
+  s.epochs_done = j.at("epochs_done").as_int();
+  s.step = j.at("step").as_int();
+  s.best = j.at("best").as_int();
+  s.train_seconds = j.at("train_seconds").as_double();
+  for (const auto& r : j.at("history").as_array()) s.history.push_back(eval_record_from_json(r));
+  s.fingerprint = j.at("fingerprint");
+  return s;
+}
+
+std::string CheckpointDir::last() const { return (fs::path(dir_) / "last").string(); }
+std::string CheckpointDir::best_model() const { return (fs::path(dir_) / "best.pt").string(); }
+
+bool CheckpointDir::has_checkpoint() const {
+  return fs::exists(fs::path(last()) / "state.json") ||
+         fs::exists(fs::path(dir_) / "last.old" / "state.json");
+}
+
+void CheckpointDir::save(torch::jit::Module& student, torch::optim::Optimizer& optimizer,
+                         const TrainState& state) const {
+  try {
+    fs::create_directories(dir_);
+    const fs::path tmp = fs::path(dir_) / "last.tmp";
+    fs::remove_all(tmp);
+    fs::create_directories(tmp);
+    student.save((tmp / "student.pt").string());
+    torch::save(optimizer, (tmp / "optimizer.pt").string());
+    torch::save(at::detail::getDefaultCPUGenerator().get_state(), (tmp / "rng.pt").string());
+    util::write_file_atomic((tmp / "state.json").string(), to_json(state).dump(1) + "\n");
+    // last -> last.old, last.tmp -> last, drop last.old: a kill at any point leaves one
+    // complete checkpoint (load_state falls back to last.old).
+    const fs::path cur = last();
+    const fs::path old = fs::path(dir_) / "last.old";
+    fs::remove_all(old);
+    if (fs::exists(cur)) fs::rename(cur, old);
+    fs::rename(tmp, cur);
+    fs::remove_all(old);
+  } catch (const fs::filesystem_error& e) {
+    throw InternalError(fmt::format("cannot write a checkpoint into {}: {}", dir_, e.what()));
+  }
+}
+
+namespace {
+
+fs::path usable_last(const std::string& dir) {
+  const fs::path cur = fs::path(dir) / "last";
+  if (fs::exists(cur / "state.json")) return cur;
+  return fs::path(dir) / "last.old";
+}
+
+}  // namespace
+
+std::optional<TrainState> CheckpointDir::load_state() const {
+  const fs::path state = usable_last(dir_) / "state.json";
+  if (!fs::exists(state)) return std::nullopt;
+  std::ifstream in(state);
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    TrainState s = train_state_from_json(util::parse_json(text.str()));
+    at::Tensor rng;
+    torch::load(rng, (usable_last(dir_) / "rng.pt").string());
+    auto generator = at::detail::getDefaultCPUGenerator();
+    generator.set_state(rng);
+    return s;
+  } catch (const std::exception& e) {
+    throw InputError(state.string(), std::string("the checkpoint is damaged: ") + e.what(),
+                     "start over with --force (the damaged checkpoints are removed)");
+  }
+}
+
+torch::jit::Module CheckpointDir::load_student() const {
+  return model::load((usable_last(dir_) / "student.pt").string());
+}
+
+void CheckpointDir::load_optimizer(torch::optim::Optimizer& optimizer) const {
+  const auto path = (usable_last(dir_) / "optimizer.pt").string();
+  try {
+    torch::load(optimizer, path);
+  } catch (const std::exception& e) {
+    throw InputError(path, std::string("cannot read the optimizer state: ") + e.what(),
+                     "start over with --force");
+  }
+}
+
+void CheckpointDir::save_best(torch::jit::Module& student) const {
+  fs::create_directories(dir_);
+  const auto tmp = best_model() + ".tmp";
+  student.save(tmp);
+  fs::rename(tmp, best_model());
+}
+
+void CheckpointDir::remove() const {
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+}  // namespace llmc::distill

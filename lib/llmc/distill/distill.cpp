@@ -1,0 +1,230 @@
+#include "llmc/distill/distill.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "llmc/distill/trainer.h"
+#include "llmc/model/inspect.h"
+#include "llmc/model/load.h"
+#include "llmc/report/svg_chart.h"
+#include "llmc/util/error.h"
+#include "llmc/util/log.h"
+#include "llmc/util/sha256.h"
+
+namespace llmc::distill {
+
+namespace {
+
+using util::Json;
+
+double round4(double v) { return std::round(v * 1e4) / 1e4; }
+
+// The settings a resumed run must share with the run that wrote the checkpoint.
+Json fingerprint(const DistillRecipe& r) {
+  const auto& o = r.distill;
+  Json j = Json::object();
+  j["student_sha256"] = util::sha256_file_hex(r.common.model);
+  j["teacher_sha256"] = o.teacher.empty() ? "" : util::sha256_file_hex(o.teacher);
+  j["train_data_sha256"] = util::sha256_file_hex(o.train_data.path);
+  j["train_batch_size"] = o.train_data.batch_size;
+  j["max_length"] = o.train_data.max_length;
+  j["max_samples"] = o.train_data.max_samples;
+  j["alpha"] = o.alpha;
+  j["temperature"] = o.temperature;
+  j["soft_loss"] = soft_loss_name(o.soft_loss);
+  j["epochs"] = o.epochs;
+  j["learning_rate"] = o.learning_rate;
+  j["weight_decay"] = o.weight_decay;
+  j["warmup"] = fmt::format("{}/{}", o.warmup_steps, o.warmup_ratio);
+  j["gradient_accumulation"] = o.gradient_accumulation;
+  j["max_grad_norm"] = o.max_grad_norm;
+  j["bf16"] = o.bf16;
+  j["seed"] = r.common.seed;
+  j["task"] = static_cast<int64_t>(r.common.task.type);
+  return j;
+}
+
+void check_eval_vocabulary(const data::InputSet& eval, const std::vector<std::string>& args,
+                           const torch::jit::Module& model, const std::string& model_path,
+                           const recipe::DataSpec& spec) {
+  const auto rows = model::input_vocab_size(model);
+  const auto it = std::find(args.begin(), args.end(), "input_ids");
+  if (!rows || it == args.end()) return;
+  const size_t col = static_cast<size_t>(it - args.begin());
+  int64_t max_id = -1;
+  for (const auto& b : eval.batches) {
+    if (col < b.args.size() && b.args[col].isTensor()) {
+      max_id = std::max(max_id, b.args[col].toTensor().max().item<int64_t>());
+    }
+  }
+  if (max_id >= *rows) {
+    throw InputError(spec.tokenizer.empty() ? spec.path : spec.tokenizer,
+                     fmt::format("token ids in {} go up to {}, but {}'s embedding table has {} "
+                                 "rows: the {} does not match the model's vocabulary",
+                                 spec.path, max_id, model_path, *rows,
+                                 spec.tokenizer.empty() ? "data" : "tokenizer"));
+  }
+}
+
+std::string learning_curves(const TrainResult& t, int64_t steps_per_epoch, bool has_teacher) {
+  const auto& h = t.state.history;
+  report::Series total{"train loss", {}}, task{"task loss", {}}, soft{"soft loss", {}};
+  report::Series metric{t.best_metric, {}};
+  for (const auto& r : h) {
+    const double x = static_cast<double>(r.step) / static_cast<double>(std::max<int64_t>(1, steps_per_epoch));
+    total.points.emplace_back(x, r.train_loss);
+    task.points.emplace_back(x, r.task_loss);
+    if (has_teacher) soft.points.emplace_back(x, r.soft_loss);
+    metric.points.emplace_back(x, r.eval.value(t.best_metric));
+  }
+  std::vector<report::Series> losses{total};
+  if (has_teacher) {
+    losses.push_back(task);
+    losses.push_back(soft);
+  }
+  return report::svg_line_charts(
+      "llmc distill learning curves",
+      {{"training loss", "epoch", losses}, {"evaluation: " + t.best_metric, "epoch", {metric}}});
+}
+
+}  // namespace
+
+std::vector<std::string> input_files(const DistillRecipe& r) {
+  std::vector<std::string> out{r.distill.train_data.path};
+  if (!r.distill.teacher.empty()) out.push_back(r.distill.teacher);
+  if (!r.distill.train_data.tokenizer.empty()) out.push_back(r.distill.train_data.tokenizer);
+  if (r.common.data && !r.common.data->tokenizer.empty()) out.push_back(r.common.data->tokenizer);
+  return out;
+}
+
+job::Job distill_job(const DistillRecipe& recipe, RunControl control) {
+  job::Job j;
+  j.command = "distill";
+  j.transform = [recipe, control](torch::jit::Module student, const job::TransformInput& in) {
+    const auto& o = recipe.distill;
+    const auto& common = recipe.common;
+    TrainSetup setup;
+    setup.options = o;
+    setup.options.resume = control.resume;
+    setup.force = control.force;
+    setup.task = common.task;
+    setup.seed = common.seed;
+    setup.student_path = common.model;
+    setup.checkpoints = CheckpointDir(checkpoint_dir(recipe));
+    setup.fingerprint = fingerprint(recipe);
+    setup.eval = &in.inputs;
+
+    const auto args = model::forward_argument_names(student);
+    log::info("reading training data {}", o.train_data.path);
+    const data::SampleTable table = data::read_samples(o.train_data, args);
+    setup.train = &table;
+    check_eval_vocabulary(in.inputs, args, student, common.model, *common.data);
+    if (!o.teacher.empty()) {
+      log::info("loading teacher {}", o.teacher);
+      torch::jit::Module teacher = model::load(o.teacher);
+      teacher.eval();
+      const auto teacher_args = model::forward_argument_names(teacher);
+      if (teacher_args != args) {
+        throw InputError(o.teacher, fmt::format("the teacher's forward takes ({}) but the "
+                                                "student's takes ({}); both read the same batches",
+                                                fmt::join(teacher_args, ", "),
+                                                fmt::join(args, ", ")));
+      }
+      for (const auto& p : teacher.parameters(true)) p.set_requires_grad(false);
+      setup.teacher = teacher;
+    }
+    setup.student = student;
+    log::info("training on {} samples, evaluating on {} ({} epochs, batch {}{})", table.size(),
+              in.inputs.rows(), o.epochs, o.train_data.batch_size,
+              o.teacher.empty() ? ", no teacher" : ", teacher " + o.teacher);
+
+    // Vocabulary checks need the models: the student always, the teacher when there is one.
+    TrainResult t = [&] {
+      // read_samples keeps ids as given; a tokenizer or data file for another vocabulary shows
+      // up here rather than as an index error deep in forward.
+      const double max_id = table.max_value("input_ids");
+      for (const auto* m : {&setup.student, setup.teacher ? &*setup.teacher : nullptr}) {
+        if (m == nullptr || max_id < 0) continue;
+        const auto rows = model::input_vocab_size(*m);
+        if (rows && max_id >= static_cast<double>(*rows)) {
+          const auto& spec = o.train_data;
+          throw InputError(spec.tokenizer.empty() ? spec.path : spec.tokenizer,
+                           fmt::format("token ids in {} go up to {}, but {}'s embedding table "
+                                       "has {} rows: the {} does not match the model's "
+                                       "vocabulary",
+                                       spec.path, static_cast<int64_t>(max_id),
+                                       m == &setup.student ? common.model : o.teacher, *rows,
+                                       spec.tokenizer.empty() ? "data" : "tokenizer"));
+        }
+      }
+      return train(setup);
+    }();
+
+    const int64_t n = table.size();
+    const int64_t batches = (n + o.train_data.batch_size - 1) / o.train_data.batch_size;
+    const int64_t steps_per_epoch = (batches + o.gradient_accumulation - 1) / o.gradient_accumulation;
+
+    job::TransformResult result;
+    result.artifact = t.best;
+    if (!o.teacher.empty()) result.reference_path = o.teacher;
+    result.warnings = t.warnings;
+    Json& d = result.details;
+    d["teacher"] = o.teacher.empty() ? "none (fine-tuning without a teacher)" : o.teacher;
+    d["loss"] = o.teacher.empty()
+                    ? std::string("task loss only")
+                    : fmt::format("{} * task + {} * T^2 * {} (T = {})", o.alpha, 1 - o.alpha,
+                                  soft_loss_name(resolve_soft_loss(o.soft_loss, common.task.type)),
+                                  o.temperature);
+    d["train_samples"] = n;
+    d["eval_samples"] = in.inputs.rows();
+    d["epochs"] = o.epochs;
+    d["optimizer_steps"] = t.state.step;
+    d["train_seconds"] = round4(t.state.train_seconds);
+    d["train_samples_per_second"] =
+        round4(t.state.train_seconds > 0
+                   ? static_cast<double>(n * o.epochs) / t.state.train_seconds
+                   : 0.0);
+    if (t.resumed_from_epoch >= 0) d["resumed_after_epoch"] = t.resumed_from_epoch;
+    if (!o.teacher.empty()) {
+      d["teacher_cache"] =
+          o.teacher_cache && t.cache_bytes > 0
+              ? fmt::format("{} teacher batches run, {} served from the cache ({})",
+                            t.teacher_forwards, t.cached_batches,
+                            util::Json(t.cache_bytes).dump() + " bytes")
+              : fmt::format("off: {} teacher batches run", t.teacher_forwards);
+    }
+    const auto& best = t.state.history.at(static_cast<size_t>(t.state.best));
+    d["best"] = fmt::format("epoch {} (step {}): {} {:.4f}", best.epoch, best.step, t.best_metric,
+                            best.eval.value(t.best_metric));
+    d["best_metric"] = t.best_metric;
+    d["learning_curves"] = "learning_curves.svg";
+    Json rows = Json::array();
+    for (size_t i = 0; i < t.state.history.size(); ++i) {
+      const auto& r = t.state.history[i];
+      Json row = Json::object();
+      row["epoch"] = r.epoch;
+      row["step"] = r.step;
+      row["train_loss"] = round4(r.train_loss);
+      if (!o.teacher.empty()) {
+        row["task_loss"] = round4(r.task_loss);
+        row["soft_loss"] = round4(r.soft_loss);
+      }
+      for (const auto& [name, v] : r.eval.values) row[name] = round4(v);
+      row["samples_per_s"] = std::round(r.samples_per_second * 10) / 10;
+      row["best"] = static_cast<int64_t>(i) == t.state.best ? "*" : "";
+      rows.push_back(row);
+    }
+    d["history"] = rows;
+    result.extra_files.emplace_back("learning_curves.svg",
+                                    learning_curves(t, steps_per_epoch, !o.teacher.empty()));
+    const CheckpointDir ckpt(checkpoint_dir(recipe));
+    if (!o.keep_checkpoints) {
+      result.after_commit = [ckpt] { ckpt.remove(); };
+    }
+    return result;
+  };
+  return j;
+}
+
+}  // namespace llmc::distill

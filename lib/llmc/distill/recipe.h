@@ -1,0 +1,66 @@
+// The `distill:` section of a recipe: teacher, loss (alpha, temperature, soft loss), training
+// data, optimizer and schedule, evaluation and checkpoints. The recipe's `model` is the student
+// and its `data` the held-out evaluation set.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "llmc/recipe/common.h"
+#include "llmc/recipe/schema.h"
+
+namespace llmc::distill {
+
+// How the teacher's logits become soft targets.
+enum class SoftLoss {
+  automatic,   // sigmoid-kl for multi-label, softmax-kl otherwise
+  sigmoid_kl,  // per-label Bernoulli KL of temperature-scaled sigmoids (multi-label)
+  softmax_kl,  // KL(softmax(teacher/T) || softmax(student/T)), batch-mean (the classic recipe)
+};
+
+struct DistillOptions {
+  std::string teacher;  // "" = no teacher: plain fine-tuning
+  double alpha = 0.5;   // weight of the task loss; 1 - alpha weighs the soft loss
+  double temperature = 4.0;
+  SoftLoss soft_loss = SoftLoss::automatic;
+  recipe::DataSpec train_data;
+  int64_t epochs = 3;
+  double learning_rate = 5e-4;
+  double weight_decay = 0.01;
+  std::vector<double> adam_betas = {0.9, 0.999};
+  double adam_epsilon = 1e-8;
+  int64_t warmup_steps = 0;
+  double warmup_ratio = 0.1;  // used when warmup_steps is 0
+  int64_t gradient_accumulation = 1;
+  double max_grad_norm = 1.0;  // 0 = no clipping
+  bool bf16 = false;
+  int64_t eval_steps = 0;  // 0 = evaluate at the end of every epoch
+  std::string best_metric;  // "" = the task's primary metric
+  bool teacher_cache = true;
+  int64_t teacher_cache_max_mb = 4096;
+  std::string checkpoint_dir;  // "" = OUTPUT.checkpoints
+  bool keep_checkpoints = false;
+  recipe::Origin origin;
+
+  bool resume = false;  // --resume: continue from the last checkpoint (not a recipe key)
+};
+
+struct DistillRecipe {
+  recipe::CommonRecipe common;
+  DistillOptions distill;
+};
+
+recipe::Section<DistillRecipe> distill_schema();
+DistillRecipe parse_distill_recipe(const std::string& path, const std::vector<std::string>& sets);
+
+// The soft loss a task uses when the recipe says auto.
+SoftLoss resolve_soft_loss(SoftLoss requested, recipe::TaskKind task);
+std::string soft_loss_name(SoftLoss s);
+// Where checkpoints go: distill.checkpoint_dir, or OUTPUT.checkpoints next to the output.
+std::string checkpoint_dir(const DistillRecipe& r);
+// The metric names a task reports, for best_metric; and whether higher is better.
+std::vector<std::string> metric_names(recipe::TaskKind task);
+bool higher_is_better(const std::string& metric);
+
+}  // namespace llmc::distill

@@ -1,0 +1,519 @@
+#include "llmc/distill/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <numeric>
+#include <random>
+
+#include <ATen/autocast_mode.h>
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "llmc/compare/agreement.h"
+#include "llmc/distill/losses.h"
+#include "llmc/distill/schedule.h"
+#include "llmc/model/inspect.h"
+#include "llmc/model/load.h"
+#include "llmc/util/error.h"
+#include "llmc/util/log.h"
+
+namespace llmc::distill {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using recipe::TaskKind;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::string duration_text(double s) {
+  const auto total = static_cast<int64_t>(s);
+  if (total >= 3600) return fmt::format("{}h{:02}m", total / 3600, total % 3600 / 60);
+  if (total >= 60) return fmt::format("{}m{:02}s", total / 60, total % 60);
+  return fmt::format("{}s", total);
+}
+
+// bfloat16 autocast for the forward passes inside its scope.
+class Autocast {
+ public:
+  explicit Autocast(bool on) : on_(on) {
+    if (!on_) return;
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  }
+  ~Autocast() {
+    if (!on_) return;
+    at::autocast::set_cpu_enabled(false);
+    at::autocast::clear_cache();
+  }
+  Autocast(const Autocast&) = delete;
+  Autocast& operator=(const Autocast&) = delete;
+
+ private:
+  bool on_;
+};
+
+std::string error_line(const std::exception& e) {
+  std::string what = e.what();
+  const size_t end = what.find_last_not_of(" \n");
+  if (end == std::string::npos) return what;
+  const size_t start = what.rfind('\n', end);
+  return what.substr(start == std::string::npos ? 0 : start + 1,
+                     end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
+c10::IValue forward(torch::jit::Module& m, const data::Batch& b, const std::string& path) {
+  try {
+    return m.forward(b.args);
+  } catch (const std::exception& e) {
+    log::debug("forward failed:\n{}", e.what());
+    throw InputError(path, "forward failed on a training batch: " + error_line(e),
+                     "check the data fields against the model's forward (-v shows the model's "
+                     "traceback)");
+  }
+}
+
+at::Tensor attention_mask_of(const data::Batch& b, const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size() && i < b.args.size(); ++i) {
+    if (args[i] == "attention_mask") return b.args[i].toTensor();
+  }
+  return {};
+}
+
+at::Tensor labels_of(const data::Batch& b, const std::vector<std::string>& args, TaskKind task) {
+  if (task != TaskKind::language_model) return b.labels;
+  data::Batch copy = b;
+  data::attach_language_model_labels(copy, args);
+  return copy.labels;
+}
+
+// What a batch's labels must look like for the student's logits; InputError otherwise.
+void check_labels_fit(const at::Tensor& logits, const at::Tensor& labels, TaskKind task,
+                      const std::string& data_path) {
+  std::ostringstream shape;
+  shape << logits.sizes();
+  if (task == TaskKind::multi_label) {
+    if (logits.dim() != 2 || labels.dim() != 2 || labels.size(1) != logits.size(1)) {
+      throw InputError(data_path, fmt::format("multi-label labels have {} values per sample but "
+                                              "the student's logits are {}",
+                                              labels.dim() == 2 ? labels.size(1) : 1, shape.str()),
+                       "give a multi-hot list as long as the classifier head");
+    }
+  } else if (task == TaskKind::single_label) {
+    if (logits.dim() != 2 || labels.dim() != 1) {
+      throw InputError(data_path, fmt::format("single-label training needs one class index per "
+                                              "sample and logits [batch, classes]; logits are {}",
+                                              shape.str()));
+    }
+    const auto hi = labels.max().item<int64_t>();
+    const auto lo = labels.min().item<int64_t>();
+    if (lo < 0 || hi >= logits.size(1)) {
+      throw InputError(data_path, fmt::format("class index {} does not fit the student's {} "
+                                              "classes",
+                                              lo < 0 ? lo : hi, logits.size(1)));
+    }
+  } else if (logits.dim() != 3 || logits.size(1) != labels.size(1)) {
+    throw InputError(data_path, fmt::format("a language model's logits must be [batch, "
+                                            "sequence, vocab] over its input ids; got {}",
+                                            shape.str()));
+  }
+}
+
+// AdamW over every parameter of the student; no weight decay on 1-D parameters (biases and
+// normalization weights), as Hugging Face's Trainer does.
+std::unique_ptr<torch::optim::AdamW> make_optimizer(torch::jit::Module& student,
+                                                    const DistillOptions& o) {
+  std::vector<at::Tensor> decay, no_decay;
+  for (const auto& p : student.named_parameters(true)) {
+    at::Tensor t = p.value;
+    t.set_requires_grad(true);
+    (t.dim() >= 2 ? decay : no_decay).push_back(t);
+  }
+  if (decay.empty() && no_decay.empty()) {
+    throw InputError("", "the student has no parameters to train");
+  }
+  auto options = [&](double wd) {
+    return std::make_unique<torch::optim::AdamWOptions>(
+        torch::optim::AdamWOptions(o.learning_rate)
+            .betas({o.adam_betas[0], o.adam_betas[1]})
+            .eps(o.adam_epsilon)
+            .weight_decay(wd));
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  if (!decay.empty()) groups.emplace_back(decay, options(o.weight_decay));
+  if (!no_decay.empty()) groups.emplace_back(no_decay, options(0.0));
+  return std::make_unique<torch::optim::AdamW>(std::move(groups),
+                                               torch::optim::AdamWOptions(o.learning_rate));
+}
+
+std::vector<at::Tensor> parameters(torch::jit::Module& m) {
+  std::vector<at::Tensor> out;
+  for (const auto& p : m.parameters(true)) out.push_back(p);
+  return out;
+}
+
+std::vector<std::string> fingerprint_changes(const util::Json& saved, const util::Json& now) {
+  std::vector<std::string> changed;
+  for (const auto& [key, value] : now.as_object()) {
+    const util::Json* old = saved.find(key);
+    if (old == nullptr || old->dump() != value.dump()) changed.push_back(key);
+  }
+  return changed;
+}
+
+// The teacher's logits per training sample, filled in the first epoch.
+class TeacherCache {
+ public:
+  TeacherCache(int64_t samples, bool enabled) : rows_(static_cast<size_t>(samples)), enabled_(enabled) {}
+  bool enabled() const { return enabled_; }
+  void disable() {
+    enabled_ = false;
+    rows_.clear();
+    bytes_ = 0;
+  }
+  // The batch's teacher logits when every row is cached.
+  at::Tensor lookup(const std::vector<int64_t>& rows, TaskKind task) const {
+    if (!enabled_) return {};
+    std::vector<at::Tensor> parts;
+    for (int64_t r : rows) {
+      const auto& t = rows_[static_cast<size_t>(r)];
+      if (!t.defined()) return {};
+      parts.push_back(t);
+    }
+    if (task != TaskKind::language_model) return at::stack(parts).to(at::kFloat);
+    int64_t longest = 0;
+    for (const auto& p : parts) longest = std::max(longest, p.size(0));
+    at::Tensor out = at::zeros({static_cast<int64_t>(parts.size()), longest, parts[0].size(1)});
+    for (size_t i = 0; i < parts.size(); ++i) {
+      out[static_cast<int64_t>(i)].narrow(0, 0, parts[i].size(0)).copy_(parts[i]);
+    }
+    return out;
+  }
+  void store(const std::vector<int64_t>& rows, const at::Tensor& logits,
+             const std::vector<int64_t>& lengths, TaskKind task) {
+    if (!enabled_) return;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      auto& slot = rows_[static_cast<size_t>(rows[i])];
+      if (slot.defined()) continue;
+      at::Tensor row = logits[static_cast<int64_t>(i)];
+      // A language model's logits are large: bfloat16, only the sample's own positions.
+      slot = task == TaskKind::language_model
+                 ? row.narrow(0, 0, lengths[i]).to(at::kBFloat16).clone()
+                 : row.to(at::kFloat).clone();
+      bytes_ += static_cast<int64_t>(slot.numel() * slot.element_size());
+    }
+  }
+  int64_t bytes() const { return bytes_; }
+
+ private:
+  std::vector<at::Tensor> rows_;
+  bool enabled_;
+  int64_t bytes_ = 0;
+};
+
+class Progress {
+ public:
+  Progress(int64_t total_steps, int64_t epochs) : total_(total_steps), epochs_(epochs) {}
+  void update(int64_t epoch, int64_t step, double loss, double samples_per_second,
+              double rate_steps_per_second) {
+    const double eta = rate_steps_per_second > 0
+                           ? static_cast<double>(total_ - step) / rate_steps_per_second
+                           : 0;
+    const auto width = 20;
+    const auto filled = total_ ? static_cast<size_t>(width * step / total_) : 0;
+    const std::string line = fmt::format(
+        "epoch {}/{} [{:<20}] step {}/{} loss {:.4f} {:.1f} samples/s ETA {}", epoch, epochs_,
+        std::string(filled, '#'), step, total_, loss, samples_per_second, duration_text(eta));
+    if (log::stderr_is_tty()) {
+      log::progress(line);
+    } else if (seconds_since(last_line_) >= 30) {
+      log::info(line);
+      last_line_ = Clock::now();
+    }
+  }
+  void done() { log::progress_done(); }
+
+ private:
+  int64_t total_, epochs_;
+  Clock::time_point last_line_ = Clock::now();
+};
+
+}  // namespace
+
+at::Tensor logits_of(const c10::IValue& output, const std::string& model_path) {
+  if (output.isTensor()) return output.toTensor();
+  if (output.isTuple()) {
+    for (const auto& e : output.toTupleRef().elements()) {
+      if (e.isTensor()) return e.toTensor();
+    }
+  }
+  if (output.isGenericDict()) {
+    for (const auto& kv : output.toGenericDict()) {
+      if (kv.key().isString() && kv.key().toStringRef() == "logits" && kv.value().isTensor()) {
+        return kv.value().toTensor();
+      }
+    }
+  }
+  throw InputError(model_path, "the model's output has no logits tensor (expected a tensor, a "
+                               "tuple starting with one, or a dict with \"logits\")");
+}
+
+TrainResult train(TrainSetup s) {
+  const auto& o = s.options;
+  const auto& table = *s.train;
+  const TaskKind task = s.task.type;
+  const auto args = table.args;
+  LossConfig loss_config{task, resolve_soft_loss(o.soft_loss, task),
+                         s.teacher ? o.alpha : 1.0, o.temperature};
+  const int64_t n = table.size();
+  const int64_t batch_size = o.train_data.batch_size;
+  const int64_t batches_per_epoch = (n + batch_size - 1) / batch_size;
+  const int64_t steps_per_epoch =
+      (batches_per_epoch + o.gradient_accumulation - 1) / o.gradient_accumulation;
+  const int64_t total_steps = steps_per_epoch * o.epochs;
+  const LinearSchedule schedule{o.learning_rate,
+                                warmup_steps(o.warmup_steps, o.warmup_ratio, total_steps),
+                                total_steps};
+  const std::string best_metric =
+      o.best_metric.empty() ? metric_names(task).front() : o.best_metric;
+  const bool higher = higher_is_better(best_metric);
+
+  TrainResult result;
+  result.best_metric = best_metric;
+  TrainState state;
+  state.fingerprint = s.fingerprint;
+
+  // A fresh run or a resumed one.
+  if (o.resume) {
+    auto saved = s.checkpoints.load_state();
+    if (!saved) {
+      throw UsageError(fmt::format("--resume: no checkpoint in {} (a run writes one after each "
+                                   "epoch)",
+                                   s.checkpoints.path()));
+    }
+    const auto changed = fingerprint_changes(saved->fingerprint, s.fingerprint);
+    if (!changed.empty()) {
+      throw UsageError(fmt::format("--resume: the checkpoint in {} was made with different "
+                                   "settings ({} changed); resume with the same recipe, or start "
+                                   "over with --force",
+                                   s.checkpoints.path(), fmt::join(changed, ", ")));
+    }
+    state = *saved;
+    s.student = s.checkpoints.load_student();
+    result.resumed_from_epoch = state.epochs_done;
+    log::info("resuming after epoch {} (step {}) from {}", state.epochs_done, state.step,
+              s.checkpoints.path());
+  } else if (s.checkpoints.has_checkpoint()) {
+    if (!s.force) {
+      throw UsageError(fmt::format("checkpoints of an earlier run are in {}: pass --resume to "
+                                   "continue it, or --force to start over",
+                                   s.checkpoints.path()));
+    }
+    s.checkpoints.remove();
+  } else {
+    torch::manual_seed(static_cast<uint64_t>(s.seed));
+  }
+  auto optimizer = make_optimizer(s.student, o);
+  if (o.resume) s.checkpoints.load_optimizer(*optimizer);
+  auto params = parameters(s.student);
+
+  // Before the first step: the teacher and the student must agree on the output shape and the
+  // labels must fit the head.
+  {
+    std::vector<int64_t> first(static_cast<size_t>(std::min<int64_t>(n, 2)));
+    std::iota(first.begin(), first.end(), 0);
+    const data::Batch b = data::make_batch(table, first);
+    torch::NoGradGuard no_grad;
+    s.student.eval();
+    const at::Tensor sl = logits_of(forward(s.student, b, s.student_path), s.student_path);
+    check_labels_fit(sl, labels_of(b, args, task), task, table.source);
+    if (s.teacher) {
+      const at::Tensor tl = logits_of(forward(*s.teacher, b, o.teacher), o.teacher);
+      if (tl.sizes() != sl.sizes()) {
+        std::ostringstream msg;
+        msg << "the teacher's logits " << tl.sizes() << " and the student's " << sl.sizes()
+            << " differ in shape on the same batch; distillation needs the same classes (or "
+               "vocabulary)";
+        throw InputError(o.teacher, msg.str());
+      }
+      int64_t per_sample = tl.numel() / tl.size(0);
+      if (task == TaskKind::language_model) {
+        per_sample = static_cast<int64_t>(tl.size(2)) * 2;  // bf16 per token
+        int64_t tokens = 0;
+        for (const auto& f : table.columns.front()) tokens += f.shape.empty() ? 1 : f.shape[0];
+        per_sample = per_sample * tokens / std::max<int64_t>(1, n);
+      } else {
+        per_sample *= 4;
+      }
+      const int64_t estimate = per_sample * n;
+      if (o.teacher_cache && estimate > o.teacher_cache_max_mb * 1024 * 1024) {
+        result.warnings.push_back(fmt::format(
+            "the teacher-logit cache would need about {} MB (teacher_cache_max_mb is {}); the "
+            "teacher runs on every batch of every epoch",
+            estimate / (1024 * 1024), o.teacher_cache_max_mb));
+      }
+    }
+  }
+  TeacherCache cache(n, s.teacher && o.teacher_cache);
+  if (!result.warnings.empty()) cache.disable();
+
+  Progress progress(total_steps, o.epochs);
+  const auto run_started = Clock::now();
+  const int64_t steps_at_start = state.step;
+  std::vector<int64_t> lengths;
+  const size_t ids_column = static_cast<size_t>(
+      std::find(args.begin(), args.end(), "input_ids") - args.begin());
+
+  auto evaluate = [&]() {
+    torch::NoGradGuard no_grad;
+    s.student.eval();
+    std::vector<c10::IValue> outputs;
+    std::vector<at::Tensor> labels;
+    {
+      Autocast autocast(o.bf16);
+      for (const auto& b : s.eval->batches) {
+        outputs.emplace_back(logits_of(forward(s.student, b, s.student_path), s.student_path)
+                                 .to(at::kFloat));
+        labels.push_back(b.labels);
+      }
+    }
+    auto m = compare::task_metrics(outputs, labels, s.task);
+    return m;
+  };
+
+  // Running sums since the last evaluation.
+  double sum_loss = 0, sum_task = 0, sum_soft = 0;
+  int64_t micro = 0, samples = 0;
+  auto window_start = Clock::now();
+
+  auto record = [&](int64_t epoch, bool epoch_end) {
+    const double seconds = seconds_since(window_start);
+    EvalRecord r;
+    r.epoch = epoch;
+    r.step = state.step;
+    r.epoch_end = epoch_end;
+    r.train_loss = micro ? sum_loss / static_cast<double>(micro) : 0;
+    r.task_loss = micro ? sum_task / static_cast<double>(micro) : 0;
+    r.soft_loss = micro ? sum_soft / static_cast<double>(micro) : 0;
+    r.seconds = seconds;
+    r.samples_per_second = seconds > 0 ? static_cast<double>(samples) / seconds : 0;
+    state.train_seconds += seconds;
+    r.eval = evaluate();
+    s.student.train();
+    state.history.push_back(r);
+    const double value = r.eval.value(best_metric);
+    const bool improved =
+        state.best < 0 ||
+        (higher ? value > state.history[static_cast<size_t>(state.best)].eval.value(best_metric)
+                : value < state.history[static_cast<size_t>(state.best)].eval.value(best_metric));
+    if (improved) {
+      state.best = static_cast<int64_t>(state.history.size()) - 1;
+      s.student.eval();
+      s.checkpoints.save_best(s.student);
+      s.student.train();
+    }
+    progress.done();
+    log::info("epoch {}/{} step {}: loss {:.4f}, {} {:.4f}{} ({:.1f} samples/s)", epoch, o.epochs,
+              state.step, r.train_loss, best_metric, value, improved ? " (best)" : "",
+              r.samples_per_second);
+    sum_loss = sum_task = sum_soft = 0;
+    micro = samples = 0;
+    window_start = Clock::now();
+  };
+
+  for (int64_t epoch = state.epochs_done; epoch < o.epochs; ++epoch) {
+    std::vector<int64_t> order(static_cast<size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(static_cast<uint64_t>(s.seed) * 1000003ULL + static_cast<uint64_t>(epoch));
+    std::shuffle(order.begin(), order.end(), rng);
+    s.student.train();
+    optimizer->zero_grad();
+    for (int64_t bi = 0; bi < batches_per_epoch; ++bi) {
+      const auto begin = order.begin() + bi * batch_size;
+      const std::vector<int64_t> rows(begin, begin + std::min(batch_size, n - bi * batch_size));
+      const data::Batch b = data::make_batch(table, rows);
+      const at::Tensor labels = labels_of(b, args, task);
+      const at::Tensor mask = attention_mask_of(b, args);
+
+      at::Tensor teacher_logits;
+      if (s.teacher) {
+        teacher_logits = cache.lookup(rows, task);
+        if (teacher_logits.defined()) {
+          ++result.cached_batches;
+        } else {
+          torch::NoGradGuard no_grad;
+          Autocast autocast(o.bf16);
+          teacher_logits = logits_of(forward(*s.teacher, b, o.teacher), o.teacher).to(at::kFloat);
+          ++result.teacher_forwards;
+          if (cache.enabled()) {
+            lengths.clear();
+            for (int64_t r : rows) {
+              const auto& f = table.columns[ids_column < args.size() ? ids_column : 0][static_cast<size_t>(r)];
+              lengths.push_back(f.shape.empty() ? 1 : f.shape[0]);
+            }
+            cache.store(rows, teacher_logits, lengths, task);
+          }
+        }
+      }
+      at::Tensor student_logits;
+      {
+        Autocast autocast(o.bf16);
+        student_logits = logits_of(forward(s.student, b, s.student_path), s.student_path);
+      }
+      const LossParts loss = distill_loss(student_logits.to(at::kFloat), teacher_logits, labels,
+                                          mask, loss_config);
+      const double value = loss.total.item<double>();
+      if (!std::isfinite(value)) {
+        throw InputError(
+            table.source,
+            fmt::format("the loss is {} at epoch {}, step {} (batch of lines {}, ...); training "
+                        "stopped; {}",
+                        value, epoch + 1, state.step, table.lines[static_cast<size_t>(rows[0])],
+                        state.epochs_done > 0 || epoch > 0
+                            ? fmt::format("the last good checkpoint (epoch {}) is in {}",
+                                          state.epochs_done, s.checkpoints.path())
+                            : std::string("no checkpoint was written yet")),
+            "lower learning_rate, set max_grad_norm, or check the data for extreme values");
+      }
+      (loss.total / static_cast<double>(o.gradient_accumulation)).backward();
+      sum_loss += value;
+      sum_task += loss.task.item<double>();
+      if (loss.soft.defined()) sum_soft += loss.soft.item<double>();
+      ++micro;
+      samples += b.rows;
+
+      const bool last = bi + 1 == batches_per_epoch;
+      if ((bi + 1) % o.gradient_accumulation == 0 || last) {
+        if (o.max_grad_norm > 0) torch::nn::utils::clip_grad_norm_(params, o.max_grad_norm);
+        const double lr = schedule.at(state.step);
+        for (auto& group : optimizer->param_groups()) {
+          static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+        }
+        optimizer->step();
+        optimizer->zero_grad();
+        ++state.step;
+        progress.update(epoch + 1, state.step, sum_loss / static_cast<double>(micro),
+                        static_cast<double>(samples) / std::max(1e-9, seconds_since(window_start)),
+                        static_cast<double>(state.step - steps_at_start) /
+                            std::max(1e-9, seconds_since(run_started)));
+        if (o.eval_steps > 0 && state.step % o.eval_steps == 0 && !last) {
+          record(epoch + 1, false);
+        }
+      }
+    }
+    record(epoch + 1, true);
+    state.epochs_done = epoch + 1;
+    s.checkpoints.save(s.student, *optimizer, state);
+  }
+
+  result.cache_bytes = cache.bytes();
+  result.state = state;
+  result.best = model::load(s.checkpoints.best_model());
+  result.best.eval();
+  return result;
+}
+
+}  // namespace llmc::distill

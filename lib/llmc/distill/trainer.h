@@ -1,0 +1,50 @@
+// The training loop of `llmc distill`: the student (a TorchScript module) trains through
+// TorchScript in train mode with autograd and AdamW; the teacher runs in eval mode without
+// gradients, its logits cached per training sample after the first epoch. Evaluation after
+// every epoch (and every eval_steps), a checkpoint after every epoch, the best student by the
+// chosen metric kept as the result.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <torch/script.h>
+
+#include "llmc/data/inputs.h"
+#include "llmc/distill/checkpoint.h"
+#include "llmc/distill/recipe.h"
+
+namespace llmc::distill {
+
+struct TrainSetup {
+  torch::jit::Module student;
+  std::optional<torch::jit::Module> teacher;
+  const data::SampleTable* train = nullptr;
+  const data::InputSet* eval = nullptr;
+  DistillOptions options;
+  recipe::TaskSpec task;
+  int64_t seed = 0;
+  std::string student_path;  // for messages
+  CheckpointDir checkpoints{""};
+  util::Json fingerprint = util::Json::object();
+  bool force = false;  // discard checkpoints of an earlier run
+};
+
+struct TrainResult {
+  torch::jit::Module best;  // eval mode
+  TrainState state;
+  std::string best_metric;
+  int64_t resumed_from_epoch = -1;  // -1: a fresh run
+  int64_t teacher_forwards = 0;     // teacher batches run (the cache saves the rest)
+  int64_t cached_batches = 0;       // batches whose teacher logits came from the cache
+  int64_t cache_bytes = 0;
+  std::vector<std::string> warnings;
+};
+
+TrainResult train(TrainSetup setup);
+
+// The logits of a model output: the tensor itself, the first tensor of a tuple, or the
+// "logits" entry of a dict.
+at::Tensor logits_of(const c10::IValue& output, const std::string& model_path);
+
+}  // namespace llmc::distill
