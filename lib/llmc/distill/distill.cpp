@@ -34,6 +34,7 @@ Json fingerprint(const DistillRecipe& r) {
   j["temperature"] = o.temperature;
   j["soft_loss"] = soft_loss_name(o.soft_loss);
   j["epochs"] = o.epochs;
+  j["group_by_length"] = o.group_by_length;
   j["learning_rate"] = o.learning_rate;
   j["weight_decay"] = o.weight_decay;
   j["warmup"] = fmt::format("{}/{}", o.warmup_steps, o.warmup_ratio);

@@ -70,6 +70,9 @@ recipe::Section<DistillRecipe> distill_schema() {
             "`data` is the evaluation set)")
       .required();
   s.integer("epochs", &DistillOptions::epochs, 1, 100000, "passes over the training data");
+  s.flag("group_by_length", &DistillOptions::group_by_length,
+         "batch samples of similar length together (shuffled groups of 50 batches sorted by "
+         "length, batches shuffled), so less compute goes into padding");
   s.number("learning_rate", &DistillOptions::learning_rate, 0, 1, "peak AdamW learning rate",
            true);
   s.number("weight_decay", &DistillOptions::weight_decay, 0, 1,

@@ -26,6 +26,7 @@ struct DistillOptions {
   SoftLoss soft_loss = SoftLoss::automatic;
   recipe::DataSpec train_data;
   int64_t epochs = 3;
+  bool group_by_length = false;
   double learning_rate = 5e-4;
   double weight_decay = 0.01;
   std::vector<double> adam_betas = {0.9, 0.999};

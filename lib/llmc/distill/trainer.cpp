@@ -4,13 +4,13 @@
 #include <cmath>
 #include <filesystem>
 #include <numeric>
-#include <random>
 
 #include <ATen/autocast_mode.h>
 #include <fmt/format.h>
 #include <torch/torch.h>
 
 #include "llmc/compare/agreement.h"
+#include "llmc/distill/batching.h"
 #include "llmc/distill/losses.h"
 #include "llmc/distill/schedule.h"
 #include "llmc/model/inspect.h"
@@ -424,16 +424,17 @@ TrainResult train(TrainSetup s) {
     window_start = Clock::now();
   };
 
+  std::vector<int64_t> sample_lengths;
+  for (const auto& f : table.columns[ids_column < args.size() ? ids_column : 0]) {
+    sample_lengths.push_back(f.shape.empty() ? 1 : f.shape[0]);
+  }
   for (int64_t epoch = state.epochs_done; epoch < o.epochs; ++epoch) {
-    std::vector<int64_t> order(static_cast<size_t>(n));
-    std::iota(order.begin(), order.end(), 0);
-    std::mt19937_64 rng(static_cast<uint64_t>(s.seed) * 1000003ULL + static_cast<uint64_t>(epoch));
-    std::shuffle(order.begin(), order.end(), rng);
+    const auto batches = epoch_batches(sample_lengths, batch_size, static_cast<uint64_t>(s.seed),
+                                       epoch, o.group_by_length);
     s.student.train();
     optimizer->zero_grad();
     for (int64_t bi = 0; bi < batches_per_epoch; ++bi) {
-      const auto begin = order.begin() + bi * batch_size;
-      const std::vector<int64_t> rows(begin, begin + std::min(batch_size, n - bi * batch_size));
+      const std::vector<int64_t>& rows = batches[static_cast<size_t>(bi)];
       const data::Batch b = data::make_batch(table, rows);
       const at::Tensor labels = labels_of(b, args, task);
       const at::Tensor mask = attention_mask_of(b, args);
@@ -450,10 +451,7 @@ TrainResult train(TrainSetup s) {
           ++result.teacher_forwards;
           if (cache.enabled()) {
             lengths.clear();
-            for (int64_t r : rows) {
-              const auto& f = table.columns[ids_column < args.size() ? ids_column : 0][static_cast<size_t>(r)];
-              lengths.push_back(f.shape.empty() ? 1 : f.shape[0]);
-            }
+            for (int64_t r : rows) lengths.push_back(sample_lengths[static_cast<size_t>(r)]);
             cache.store(rows, teacher_logits, lengths, task);
           }
         }
@@ -469,14 +467,16 @@ TrainResult train(TrainSetup s) {
       if (!std::isfinite(value)) {
         throw InputError(
             table.source,
-            fmt::format("the loss is {} at epoch {}, step {} (batch of lines {}, ...); training "
+            fmt::format("the loss is {} at epoch {}, step {} (a batch with line {}); training "
                         "stopped; {}",
-                        value, epoch + 1, state.step, table.lines[static_cast<size_t>(rows[0])],
-                        state.epochs_done > 0 || epoch > 0
+                        std::isnan(value) ? "NaN" : "infinite", epoch + 1, state.step,
+                        table.lines[static_cast<size_t>(rows[0])],
+                        state.epochs_done > 0
                             ? fmt::format("the last good checkpoint (epoch {}) is in {}",
                                           state.epochs_done, s.checkpoints.path())
                             : std::string("no checkpoint was written yet")),
-            "lower learning_rate, set max_grad_norm, or check the data for extreme values");
+            "lower learning_rate, set max_grad_norm, or check the data and the teacher's "
+            "outputs for extreme values");
       }
       (loss.total / static_cast<double>(o.gradient_accumulation)).backward();
       sum_loss += value;
