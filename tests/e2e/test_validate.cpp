@@ -98,6 +98,8 @@ TEST_CASE("docs/recipes.md is the output of `llmc schema --markdown`") {
 }
 
 TEST_CASE("every recipe under recipes/ validates") {
+  llmc::test::TempDir debtags;
+  llmc::test::use_debtags_standin(debtags.path().string());
   for (const auto& entry :
        std::filesystem::recursive_directory_iterator(llmc::test::source_root() + "/recipes")) {
     if (entry.path().extension() != ".yaml") continue;
