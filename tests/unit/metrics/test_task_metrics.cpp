@@ -2,6 +2,7 @@
 // Jaccard, micro-F1 and exact match (multi-label), with the sigmoid threshold.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -87,7 +88,7 @@ TEST_CASE("single-label rejects mismatched sizes") {
 TEST_CASE("multi-label jaccard_samples, micro_f1 and exact_match on a hand-computed 3x4 example") {
   const MetricSet m = multi_label_metrics(kLogits, kLabels, 3, 4, 0.5);
   CHECK(m.primary == "jaccard_samples");
-  CHECK(names(m) == std::vector<std::string>{"jaccard_samples", "micro_f1", "exact_match"});
+  CHECK(names(m) == std::vector<std::string>{"jaccard_samples", "micro_f1", "macro_f1", "exact_match"});
   CHECK(m.primary_value() == doctest::Approx(5.0 / 9.0));
   CHECK(m.value("jaccard_samples") == doctest::Approx(5.0 / 9.0));
   CHECK(m.value("micro_f1") == doctest::Approx(8.0 / 11.0));
@@ -140,4 +141,20 @@ TEST_CASE("multi-label rejects mismatched sizes") {
 TEST_CASE("MetricSet::value of an unknown metric is an internal error") {
   const MetricSet m = multi_label_metrics(kLogits, kLabels, 3, 4, 0.5);
   CHECK_THROWS_AS(m.value("accuracy"), llmc::InternalError);
+}
+
+TEST_CASE("multi-label macro-F1 averages per-class F1 (a class never seen nor predicted scores 0)") {
+  // 2 rows x 3 classes; class 0: tp 1 fp 1 -> F1 2/3; class 1: tp 1 -> 1; class 2: nothing -> 0.
+  const std::vector<float> logits = {1, 1, -1, 1, -1, -1};
+  const std::vector<float> labels = {1, 1, 0, 0, 0, 0};
+  const auto m = multi_label_metrics(logits, labels, 2, 3, 0.5);
+  CHECK(m.value("macro_f1") == doctest::Approx((2.0 / 3 + 1 + 0) / 3));
+}
+
+TEST_CASE("perplexity is exp of the mean next-token NLL; lower is better") {
+  const auto m = llmc::metrics::language_model_metrics(10 * std::log(4.0), 10);
+  CHECK(m.primary == "perplexity");
+  CHECK_FALSE(m.higher_is_better);
+  CHECK(m.primary_value() == doctest::Approx(4.0));
+  CHECK(m.value("cross_entropy") == doctest::Approx(std::log(4.0)));
 }

@@ -74,7 +74,7 @@ TEST_CASE("all errors are collected with line:column, key path and did-you-mean"
         "r.yaml:3:10: threads: expected an integer, got \"many\"\n"
         "r.yaml:5:9: bench.runs: 0 is out of range: expected an integer in [1, 100000]\n"
         "r.yaml:6:3: bench.warmpu: unknown key \"warmpu\" (did you mean \"warmup\"?)\n"
-        "r.yaml:7:14: task.type: expected one of none|single-label|multi-label, got "
+        "r.yaml:7:14: task.type: expected one of none|single-label|multi-label|language-model, got "
         "\"regression\"\n"
         "r.yaml:1:1: missing required key \"model\"");
 }
