@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 #include "torch_doctest.h"
@@ -292,4 +293,51 @@ TEST_CASE("distill: bad inputs are clear errors with documented exit codes and n
          2, "alpha 1 ignores the teacher");
   expect("metric", recipe("distill_student.pt", "  best_metric: accuracy\n"), 2,
          "\"accuracy\" is not a metric of this task");
+}
+
+TEST_CASE("single-label classification: CE + softmax KL, accuracy; evaluation every N steps") {
+  llmc::test::TempDir dir;
+  // The synthetic data with one class per sample: its first topic.
+  auto single = [&](const std::string& from, const std::string& to) {
+    std::string out;
+    std::istringstream in(llmc::test::read_text(fixture(from)));
+    for (std::string line; std::getline(in, line);) {
+      auto j = llmc::util::parse_json(line);
+      int64_t cls = 0;
+      const auto& hot = j.at("labels").as_array();
+      while (hot[static_cast<size_t>(cls)].as_int() == 0) ++cls;
+      j["label"] = cls;
+      out += j.dump() + "\n";
+    }
+    return dir.write(to, out);
+  };
+  const auto train = single("distill_train.jsonl", "train.jsonl");
+  const auto test = single("distill_test.jsonl", "test.jsonl");
+  const auto r = run_llmc(
+      {"distill",
+       dir.write("r.yaml", "recipe_version: 1\nmodel: " + fixture("distill_student.pt") +
+                               "\noutput: out\nthreads: 1\n"
+                               "data: {path: " + test + ", labels: label}\n"
+                               "task: {type: single-label}\nbench: {warmup: 1, runs: 2}\n"
+                               "distill:\n  train_data: {path: " + train + ", labels: label}\n"
+                               "  teacher: " + fixture("distill_teacher.pt") + "\n"
+                               "  epochs: 2\n  learning_rate: 0.003\n  eval_steps: 5\n")},
+      dir.path().string());
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto rep = read_json((dir.path() / "out/report.json").string());
+  CHECK(rep.at("result").at("primary_metric").as_string() == "accuracy");
+  CHECK(rep.at("details").at("loss").as_string().find("softmax-kl") != std::string::npos);
+  // 512 / 16 = 32 steps per epoch: evaluations at steps 5, 10, ..., 30, then the epoch's end.
+  const auto& history = rep.at("details").at("history").as_array();
+  CHECK(history.size() == 2 * 7);
+  CHECK(history.at(0).at("step").as_int() == 5);
+  CHECK(history.at(6).at("step").as_int() == 32);
+  // A class index the head does not have.
+  const auto bad = dir.write("bad.jsonl", "{\"input_ids\": [2, 5], \"attention_mask\": [1, 1], \"label\": 4}\n");
+  const auto b = run_llmc({"distill", (dir.path() / "r.yaml").string(), "--out", "o2", "--set",
+                           "distill.train_data.path=" + bad},
+                          dir.path().string());
+  CHECK(b.code == 3);
+  CHECK(b.err.find("class index 4 does not fit the student's 4 classes") != std::string::npos);
 }
