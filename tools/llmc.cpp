@@ -12,6 +12,7 @@
 #include "cmd_eval_freeze.h"
 #include "cmd_inspect.h"
 #include "cmd_memory_probe.h"
+#include "cmd_prune.h"
 #include "cmd_quantize.h"
 #include "cmd_schema.h"
 #include "cmd_validate.h"
@@ -56,6 +57,7 @@ int main(int argc, char** argv) {
   app.fallthrough();
   llmc::tools::setup_eval_freeze(app, global);
   llmc::tools::setup_quantize(app, global);
+  llmc::tools::setup_prune(app, global);
   llmc::tools::setup_distill(app, global);
   llmc::tools::setup_validate(app, global);
   llmc::tools::setup_inspect(app, global);

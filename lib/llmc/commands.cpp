@@ -4,6 +4,7 @@
 
 #include "llmc/distill/recipe.h"
 #include "llmc/freeze/eval_freeze.h"
+#include "llmc/prune/recipe.h"
 #include "llmc/quantize/quantize.h"
 #include "llmc/recipe/parse.h"
 #include "llmc/util/error.h"
@@ -31,6 +32,17 @@ const std::vector<CommandInfo>& commands() {
        [] {
          std::vector<recipe::KeyDoc> keys;
          quantize::quantize_schema().document(keys, "");
+         return keys;
+       }},
+      {"prune", "prune",
+       "pruning: structured removal of feed-forward neurons and attention heads (tensors "
+       "shrink), unstructured and N:M zeros by magnitude or Wanda importance",
+       [](const std::string& path, const std::vector<std::string>& sets) {
+         return prune::parse_prune_recipe(path, sets).common;
+       },
+       [] {
+         std::vector<recipe::KeyDoc> keys;
+         prune::prune_schema().document(keys, "");
          return keys;
        }},
       {"distill", "distill",

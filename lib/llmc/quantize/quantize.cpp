@@ -1,6 +1,5 @@
 #include "llmc/quantize/quantize.h"
 
-#include <fnmatch.h>
 
 #include <fmt/format.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
@@ -12,6 +11,7 @@
 #include <torch/csrc/jit/passes/quantization/insert_observers.h>
 #include <torch/csrc/jit/passes/quantization/insert_quant_dequant.h>
 
+#include "llmc/model/layers.h"
 #include "llmc/passes/quantize_embeddings.h"
 #include "llmc/compare/agreement.h"
 #include "llmc/passes/cast_boundary.h"
@@ -122,24 +122,6 @@ QuantizeRecipe parse_quantize_recipe(const std::string& path,
   return recipe::parse_recipe(path, sets, quantize_schema());
 }
 
-namespace {
-
-bool matches_any(const std::string& name, const std::vector<std::string>& globs) {
-  for (const auto& g : globs) {
-    if (fnmatch(g.c_str(), name.c_str(), 0) == 0) return true;
-  }
-  return false;
-}
-
-bool is_linear(const torch::jit::Module& m) {
-  const auto type_name = m.type()->name();
-  if (!type_name) return false;
-  const std::string q = type_name->qualifiedName();
-  return q.find(".Linear") != std::string::npos && m.hasattr("weight");
-}
-
-}  // namespace
-
 std::vector<std::string> supported_engines() {
   std::vector<std::string> out;
   for (const auto e : at::globalContext().supportedQEngines()) {
@@ -165,16 +147,15 @@ void use_engine(Engine engine, const recipe::Origin& where) {
 std::vector<LayerPlan> plan_layers(const torch::jit::Module& model,
                                    const QuantizeOptions& options) {
   std::vector<LayerPlan> plan;
-  for (const auto& sub : model.named_modules()) {
-    if (sub.name.empty() || !is_linear(sub.value)) continue;
+  for (const auto& sub : model::linear_layers(model)) {
     LayerPlan layer;
     layer.name = sub.name;
-    const at::Tensor w = sub.value.attr("weight").toTensor();
+    const at::Tensor w = sub.module.attr("weight").toTensor();
     if (w.dim() == 2) {
       layer.out_features = w.size(0);
       layer.in_features = w.size(1);
     }
-    layer.quantize = matches_any(sub.name, options.include) && !matches_any(sub.name, options.exclude);
+    layer.quantize = model::selected(sub.name, options.include, options.exclude);
     plan.push_back(layer);
   }
   const bool any = std::any_of(plan.begin(), plan.end(), [](const auto& l) { return l.quantize; });
@@ -247,7 +228,7 @@ util::Json layer_table(const std::vector<LayerPlan>& plan, const std::string& ho
 void add_embeddings(torch::jit::Graph& graph, const QuantizeOptions& options, util::Json& details) {
   if (!options.embeddings) return;
   const auto embeddings = passes::quantize_embeddings(graph, [&](const std::string& name) {
-    return matches_any(name, options.include) && !matches_any(name, options.exclude);
+    return model::selected(name, options.include, options.exclude);
   });
   if (embeddings.empty()) {
     throw RecipeError({{options.origin.location, recipe::join_key(options.origin.key, "embeddings"),

@@ -1,0 +1,34 @@
+#include "llmc/model/layers.h"
+
+#include <fnmatch.h>
+
+namespace llmc::model {
+
+bool matches_any(const std::string& name, const std::vector<std::string>& globs) {
+  for (const auto& g : globs) {
+    if (fnmatch(g.c_str(), name.c_str(), 0) == 0) return true;
+  }
+  return false;
+}
+
+bool selected(const std::string& name, const std::vector<std::string>& include,
+              const std::vector<std::string>& exclude) {
+  return matches_any(name, include) && !matches_any(name, exclude);
+}
+
+bool is_linear(const torch::jit::Module& m) {
+  const auto type_name = m.type()->name();
+  if (!type_name) return false;
+  const std::string q = type_name->qualifiedName();
+  return q.size() >= 7 && q.compare(q.size() - 7, 7, ".Linear") == 0 && m.hasattr("weight");
+}
+
+std::vector<NamedLayer> linear_layers(const torch::jit::Module& model) {
+  std::vector<NamedLayer> out;
+  for (const auto& sub : model.named_modules()) {
+    if (!sub.name.empty() && is_linear(sub.value)) out.push_back({sub.name, sub.value});
+  }
+  return out;
+}
+
+}  // namespace llmc::model

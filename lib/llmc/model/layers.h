@@ -1,0 +1,29 @@
+// The layers of a TorchScript model that compression works on, found by module type, and the
+// name globs recipes select them with (include/exclude). Shared by quantize and prune.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <torch/script.h>
+
+namespace llmc::model {
+
+// fnmatch-style glob over a dotted module name ("bert.encoder.layer.*.output.dense").
+bool matches_any(const std::string& name, const std::vector<std::string>& globs);
+// Selected by include globs and not by exclude globs.
+bool selected(const std::string& name, const std::vector<std::string>& include,
+              const std::vector<std::string>& exclude);
+
+// torch.nn.Linear (scripted: its type name ends in ".Linear" and it holds a weight).
+bool is_linear(const torch::jit::Module& m);
+
+struct NamedLayer {
+  std::string name;  // module path, e.g. "bert.encoder.layer.0.attention.self.query"
+  torch::jit::Module module;
+};
+
+// Every Linear submodule in named_modules() order.
+std::vector<NamedLayer> linear_layers(const torch::jit::Module& model);
+
+}  // namespace llmc::model

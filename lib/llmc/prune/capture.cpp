@@ -1,0 +1,96 @@
+#include "llmc/prune/capture.h"
+
+#include <set>
+
+#include <fmt/format.h>
+#include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/passes/inliner.h>
+
+#include "llmc/util/error.h"
+
+namespace llmc::prune {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+std::string linear_module_path(const Node* linear) {
+  std::vector<std::string> parts;
+  const Value* v = linear->input(1);
+  while (v->node()->kind() == c10::prim::GetAttr) {
+    parts.push_back(v->node()->s(c10::attr::name));
+    v = v->node()->input(0);
+  }
+  // The chain must start at forward's `self` (the graph's first input).
+  if (v->node()->kind() != c10::prim::Param || v->offset() != 0 || parts.empty() ||
+      parts.front() != "weight") {
+    return "";
+  }
+  std::string path;
+  for (auto it = parts.rbegin(); it != parts.rend() - 1; ++it) {
+    path += (path.empty() ? "" : ".") + *it;
+  }
+  return path;
+}
+
+std::map<std::string, InputStats> capture_linear_inputs(const torch::jit::Module& model,
+                                                        const std::vector<std::string>& layers,
+                                                        const std::vector<data::Batch>& batches) {
+  torch::jit::Module m = model.clone();
+  m.eval();
+  auto graph = m.get_method("forward").graph()->copy();
+  torch::jit::Inline(*graph);
+  const std::set<std::string> wanted(layers.begin(), layers.end());
+
+  std::vector<std::pair<std::string, Value*>> captured;
+  std::vector<std::string> in_control_flow;
+  std::function<void(torch::jit::Block*, bool)> walk = [&](torch::jit::Block* block, bool nested) {
+    for (Node* node : block->nodes()) {
+      if (node->kind() == c10::aten::linear) {
+        const std::string path = linear_module_path(node);
+        if (wanted.count(path)) {
+          if (nested) {
+            in_control_flow.push_back(path);
+          } else {
+            captured.emplace_back(path, node->input(0));
+          }
+        }
+      }
+      for (torch::jit::Block* sub : node->blocks()) walk(sub, true);
+    }
+  };
+  walk(graph->block(), false);
+  if (!in_control_flow.empty()) {
+    throw InputError("", fmt::format("Linear layer {} is called inside control flow (a loop or "
+                                     "an if); its activations cannot be captured",
+                                     in_control_flow.front()));
+  }
+  // forward's output plus every captured input, as one tuple.
+  std::vector<Value*> outs{graph->outputs()[0]};
+  for (const auto& c : captured) outs.push_back(c.second);
+  Node* tuple = graph->createTuple(outs);
+  tuple->insertBefore(graph->return_node());
+  graph->eraseOutput(0);
+  graph->registerOutput(tuple->output());
+
+  torch::jit::GraphFunction fn(c10::QualifiedName("__llmc_capture"), graph, nullptr);
+  std::map<std::string, InputStats> stats;
+  torch::NoGradGuard no_grad;
+  for (const auto& batch : batches) {
+    std::vector<c10::IValue> stack{m._ivalue()};
+    stack.insert(stack.end(), batch.args.begin(), batch.args.end());
+    const c10::IValue result = fn(stack);
+    const auto& elements = result.toTupleRef().elements();
+    for (size_t i = 0; i < captured.size(); ++i) {
+      const at::Tensor x = elements[i + 1].toTensor().to(at::kFloat);
+      const int64_t in = x.size(-1);
+      const at::Tensor flat = x.reshape({-1, in});
+      auto& s = stats[captured[i].first];
+      const at::Tensor sq = flat.pow(2).sum(0).to(at::kDouble);
+      s.sum_sq = s.sum_sq.defined() ? s.sum_sq + sq : sq;
+      s.rows += flat.size(0);
+    }
+  }
+  return stats;
+}
+
+}  // namespace llmc::prune

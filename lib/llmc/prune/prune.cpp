@@ -1,0 +1,208 @@
+#include "llmc/prune/prune.h"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include "llmc/model/layers.h"
+#include "llmc/prune/capture.h"
+#include "llmc/prune/structured.h"
+#include "llmc/prune/unstructured.h"
+#include "llmc/util/error.h"
+#include "llmc/util/log.h"
+
+namespace llmc::prune {
+
+namespace {
+
+using util::Json;
+
+double round6(double v) { return std::round(v * 1e6) / 1e6; }
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string saved_bytes(const torch::jit::Module& m) {
+  std::ostringstream out;
+  m.save(out);
+  return out.str();
+}
+
+std::vector<data::Batch> calibration(const job::TransformInput& in, int64_t n) {
+  const auto& all = in.inputs.batches;
+  return {all.begin(), all.begin() + std::min<int64_t>(n, static_cast<int64_t>(all.size()))};
+}
+
+// The rewritten model must compute what the original with the removed units masked computes.
+void verify_structured(torch::jit::Module& pruned, torch::jit::Module& masked,
+                       const std::vector<StructuredChange>& changes,
+                       const job::TransformInput& in) {
+  torch::NoGradGuard no_grad;
+  std::vector<data::Batch> batches{in.latency_batch};
+  if (!in.inputs.batches.empty()) batches.push_back(in.inputs.batches.front());
+  std::string names;
+  for (const auto& c : changes) names += (names.empty() ? "" : ", ") + c.layer;
+  for (const auto& b : batches) {
+    at::Tensor a, r;
+    try {
+      a = pruned.forward(b.args).toTensor();
+    } catch (const std::exception& e) {
+      throw UnsupportedOp("", "structured", names,
+                          fmt::format("the model does not run after removing units in {}: {}; "
+                                      "its forward may bake a width or head count in as a "
+                                      "constant, so it cannot be pruned structurally",
+                                      names, std::string(e.what()).substr(0, 300)));
+    }
+    r = masked.forward(b.args).toTensor();
+    const double diff = (a.to(at::kFloat) - r.to(at::kFloat)).abs().max().item<double>();
+    const double scale = std::max(1.0, r.abs().max().item<double>());
+    if (!(diff <= 1e-4 * scale) || a.sizes() != r.sizes()) {
+      throw UnsupportedOp("", "structured", names,
+                          fmt::format("removing units in {} changed the outputs by {:.3g} beyond "
+                                      "masking them; the pattern is not what llmc can rewrite "
+                                      "safely",
+                                      names, diff));
+    }
+  }
+}
+
+}  // namespace
+
+int64_t deflated_bytes(const std::string& data) {
+  uLongf size = compressBound(static_cast<uLong>(data.size()));
+  std::string out(size, '\0');
+  if (compress2(reinterpret_cast<Bytef*>(out.data()), &size,
+                reinterpret_cast<const Bytef*>(data.data()), static_cast<uLong>(data.size()),
+                6) != Z_OK) {
+    throw InternalError("zlib compress2 failed");
+  }
+  return static_cast<int64_t>(size);
+}
+
+job::Job prune_job(const PruneOptions& o) {
+  job::Job j;
+  j.command = "prune";
+  j.transform = [o](torch::jit::Module model, const job::TransformInput& in) {
+    model.eval();
+    job::TransformResult result;
+    Json& d = result.details;
+    const auto batches = calibration(in, o.calibration_batches);
+    if (o.needs_activations()) d["calibration_rows"] = [&] {
+      int64_t rows = 0;
+      for (const auto& b : batches) rows += b.rows;
+      return rows;
+    }();
+
+    // 1. Structured: whole units removed, verified against the masked original.
+    if (o.structured_any()) {
+      torch::jit::Module masked = model.clone();
+      std::map<std::string, InputStats> stats;
+      const auto stat_layers = structured_stat_layers(model, o);
+      if (!stat_layers.empty()) stats = capture_linear_inputs(model, stat_layers, batches);
+      const auto changes = prune_structured(model, masked, o, stats);
+      verify_structured(model, masked, changes, in);
+      Json rows = Json::array();
+      for (const auto& c : changes) {
+        rows.push_back(Json::object({{"layer", c.layer}, {"kind", c.kind}, {"before", c.before},
+                                     {"after", c.after}}));
+      }
+      d["structured"] = rows;
+      log::info("structured: {} units groups rewritten and verified", changes.size());
+    }
+
+    // 2. Unstructured / N:M zeros, in `steps` rising steps.
+    if (o.unstructured()) {
+      std::vector<model::NamedLayer> layers;
+      const auto all = model::linear_layers(model);
+      for (const auto& l : all) {
+        if (model::selected(l.name, o.include, o.exclude)) layers.push_back(l);
+      }
+      if (layers.empty()) {
+        throw RecipeError({{o.origin.location, recipe::join_key(o.origin.key, "include"),
+                            all.empty() ? std::string("the model has no Linear layers to prune")
+                                        : fmt::format("include {} minus exclude {} selects none "
+                                                      "of the model's {} Linear layers (e.g. {})",
+                                                      fmt::join(o.include, ", "),
+                                                      o.exclude.empty() ? std::string("(nothing)")
+                                                                        : fmt::format("{}", fmt::join(o.exclude, ", ")),
+                                                      all.size(), all.front().name)}});
+      }
+      for (const auto& ov : o.overrides) {
+        const bool any = std::any_of(layers.begin(), layers.end(), [&](const auto& l) {
+          return model::matches_any(l.name, {ov.layers});
+        });
+        if (!any) {
+          throw RecipeError({{ov.origin.location, recipe::join_key(ov.origin.key, "layers"),
+                              fmt::format("\"{}\" matches none of the selected layers", ov.layers)}});
+        }
+      }
+      std::vector<std::string> names;
+      for (const auto& l : layers) names.push_back(l.name);
+      std::vector<LayerSparsity> sparsity;
+      for (int64_t step = 1; step <= o.steps; ++step) {
+        std::map<std::string, InputStats> stats;
+        if (o.method == Method::wanda) stats = capture_linear_inputs(model, names, batches);
+        const double scale = static_cast<double>(step) / static_cast<double>(o.steps);
+        sparsity = prune_unstructured(layers, o, scale, stats);
+        int64_t zeros = 0, numel = 0;
+        for (const auto& s : sparsity) {
+          zeros += s.zeros;
+          numel += s.numel;
+        }
+        log::info("step {}/{}: {:.2f}% of the selected weights are zero", step, o.steps,
+                  100.0 * static_cast<double>(zeros) / static_cast<double>(numel));
+      }
+      Json rows = Json::array();
+      int64_t zeros = 0, numel = 0;
+      for (const auto& s : sparsity) {
+        zeros += s.zeros;
+        numel += s.numel;
+        rows.push_back(Json::object({{"layer", s.name},
+                                     {"shape", fmt::format("{}", fmt::join(s.shape, "x"))},
+                                     {"target", round6(s.target)},
+                                     {"sparsity", round6(s.sparsity())},
+                                     {"zeros", s.zeros}}));
+      }
+      d["method"] = o.method == Method::wanda ? "wanda" : "magnitude";
+      d["pattern"] = o.pattern;
+      d["scope"] = o.scope == Scope::global ? "global" : "local";
+      d["steps"] = o.steps;
+      d["selected_weights"] = numel;
+      d["zero_weights"] = zeros;
+      d["sparsity"] = round6(numel ? static_cast<double>(zeros) / static_cast<double>(numel) : 0);
+      d["layers"] = rows;
+    }
+
+    // Dense storage does not shrink with zeros; a compressed copy does.
+    const auto original_bytes = read_file(in.common.model);
+    const auto result_bytes = saved_bytes(model);
+    const auto a = deflated_bytes(original_bytes), b = deflated_bytes(result_bytes);
+    d["deflated_bytes_original"] = a;
+    d["deflated_bytes_result"] = b;
+    d["deflated_size_ratio"] = round6(static_cast<double>(b) / static_cast<double>(a));
+    result.artifact = model;
+    return result;
+  };
+  j.verify = [o](torch::jit::Module& artifact, const job::TransformInput&, report::Report& r) {
+    // The zeros survived saving and loading: count them again in the artifact as loaded.
+    if (!o.unstructured()) return;
+    int64_t zeros = 0;
+    for (const auto& l : model::linear_layers(artifact)) {
+      if (model::selected(l.name, o.include, o.exclude)) zeros += measure_sparsity(l, 0).zeros;
+    }
+    const int64_t expected = r.details.at("zero_weights").as_int();
+    if (zeros != expected) {
+      throw InternalError(fmt::format("the saved artifact has {} zero weights where {} were set", zeros, expected));
+    }
+  };
+  return j;
+}
+
+}  // namespace llmc::prune

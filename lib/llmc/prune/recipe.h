@@ -1,0 +1,64 @@
+// The `prune:` section of a recipe: which Linear layers, how much, by which importance
+// (magnitude or Wanda), in which pattern (unstructured or N:M), and structured removal of
+// feed-forward neurons and attention heads.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "llmc/recipe/common.h"
+#include "llmc/recipe/schema.h"
+
+namespace llmc::prune {
+
+enum class Method { magnitude, wanda };
+enum class Scope { local, global };
+enum class Importance { weight, activation };
+
+// A per-glob sparsity (local scope): layers matching `layers` get `sparsity` instead.
+struct Override {
+  std::string layers;
+  double sparsity = 0;
+  recipe::Origin origin;
+};
+
+// Remove whole units, so tensors really shrink.
+struct StructuredOptions {
+  double ffn = 0;    // fraction of feed-forward intermediate neurons removed in each block
+  double heads = 0;  // fraction of attention heads removed in each attention layer
+  Importance importance = Importance::weight;
+};
+
+struct PruneOptions {
+  Method method = Method::magnitude;
+  double sparsity = 0;  // unstructured: fraction of the selected weights set to zero
+  Scope scope = Scope::local;
+  std::string pattern = "unstructured";  // or "N:M", e.g. "2:4"
+  std::vector<std::string> include = {"*"};
+  std::vector<std::string> exclude;
+  std::vector<Override> overrides;
+  StructuredOptions structured;
+  int64_t calibration_batches = 8;
+  int64_t steps = 1;
+  recipe::Origin origin;
+
+  // Parsed pattern: 0 for unstructured.
+  int64_t n = 0;
+  int64_t m = 0;
+  bool unstructured() const { return sparsity > 0 || n > 0; }
+  bool structured_any() const { return structured.ffn > 0 || structured.heads > 0; }
+  bool needs_activations() const {
+    return method == Method::wanda ||
+           (structured_any() && structured.importance == Importance::activation);
+  }
+};
+
+struct PruneRecipe {
+  recipe::CommonRecipe common;
+  PruneOptions prune;
+};
+
+recipe::Section<PruneRecipe> prune_schema();
+PruneRecipe parse_prune_recipe(const std::string& path, const std::vector<std::string>& sets);
+
+}  // namespace llmc::prune

@@ -1,0 +1,333 @@
+#include "llmc/prune/structured.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <set>
+
+#include <fmt/format.h>
+#include <torch/csrc/jit/passes/inliner.h>
+
+#include "llmc/model/layers.h"
+#include "llmc/util/error.h"
+
+namespace llmc::prune {
+
+namespace {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+std::shared_ptr<torch::jit::Graph> inlined_forward(const torch::jit::Module& model) {
+  auto graph = model.get_method("forward").graph()->copy();
+  torch::jit::Inline(*graph);
+  return graph;
+}
+
+void for_each_node(torch::jit::Block* block, const std::function<void(Node*)>& f) {
+  for (Node* n : block->nodes()) {
+    f(n);
+    for (auto* b : n->blocks()) for_each_node(b, f);
+  }
+}
+
+bool is_elementwise(const Node* n) {
+  static const std::set<std::string> kinds = {
+      "aten::gelu", "aten::relu", "aten::relu_", "aten::silu", "aten::tanh", "aten::sigmoid",
+      "aten::dropout", "aten::hardtanh", "aten::leaky_relu", "aten::elu", "aten::mish",
+      "aten::hardswish"};
+  return kinds.count(n->kind().toQualString()) > 0;
+}
+
+torch::jit::Module submodule(const torch::jit::Module& root, const std::string& path) {
+  torch::jit::Module m = root;
+  size_t start = 0;
+  while (start < path.size()) {
+    const size_t dot = path.find('.', start);
+    const std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    m = m.attr(part).toModule();
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return m;
+}
+
+std::string join_path(const std::string& a, const std::string& b) { return a.empty() ? b : a + "." + b; }
+
+at::Tensor param(const torch::jit::Module& m, const char* name) {
+  const auto v = m.attr(name);
+  return v.isTensor() ? v.toTensor() : at::Tensor();
+}
+
+void set_tensor(torch::jit::Module& m, const char* name, const at::Tensor& t) {
+  m.setattr(name, t.detach().clone().contiguous());
+}
+
+// Updates an int attribute the forward may read (nn.Linear's in/out_features are class
+// constants, which the forward never reads and which cannot be set).
+void set_int_if_present(torch::jit::Module& m, const char* name, int64_t value) {
+  if (m.type()->hasAttribute(name) && m.attr(name).isInt()) m.setattr(name, value);
+}
+
+// Indices [0, n) minus the `remove` lowest of `importance`, ascending.
+std::vector<int64_t> keep_indices(const at::Tensor& importance, int64_t remove) {
+  const int64_t n = importance.numel();
+  remove = std::min(remove, n - 1);
+  std::vector<int64_t> keep;
+  if (remove <= 0) {
+    for (int64_t i = 0; i < n; ++i) keep.push_back(i);
+    return keep;
+  }
+  const auto order = std::get<1>(importance.to(at::kDouble).sort(/*stable=*/true, 0, false));
+  std::vector<int64_t> all(order.data_ptr<int64_t>(), order.data_ptr<int64_t>() + n);
+  keep.assign(all.begin() + remove, all.end());
+  std::sort(keep.begin(), keep.end());
+  return keep;
+}
+
+at::Tensor index_tensor(const std::vector<int64_t>& idx) {
+  return at::tensor(idx, at::TensorOptions().dtype(at::kLong));
+}
+
+at::Tensor stat_norm(const std::map<std::string, InputStats>& stats, const std::string& layer) {
+  const auto it = stats.find(layer);
+  LLMC_ASSERT(it != stats.end(), "no activation statistics for " + layer);
+  return it->second.norm().to(at::kFloat);
+}
+
+}  // namespace
+
+std::vector<FfnPair> find_ffn_pairs(const torch::jit::Module& model) {
+  auto graph = inlined_forward(model);
+  std::vector<FfnPair> pairs;
+  std::set<std::string> seen;
+  for_each_node(graph->block(), [&](Node* a) {
+    if (a->kind() != c10::aten::linear) return;
+    const std::string up = linear_module_path(a);
+    if (up.empty() || seen.count(up)) return;
+    Value* v = a->output();
+    for (int depth = 0; depth < 8; ++depth) {
+      if (v->uses().size() != 1) return;
+      const auto use = v->uses()[0];
+      if (use.user->kind() == c10::aten::linear && use.offset == 0) {
+        const std::string down = linear_module_path(use.user);
+        if (!down.empty() && down != up) {
+          pairs.push_back({up, down});
+          seen.insert(up);
+        }
+        return;
+      }
+      if (!is_elementwise(use.user) || use.offset != 0) return;
+      v = use.user->output();
+    }
+  });
+  return pairs;
+}
+
+std::vector<AttentionUnit> find_attention(const torch::jit::Module& model) {
+  auto graph = inlined_forward(model);
+  // Linear module path -> its aten::linear node(s) in the inlined graph.
+  std::map<std::string, Node*> linear_node;
+  for_each_node(graph->block(), [&](Node* n) {
+    if (n->kind() == c10::aten::linear) {
+      const auto p = linear_module_path(n);
+      if (!p.empty() && !linear_node.count(p)) linear_node[p] = n;
+    }
+  });
+  std::vector<AttentionUnit> units;
+  for (const auto& sub : model.named_modules()) {
+    const auto& m = sub.value;
+    std::string heads_attr;
+    for (const char* name : {"num_heads", "num_attention_heads", "n_head", "n_heads", "heads"}) {
+      if (m.type()->hasAttribute(name) && m.attr(name).isInt()) heads_attr = name;
+      if (m.type()->hasConstant(name)) {
+        throw UnsupportedOp("", "attention", sub.name,
+                            fmt::format("{}: the head count {} is a constant of the module's "
+                                        "class, baked into its code; its heads cannot be "
+                                        "removed safely",
+                                        sub.name.empty() ? "(root)" : sub.name, name));
+      }
+    }
+    if (heads_attr.empty()) continue;
+    AttentionUnit u;
+    u.path = sub.name;
+    u.heads_attr = heads_attr;
+    u.heads = m.attr(heads_attr).toInt();
+    for (const auto& names : std::vector<std::array<const char*, 3>>{
+             {"query", "key", "value"}, {"q_proj", "k_proj", "v_proj"}, {"q", "k", "v"}}) {
+      if (m.hasattr(names[0]) && m.hasattr(names[1]) && m.hasattr(names[2])) {
+        u.q = join_path(sub.name, names[0]);
+        u.k = join_path(sub.name, names[1]);
+        u.v = join_path(sub.name, names[2]);
+        break;
+      }
+    }
+    if (u.q.empty()) {
+      throw UnsupportedOp("", "attention", sub.name.empty() ? "(root)" : sub.name,
+                          fmt::format("attention module {} has no separate query/key/value "
+                                      "projections (a fused qkv projection); its heads cannot be "
+                                      "removed safely",
+                                      sub.name.empty() ? "(root)" : sub.name));
+    }
+    for (const auto* p : {&u.q, &u.k, &u.v}) {
+      if (!model::is_linear(submodule(model, *p)) || !linear_node.count(*p)) {
+        throw UnsupportedOp("", "attention", *p,
+                            fmt::format("{} is not a Linear that forward calls; the heads of {} "
+                                        "cannot be removed safely",
+                                        *p, sub.name));
+      }
+    }
+    const int64_t width = param(submodule(model, u.q), "weight").size(0);
+    if (u.heads <= 0 || width % u.heads != 0) {
+      throw UnsupportedOp("", "attention", sub.name,
+                          fmt::format("{}: {} = {} does not divide the projection width {}",
+                                      sub.name, heads_attr, u.heads, width));
+    }
+    u.head_dim = width / u.heads;
+    if (m.type()->hasAttribute("all_head_size") && m.attr("all_head_size").isInt()) {
+      u.all_head_attr = "all_head_size";
+    }
+    // The output projection: the first Linear the value projection's output reaches.
+    std::deque<Value*> queue{linear_node[u.v]->output()};
+    std::set<Value*> visited;
+    while (!queue.empty() && u.out.empty()) {
+      Value* val = queue.front();
+      queue.pop_front();
+      if (!visited.insert(val).second || visited.size() > 200) continue;
+      for (const auto& use : val->uses()) {
+        if (use.user->kind() == c10::aten::linear && use.offset == 0) {
+          const auto p = linear_module_path(use.user);
+          if (!p.empty() && p != u.q && p != u.k && p != u.v) {
+            u.out = p;
+            break;
+          }
+        }
+        for (Value* o : use.user->outputs()) queue.push_back(o);
+      }
+    }
+    if (u.out.empty()) {
+      throw UnsupportedOp("", "attention", sub.name,
+                          fmt::format("no output projection (a Linear) follows the value "
+                                      "projection {}; the heads of {} cannot be removed safely",
+                                      u.v, sub.name));
+    }
+    units.push_back(u);
+  }
+  return units;
+}
+
+std::vector<std::string> structured_stat_layers(const torch::jit::Module& model,
+                                                const PruneOptions& o) {
+  std::vector<std::string> out;
+  if (o.structured.importance != Importance::activation) return out;
+  if (o.structured.ffn > 0) {
+    for (const auto& p : find_ffn_pairs(model)) {
+      if (model::selected(p.up, o.include, o.exclude)) out.push_back(p.down);
+    }
+  }
+  if (o.structured.heads > 0) {
+    for (const auto& u : find_attention(model)) {
+      if (model::selected(u.path, o.include, o.exclude)) out.push_back(u.out);
+    }
+  }
+  return out;
+}
+
+std::vector<StructuredChange> prune_structured(torch::jit::Module& model,
+                                               torch::jit::Module& masked,
+                                               const PruneOptions& o,
+                                               const std::map<std::string, InputStats>& stats) {
+  torch::NoGradGuard no_grad;
+  std::vector<StructuredChange> changes;
+  const bool by_activation = o.structured.importance == Importance::activation;
+  if (o.structured.ffn > 0) {
+    std::vector<FfnPair> pairs;
+    for (const auto& p : find_ffn_pairs(model)) {
+      if (model::selected(p.up, o.include, o.exclude)) pairs.push_back(p);
+    }
+    if (pairs.empty()) {
+      throw RecipeError({{o.origin.location, recipe::join_key(o.origin.key, "structured.ffn"),
+                          "no feed-forward pair (Linear -> activation -> Linear) among the "
+                          "selected layers; nothing to prune"}});
+    }
+    for (const auto& p : pairs) {
+      auto up = submodule(model, p.up);
+      auto down = submodule(model, p.down);
+      const at::Tensor w_up = param(up, "weight"), w_down = param(down, "weight");
+      const int64_t n = w_up.size(0);
+      const at::Tensor out_norm = w_down.to(at::kFloat).norm(2, {0});
+      const at::Tensor score = by_activation ? stat_norm(stats, p.down) * out_norm
+                                             : w_up.to(at::kFloat).norm(2, {1}) * out_norm;
+      const auto keep = keep_indices(score, std::llround(o.structured.ffn * static_cast<double>(n)));
+      const at::Tensor idx = index_tensor(keep);
+      // The masked reference: the removed neurons' outgoing weights zeroed.
+      auto masked_down = submodule(masked, p.down);
+      at::Tensor zeroed = param(masked_down, "weight").clone();
+      at::Tensor col_mask = at::zeros({n}, zeroed.options());
+      col_mask.index_fill_(0, idx, 1);
+      set_tensor(masked_down, "weight", zeroed * col_mask.unsqueeze(0));
+
+      set_tensor(up, "weight", w_up.index_select(0, idx));
+      if (param(up, "bias").defined()) set_tensor(up, "bias", param(up, "bias").index_select(0, idx));
+      set_tensor(down, "weight", w_down.index_select(1, idx));
+      set_int_if_present(up, "out_features", static_cast<int64_t>(keep.size()));
+      set_int_if_present(down, "in_features", static_cast<int64_t>(keep.size()));
+      changes.push_back({p.up, "ffn", n, static_cast<int64_t>(keep.size())});
+    }
+  }
+  if (o.structured.heads > 0) {
+    std::vector<AttentionUnit> units;
+    for (const auto& u : find_attention(model)) {
+      if (model::selected(u.path, o.include, o.exclude)) units.push_back(u);
+    }
+    if (units.empty()) {
+      throw RecipeError({{o.origin.location, recipe::join_key(o.origin.key, "structured.heads"),
+                          "no attention module (a head count attribute with query/key/value "
+                          "projections) among the selected modules; nothing to prune"}});
+    }
+    for (const auto& u : units) {
+      auto out = submodule(model, u.out);
+      const at::Tensor w_out = param(out, "weight").to(at::kFloat);
+      const at::Tensor w_v = param(submodule(model, u.v), "weight").to(at::kFloat);
+      std::vector<double> scores;
+      for (int64_t h = 0; h < u.heads; ++h) {
+        const auto cols = w_out.narrow(1, h * u.head_dim, u.head_dim);
+        double s = cols.norm().item<double>();
+        if (by_activation) {
+          s *= stat_norm(stats, u.out).narrow(0, h * u.head_dim, u.head_dim).norm().item<double>();
+        } else {
+          s *= w_v.narrow(0, h * u.head_dim, u.head_dim).norm().item<double>();
+        }
+        scores.push_back(s);
+      }
+      const auto keep_heads = keep_indices(at::tensor(scores), std::llround(o.structured.heads * static_cast<double>(u.heads)));
+      std::vector<int64_t> rows;
+      for (int64_t h : keep_heads) {
+        for (int64_t d = 0; d < u.head_dim; ++d) rows.push_back(h * u.head_dim + d);
+      }
+      const at::Tensor idx = index_tensor(rows);
+      auto masked_out = submodule(masked, u.out);
+      at::Tensor col_mask = at::zeros({u.heads * u.head_dim}, w_out.options());
+      col_mask.index_fill_(0, idx, 1);
+      set_tensor(masked_out, "weight", param(masked_out, "weight") * col_mask.unsqueeze(0).to(param(masked_out, "weight").scalar_type()));
+
+      for (const auto* proj : {&u.q, &u.k, &u.v}) {
+        auto lin = submodule(model, *proj);
+        set_tensor(lin, "weight", param(lin, "weight").index_select(0, idx));
+        if (param(lin, "bias").defined()) set_tensor(lin, "bias", param(lin, "bias").index_select(0, idx));
+        set_int_if_present(lin, "out_features", static_cast<int64_t>(rows.size()));
+      }
+      set_tensor(out, "weight", param(out, "weight").index_select(1, idx));
+      set_int_if_present(out, "in_features", static_cast<int64_t>(rows.size()));
+      auto attention = submodule(model, u.path);
+      attention.setattr(u.heads_attr, static_cast<int64_t>(keep_heads.size()));
+      if (!u.all_head_attr.empty()) {
+        attention.setattr(u.all_head_attr, static_cast<int64_t>(rows.size()));
+      }
+      changes.push_back({u.path, "heads", u.heads, static_cast<int64_t>(keep_heads.size())});
+    }
+  }
+  return changes;
+}
+
+}  // namespace llmc::prune

@@ -1,0 +1,62 @@
+// Structured pruning that shrinks tensors: feed-forward intermediate neurons (rows of the first
+// Linear, the matching columns of the second) and attention heads (rows of query/key/value,
+// columns of the output projection, and the module's head-count attribute). Patterns are found
+// in the inlined forward graph; a result that does not compute exactly what the original with
+// those units masked computes is refused, naming the layer.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <torch/script.h>
+
+#include "llmc/data/inputs.h"
+#include "llmc/prune/capture.h"
+#include "llmc/prune/recipe.h"
+
+namespace llmc::prune {
+
+// A Linear whose output reaches exactly one other Linear's input through element-wise
+// activations only (GELU, ReLU, SiLU, tanh, sigmoid, dropout).
+struct FfnPair {
+  std::string up;    // e.g. bert.encoder.layer.0.intermediate.dense
+  std::string down;  // e.g. bert.encoder.layer.0.output.dense
+};
+
+// An attention module: a submodule with an integer head count (num_heads or
+// num_attention_heads) and query/key/value Linear children (or q_proj/k_proj/v_proj), and the
+// Linear its value path reaches first (the output projection).
+struct AttentionUnit {
+  std::string path;  // the attention module, e.g. bert.encoder.layer.0.attention.self
+  std::string q, k, v, out;
+  std::string heads_attr;     // attribute holding the head count
+  std::string all_head_attr;  // all_head_size when the module has it, else ""
+  int64_t heads = 0;
+  int64_t head_dim = 0;
+};
+
+std::vector<FfnPair> find_ffn_pairs(const torch::jit::Module& model);
+// InputError naming the module when an attention-like module cannot be handled (e.g. a fused
+// qkv projection).
+std::vector<AttentionUnit> find_attention(const torch::jit::Module& model);
+
+struct StructuredChange {
+  std::string layer;  // FfnPair::up or AttentionUnit::path
+  std::string kind;   // "ffn" or "heads"
+  int64_t before = 0;
+  int64_t after = 0;
+};
+
+// Rewrites `model` in place; `stats` holds Linear input statistics for activation importance.
+// `masked` receives the same removals as zeros in an unshrunk copy, for verification.
+std::vector<StructuredChange> prune_structured(torch::jit::Module& model,
+                                               torch::jit::Module& masked,
+                                               const PruneOptions& o,
+                                               const std::map<std::string, InputStats>& stats);
+
+// The Linear modules whose inputs activation importance needs.
+std::vector<std::string> structured_stat_layers(const torch::jit::Module& model,
+                                                const PruneOptions& o);
+
+}  // namespace llmc::prune
