@@ -54,8 +54,7 @@ void verify_structured(torch::jit::Module& pruned, torch::jit::Module& masked,
     try {
       a = pruned.forward(b.args).toTensor();
     } catch (const std::exception& e) {
-      throw UnsupportedOp("", "structured", names,
-                          fmt::format("the model does not run after removing units in {}: {}; "
+      throw InputError("", fmt::format("the model does not run after removing units in {}: {}; "
                                       "its forward may bake a width or head count in as a "
                                       "constant, so it cannot be pruned structurally",
                                       names, std::string(e.what()).substr(0, 300)));
@@ -64,8 +63,7 @@ void verify_structured(torch::jit::Module& pruned, torch::jit::Module& masked,
     const double diff = (a.to(at::kFloat) - r.to(at::kFloat)).abs().max().item<double>();
     const double scale = std::max(1.0, r.abs().max().item<double>());
     if (!(diff <= 1e-4 * scale) || a.sizes() != r.sizes()) {
-      throw UnsupportedOp("", "structured", names,
-                          fmt::format("removing units in {} changed the outputs by {:.3g} beyond "
+      throw InputError("", fmt::format("removing units in {} changed the outputs by {:.3g} beyond "
                                       "masking them; the pattern is not what llmc can rewrite "
                                       "safely",
                                       names, diff));

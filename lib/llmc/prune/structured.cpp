@@ -141,8 +141,7 @@ std::vector<AttentionUnit> find_attention(const torch::jit::Module& model) {
     for (const char* name : {"num_heads", "num_attention_heads", "n_head", "n_heads", "heads"}) {
       if (m.type()->hasAttribute(name) && m.attr(name).isInt()) heads_attr = name;
       if (m.type()->hasConstant(name)) {
-        throw UnsupportedOp("", "attention", sub.name,
-                            fmt::format("{}: the head count {} is a constant of the module's "
+        throw InputError("", fmt::format("{}: the head count {} is a constant of the module's "
                                         "class, baked into its code; its heads cannot be "
                                         "removed safely",
                                         sub.name.empty() ? "(root)" : sub.name, name));
@@ -163,24 +162,21 @@ std::vector<AttentionUnit> find_attention(const torch::jit::Module& model) {
       }
     }
     if (u.q.empty()) {
-      throw UnsupportedOp("", "attention", sub.name.empty() ? "(root)" : sub.name,
-                          fmt::format("attention module {} has no separate query/key/value "
+      throw InputError("", fmt::format("attention module {} has no separate query/key/value "
                                       "projections (a fused qkv projection); its heads cannot be "
                                       "removed safely",
                                       sub.name.empty() ? "(root)" : sub.name));
     }
     for (const auto* p : {&u.q, &u.k, &u.v}) {
       if (!model::is_linear(submodule(model, *p)) || !linear_node.count(*p)) {
-        throw UnsupportedOp("", "attention", *p,
-                            fmt::format("{} is not a Linear that forward calls; the heads of {} "
+        throw InputError("", fmt::format("{} is not a Linear that forward calls; the heads of {} "
                                         "cannot be removed safely",
                                         *p, sub.name));
       }
     }
     const int64_t width = param(submodule(model, u.q), "weight").size(0);
     if (u.heads <= 0 || width % u.heads != 0) {
-      throw UnsupportedOp("", "attention", sub.name,
-                          fmt::format("{}: {} = {} does not divide the projection width {}",
+      throw InputError("", fmt::format("{}: {} = {} does not divide the projection width {}",
                                       sub.name, heads_attr, u.heads, width));
     }
     u.head_dim = width / u.heads;
@@ -206,8 +202,7 @@ std::vector<AttentionUnit> find_attention(const torch::jit::Module& model) {
       }
     }
     if (u.out.empty()) {
-      throw UnsupportedOp("", "attention", sub.name,
-                          fmt::format("no output projection (a Linear) follows the value "
+      throw InputError("", fmt::format("no output projection (a Linear) follows the value "
                                       "projection {}; the heads of {} cannot be removed safely",
                                       u.v, sub.name));
     }
