@@ -179,3 +179,22 @@ TEST_CASE("prune: bad inputs are clear errors with documented exit codes and no 
          "attention module h.0 has no separate query/key/value projections");
   expect("noop", prune_recipe("prune: {method: magnitude}\n"), 2, "nothing to prune");
 }
+
+TEST_CASE("structured: conv output channels with their batch norm and the next layer's inputs") {
+  llmc::test::TempDir dir;
+  const auto rep = run_ok(dir, "recipe_version: 1\nmodel: " + fixture("cnn_bn.pt") +
+                                   "\noutput: out\n"
+                                   "example_inputs: [{name: input, shape: [4, 3, 32, 32]}]\n"
+                                   "bench: {warmup: 1, runs: 2}\n"
+                                   "prune: {structured: {channels: 0.5}}\n");
+  const auto& changes = rep.at("details").at("structured").as_array();
+  REQUIRE(changes.size() == 2);  // conv 0 -> BN -> ReLU -> pool -> conv 4; conv 4 -> ... -> Linear
+  auto m = torch::jit::load((dir.path() / "out/model.pt").string());
+  CHECK(m.attr("0").toModule().attr("weight").toTensor().sizes() == torch::IntArrayRef({4, 3, 3, 3}));
+  CHECK(m.attr("1").toModule().attr("running_var").toTensor().sizes() == torch::IntArrayRef({4}));
+  CHECK(m.attr("4").toModule().attr("weight").toTensor().sizes() == torch::IntArrayRef({8, 4, 3, 3}));
+  CHECK(m.attr("5").toModule().attr("running_mean").toTensor().sizes() == torch::IntArrayRef({8}));
+  CHECK(m.attr("9").toModule().attr("weight").toTensor().sizes() == torch::IntArrayRef({5, 8}));
+  torch::NoGradGuard no_grad;
+  CHECK(m.forward({torch::randn({2, 3, 32, 32})}).toTensor().sizes() == torch::IntArrayRef({2, 5}));
+}

@@ -42,16 +42,18 @@ std::map<std::string, InputStats> capture_linear_inputs(const torch::jit::Module
   const std::set<std::string> wanted(layers.begin(), layers.end());
 
   std::vector<std::pair<std::string, Value*>> captured;
+  std::vector<bool> conv;
   std::vector<std::string> in_control_flow;
   std::function<void(torch::jit::Block*, bool)> walk = [&](torch::jit::Block* block, bool nested) {
     for (Node* node : block->nodes()) {
-      if (node->kind() == c10::aten::linear) {
+      if (node->kind() == c10::aten::linear || node->kind() == c10::aten::conv2d) {
         const std::string path = linear_module_path(node);
         if (wanted.count(path)) {
           if (nested) {
             in_control_flow.push_back(path);
           } else {
             captured.emplace_back(path, node->input(0));
+            conv.push_back(node->kind() == c10::aten::conv2d);
           }
         }
       }
@@ -60,7 +62,7 @@ std::map<std::string, InputStats> capture_linear_inputs(const torch::jit::Module
   };
   walk(graph->block(), false);
   if (!in_control_flow.empty()) {
-    throw InputError("", fmt::format("Linear layer {} is called inside control flow (a loop or "
+    throw InputError("", fmt::format("layer {} is called inside control flow (a loop or "
                                      "an if); its activations cannot be captured",
                                      in_control_flow.front()));
   }
@@ -81,7 +83,8 @@ std::map<std::string, InputStats> capture_linear_inputs(const torch::jit::Module
     const c10::IValue result = fn(stack);
     const auto& elements = result.toTupleRef().elements();
     for (size_t i = 0; i < captured.size(); ++i) {
-      const at::Tensor x = elements[i + 1].toTensor().to(at::kFloat);
+      at::Tensor x = elements[i + 1].toTensor().to(at::kFloat);
+      if (conv[i]) x = x.movedim(1, -1);  // [N, C, H, W]: channels are the features
       const int64_t in = x.size(-1);
       const at::Tensor flat = x.reshape({-1, in});
       auto& s = stats[captured[i].first];

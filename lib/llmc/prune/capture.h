@@ -1,4 +1,4 @@
-// Activation statistics of Linear inputs on calibration data, for Wanda and activation-based
+// Activation statistics of Linear (and Conv2d: per input channel) inputs on calibration data, for Wanda and activation-based
 // structured importance. The forward graph is copied and inlined, every aten::linear whose
 // weight belongs to a named Linear module gets its input added to the graph's outputs, and the
 // copy runs on the batches; the model itself is not changed.
@@ -20,11 +20,11 @@ struct InputStats {
   at::Tensor norm() const { return sum_sq.sqrt(); }  // ||X_j||_2
 };
 
-// Module path of the Linear that an aten::linear node's weight comes from ("" when the weight
+// Module path of the Linear (Conv2d) that an aten::linear (aten::conv2d) node's weight comes from ("" when the weight
 // is not a chain of attribute reads from self).
 std::string linear_module_path(const torch::jit::Node* linear);
 
-// Statistics for each Linear module in `layers` called by forward. InputError naming the layer
+// Statistics for each Linear or Conv2d module in `layers` called by forward. InputError naming the layer
 // when it is called inside control flow (its input cannot be captured there).
 std::map<std::string, InputStats> capture_linear_inputs(const torch::jit::Module& model,
                                                         const std::vector<std::string>& layers,

@@ -29,6 +29,11 @@ recipe::Section<StructuredOptions> structured_schema() {
            "fraction of attention heads removed in each attention layer (rows of query, key "
            "and value, columns of the output projection, and the head count)",
            false, true);
+  s.number("channels", &StructuredOptions::channels, 0, 1,
+           "fraction of output channels removed in each Conv2d whose output reaches one other "
+           "Conv2d or Linear through batch norm, element-wise activations and pooling (the "
+           "batch norm's channels and the next layer's inputs go too)",
+           false, true);
   s.choice("importance", &StructuredOptions::importance,
            {{"weight", Importance::weight}, {"activation", Importance::activation}},
            "how units are ranked: weight (norms of the weights in and out) or activation (norm "
@@ -87,10 +92,9 @@ recipe::Section<PruneRecipe> prune_schema() {
     if (o.scope == Scope::global && !o.overrides.empty()) {
       add("overrides", "overrides give layers their own sparsity: use scope: local");
     }
-    if (o.sparsity == 0 && o.pattern == "unstructured" && o.structured.ffn == 0 &&
-        o.structured.heads == 0) {
+    if (o.sparsity == 0 && o.pattern == "unstructured" && !o.structured_any()) {
       add("sparsity", "nothing to prune: set sparsity, an N:M pattern, or structured.ffn / "
-                      "structured.heads");
+                      "structured.heads / structured.channels");
     }
   });
   recipe::Section<PruneRecipe> root;

@@ -26,6 +26,7 @@ struct Override {
 struct StructuredOptions {
   double ffn = 0;    // fraction of feed-forward intermediate neurons removed in each block
   double heads = 0;  // fraction of attention heads removed in each attention layer
+  double channels = 0;  // fraction of Conv2d output channels removed in each conv layer
   Importance importance = Importance::weight;
 };
 
@@ -46,7 +47,9 @@ struct PruneOptions {
   int64_t n = 0;
   int64_t m = 0;
   bool unstructured() const { return sparsity > 0 || n > 0; }
-  bool structured_any() const { return structured.ffn > 0 || structured.heads > 0; }
+  bool structured_any() const {
+    return structured.ffn > 0 || structured.heads > 0 || structured.channels > 0;
+  }
   bool needs_activations() const {
     return method == Method::wanda ||
            (structured_any() && structured.importance == Importance::activation);

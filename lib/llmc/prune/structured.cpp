@@ -6,6 +6,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
 #include "llmc/model/layers.h"
@@ -50,6 +51,19 @@ torch::jit::Module submodule(const torch::jit::Module& root, const std::string& 
     start = dot + 1;
   }
   return m;
+}
+
+// The value of a constant int list (a constant, or a ListConstruct of constants); empty if not.
+std::vector<int64_t> constant_ints(const Value* v) {
+  if (const auto c = torch::jit::toIValue(v); c && c->isIntList()) return c->toIntVector();
+  std::vector<int64_t> out;
+  if (v->node()->kind() != c10::prim::ListConstruct) return out;
+  for (const Value* item : v->node()->inputs()) {
+    const auto c = torch::jit::toIValue(item);
+    if (!c || !c->isInt()) return {};
+    out.push_back(c->toInt());
+  }
+  return out;
 }
 
 std::string join_path(const std::string& a, const std::string& b) { return a.empty() ? b : a + "." + b; }
@@ -122,6 +136,72 @@ std::vector<FfnPair> find_ffn_pairs(const torch::jit::Module& model) {
     }
   });
   return pairs;
+}
+
+std::vector<ConvChain> find_conv_chains(const torch::jit::Module& model) {
+  auto graph = inlined_forward(model);
+  auto groups_of = [](const Node* conv) {
+    const auto g = torch::jit::toIValue(conv->input(6));
+    return g && g->isInt() ? g->toInt() : -1;
+  };
+  // Uses that only inspect a tensor (its rank, size, device) do not carry its values on.
+  auto value_uses = [](const Value* v) {
+    std::vector<torch::jit::Use> out;
+    for (const auto& u : v->uses()) {
+      bool tensor_out = false;
+      for (const Value* o : u.user->outputs()) tensor_out = tensor_out || o->type()->isSubtypeOf(*c10::TensorType::get());
+      if (tensor_out || u.user->kind() == c10::prim::Return) out.push_back(u);
+    }
+    return out;
+  };
+  static const std::set<std::string> pools = {"aten::max_pool2d", "aten::avg_pool2d",
+                                              "aten::adaptive_avg_pool2d"};
+  std::vector<ConvChain> chains;
+  for_each_node(graph->block(), [&](Node* a) {
+    if (a->kind() != c10::aten::conv2d || groups_of(a) != 1) return;
+    ConvChain c;
+    c.conv = linear_module_path(a);
+    if (c.conv.empty()) return;
+    Value* v = a->output();
+    bool spatial_one = false, flat = false;
+    for (int depth = 0; depth < 12; ++depth) {
+      const auto uses = value_uses(v);
+      if (uses.size() != 1 || uses[0].offset != 0) return;
+      Node* n = uses[0].user;
+      const std::string kind = n->kind().toQualString();
+      if (kind == "aten::conv2d" && !flat) {
+        if (groups_of(n) != 1) return;
+        c.next = linear_module_path(n);
+        break;
+      }
+      if (kind == "aten::linear" && flat) {
+        c.next = linear_module_path(n);
+        break;
+      }
+      if (kind == "aten::batch_norm" && c.bn.empty() && !flat) {
+        c.bn = linear_module_path(n);  // its weight is input 1, like a Linear's
+        if (c.bn.empty()) return;      // affine=False: no per-channel parameters to follow
+      } else if (pools.count(kind) && !flat) {
+        if (kind == "aten::adaptive_avg_pool2d") {
+          // A constant output size, possibly through list_with_default (nn.AdaptiveAvgPool2d).
+          const Value* size_value = n->input(1);
+          if (size_value->node()->kind().toQualString() == std::string("aten::list_with_default")) {
+            size_value = size_value->node()->input(0);
+          }
+          spatial_one = constant_ints(size_value) == std::vector<int64_t>{1, 1};
+        }
+      } else if (kind == "aten::flatten" && spatial_one) {
+        const auto start = torch::jit::toIValue(n->input(1));
+        if (!start || !start->isInt() || start->toInt() != 1) return;
+        flat = true;
+      } else if (!is_elementwise(n)) {
+        return;
+      }
+      v = n->output();
+    }
+    if (!c.next.empty() && c.next != c.conv) chains.push_back(c);
+  });
+  return chains;
 }
 
 std::vector<AttentionUnit> find_attention(const torch::jit::Module& model) {
@@ -225,6 +305,11 @@ std::vector<std::string> structured_stat_layers(const torch::jit::Module& model,
       if (model::selected(u.path, o.include, o.exclude)) out.push_back(u.out);
     }
   }
+  if (o.structured.channels > 0) {
+    for (const auto& c : find_conv_chains(model)) {
+      if (model::selected(c.conv, o.include, o.exclude)) out.push_back(c.next);
+    }
+  }
   return out;
 }
 
@@ -320,6 +405,57 @@ std::vector<StructuredChange> prune_structured(torch::jit::Module& model,
         attention.setattr(u.all_head_attr, static_cast<int64_t>(rows.size()));
       }
       changes.push_back({u.path, "heads", u.heads, static_cast<int64_t>(keep_heads.size())});
+    }
+  }
+  if (o.structured.channels > 0) {
+    std::vector<ConvChain> chains;
+    for (const auto& c : find_conv_chains(model)) {
+      if (model::selected(c.conv, o.include, o.exclude)) chains.push_back(c);
+    }
+    if (chains.empty()) {
+      throw RecipeError({{o.origin.location, recipe::join_key(o.origin.key, "structured.channels"),
+                          "no Conv2d among the selected layers feeds exactly one other Conv2d "
+                          "or Linear (through batch norm, activations, pooling); nothing to "
+                          "prune"}});
+    }
+    for (const auto& c : chains) {
+      auto conv = submodule(model, c.conv);
+      auto next = submodule(model, c.next);
+      const at::Tensor w = param(conv, "weight"), w_next = param(next, "weight");
+      const int64_t n = w.size(0);
+      // Outgoing weight norm per channel: dim 1 of the next layer's weight.
+      const at::Tensor w_next_f = w_next.to(at::kFloat);
+      const at::Tensor out_norm = w_next_f.transpose(0, 1).reshape({n, -1}).norm(2, {1});
+      at::Tensor score;
+      if (by_activation) {
+        score = stat_norm(stats, c.next) * out_norm;
+      } else {
+        score = w.to(at::kFloat).reshape({n, -1}).norm(2, {1}) * out_norm;
+        if (!c.bn.empty()) {
+          auto bn = submodule(model, c.bn);
+          score = score * param(bn, "weight").to(at::kFloat).abs() /
+                  (param(bn, "running_var").to(at::kFloat) + 1e-5).sqrt();
+        }
+      }
+      const auto keep = keep_indices(score, std::llround(o.structured.channels * static_cast<double>(n)));
+      const at::Tensor idx = index_tensor(keep);
+      auto masked_next = submodule(masked, c.next);
+      at::Tensor channel_mask = at::zeros({n}, w_next.options());
+      channel_mask.index_fill_(0, idx, 1);
+      std::vector<int64_t> shape(static_cast<size_t>(w_next.dim()), 1);
+      shape[1] = n;
+      set_tensor(masked_next, "weight", param(masked_next, "weight") * channel_mask.reshape(shape));
+
+      set_tensor(conv, "weight", w.index_select(0, idx));
+      if (param(conv, "bias").defined()) set_tensor(conv, "bias", param(conv, "bias").index_select(0, idx));
+      if (!c.bn.empty()) {
+        auto bn = submodule(model, c.bn);
+        for (const char* name : {"weight", "bias", "running_mean", "running_var"}) {
+          if (param(bn, name).defined()) set_tensor(bn, name, param(bn, name).index_select(0, idx));
+        }
+      }
+      set_tensor(next, "weight", w_next.index_select(1, idx));
+      changes.push_back({c.conv, "channels", n, static_cast<int64_t>(keep.size())});
     }
   }
   return changes;

@@ -36,14 +36,23 @@ struct AttentionUnit {
   int64_t head_dim = 0;
 };
 
+// A Conv2d whose output reaches exactly one other Conv2d (or, after global average pooling and
+// flatten, one Linear) through an optional batch norm, element-wise activations and pooling.
+struct ConvChain {
+  std::string conv;
+  std::string bn;    // "" without batch norm
+  std::string next;  // the Conv2d or Linear reading the channels
+};
+
 std::vector<FfnPair> find_ffn_pairs(const torch::jit::Module& model);
+std::vector<ConvChain> find_conv_chains(const torch::jit::Module& model);
 // InputError naming the module when an attention-like module cannot be handled (e.g. a fused
 // qkv projection).
 std::vector<AttentionUnit> find_attention(const torch::jit::Module& model);
 
 struct StructuredChange {
   std::string layer;  // FfnPair::up or AttentionUnit::path
-  std::string kind;   // "ffn" or "heads"
+  std::string kind;   // "ffn", "heads" or "channels"
   int64_t before = 0;
   int64_t after = 0;
 };
