@@ -47,3 +47,20 @@ for name in ("bf16", "static"):
           f"({x['comparison']['speedup']:.2f}x), file {x['comparison']['size_ratio']:.3f}x, "
           f"label agreement {x['agreement']['label_agreement']}, cosine {x['agreement']['cosine']:.5f}")
 PY
+
+# Agreement on held-out data of a trained model: the debtags teacher, when it has been trained.
+deb=${LLMC_DEBTAGS:-build/debtags}
+if [ -f "$deb/out/teacher/model.pt" ]; then
+  ./build/tools/llmc quantize tests/bench/quantize-debtags.yaml --force -q --json > build/bench/llmc-quantize-debtags.json
+  "$torch_python" - <<'PY'
+import json
+r = json.load(open("build/bench/llmc-quantize-debtags.json"))
+print(f"\ntrained debtags teacher, dynamic-int8 + 8-bit embeddings, {r['inputs']['rows']} held-out packages "
+      f"(20 labels, a row agrees when its whole predicted label set is the same):")
+print(f"  label agreement {r['agreement']['label_agreement']:.4f}, cosine {r['agreement']['cosine']:.5f}; "
+      f"Jaccard {r['original']['metrics']['jaccard_samples']:.4f} -> {r['result']['metrics']['jaccard_samples']:.4f}; "
+      f"file {r['comparison']['size_ratio']:.3f}x; p50 {r['comparison']['speedup']:.2f}x faster (batches padded to their longest text)")
+PY
+else
+  echo "(no trained debtags teacher in $deb/out/teacher: agreement on held-out data skipped)"
+fi
