@@ -46,26 +46,32 @@ Json fingerprint(const DistillRecipe& r) {
   return j;
 }
 
-void check_eval_vocabulary(const data::InputSet& eval, const std::vector<std::string>& args,
-                           const torch::jit::Module& model, const std::string& model_path,
-                           const recipe::DataSpec& spec) {
+// Token ids must index the model's embedding table; InputError naming the tokenizer (or the
+// data) when they do not: a tokenizer made for another model.
+void check_token_ids(double max_id, const torch::jit::Module& model, const std::string& model_path,
+                     const recipe::DataSpec& spec) {
   const auto rows = model::input_vocab_size(model);
+  if (!rows || max_id < static_cast<double>(*rows)) return;
+  throw InputError(spec.tokenizer.empty() ? spec.path : spec.tokenizer,
+                   fmt::format("token ids in {} go up to {}, but {}'s embedding table has {} "
+                               "rows: the {} does not match the model's vocabulary",
+                               spec.path, static_cast<int64_t>(max_id), model_path, *rows,
+                               spec.tokenizer.empty() ? "data" : "tokenizer"),
+                   "use the tokenizer the models were built for (vocabulary size = embedding "
+                   "rows)");
+}
+
+double max_input_id(const data::InputSet& set, const std::vector<std::string>& args) {
   const auto it = std::find(args.begin(), args.end(), "input_ids");
-  if (!rows || it == args.end()) return;
+  if (it == args.end()) return -1;
   const size_t col = static_cast<size_t>(it - args.begin());
-  int64_t max_id = -1;
-  for (const auto& b : eval.batches) {
+  double max_id = -1;
+  for (const auto& b : set.batches) {
     if (col < b.args.size() && b.args[col].isTensor()) {
-      max_id = std::max(max_id, b.args[col].toTensor().max().item<int64_t>());
+      max_id = std::max(max_id, b.args[col].toTensor().max().item<double>());
     }
   }
-  if (max_id >= *rows) {
-    throw InputError(spec.tokenizer.empty() ? spec.path : spec.tokenizer,
-                     fmt::format("token ids in {} go up to {}, but {}'s embedding table has {} "
-                                 "rows: the {} does not match the model's vocabulary",
-                                 spec.path, max_id, model_path, *rows,
-                                 spec.tokenizer.empty() ? "data" : "tokenizer"));
-  }
+  return max_id;
 }
 
 std::string learning_curves(const TrainResult& t, int64_t steps_per_epoch, bool has_teacher) {
@@ -120,7 +126,6 @@ job::Job distill_job(const DistillRecipe& recipe, RunControl control) {
     log::info("reading training data {}", o.train_data.path);
     const data::SampleTable table = data::read_samples(o.train_data, args);
     setup.train = &table;
-    check_eval_vocabulary(in.inputs, args, student, common.model, *common.data);
     if (!o.teacher.empty()) {
       log::info("loading teacher {}", o.teacher);
       torch::jit::Module teacher = model::load(o.teacher);
@@ -140,27 +145,16 @@ job::Job distill_job(const DistillRecipe& recipe, RunControl control) {
               in.inputs.rows(), o.epochs, o.train_data.batch_size,
               o.teacher.empty() ? ", no teacher" : ", teacher " + o.teacher);
 
-    // Vocabulary checks need the models: the student always, the teacher when there is one.
-    TrainResult t = [&] {
-      // read_samples keeps ids as given; a tokenizer or data file for another vocabulary shows
-      // up here rather than as an index error deep in forward.
-      const double max_id = table.max_value("input_ids");
-      for (const auto* m : {&setup.student, setup.teacher ? &*setup.teacher : nullptr}) {
-        if (m == nullptr || max_id < 0) continue;
-        const auto rows = model::input_vocab_size(*m);
-        if (rows && max_id >= static_cast<double>(*rows)) {
-          const auto& spec = o.train_data;
-          throw InputError(spec.tokenizer.empty() ? spec.path : spec.tokenizer,
-                           fmt::format("token ids in {} go up to {}, but {}'s embedding table "
-                                       "has {} rows: the {} does not match the model's "
-                                       "vocabulary",
-                                       spec.path, static_cast<int64_t>(max_id),
-                                       m == &setup.student ? common.model : o.teacher, *rows,
-                                       spec.tokenizer.empty() ? "data" : "tokenizer"));
-        }
-      }
-      return train(setup);
-    }();
+    // Token ids must fit both models' vocabularies, in the training and the evaluation data.
+    const double train_max = table.max_value("input_ids");
+    const double eval_max = max_input_id(in.inputs, args);
+    check_token_ids(train_max, student, common.model, o.train_data);
+    check_token_ids(eval_max, student, common.model, *common.data);
+    if (setup.teacher) {
+      check_token_ids(train_max, *setup.teacher, o.teacher, o.train_data);
+      check_token_ids(eval_max, *setup.teacher, o.teacher, *common.data);
+    }
+    TrainResult t = train(setup);
 
     const int64_t n = table.size();
     const int64_t batches = (n + o.train_data.batch_size - 1) / o.train_data.batch_size;

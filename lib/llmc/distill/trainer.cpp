@@ -13,6 +13,7 @@
 #include "llmc/distill/batching.h"
 #include "llmc/distill/losses.h"
 #include "llmc/distill/schedule.h"
+#include "llmc/job/job.h"
 #include "llmc/model/inspect.h"
 #include "llmc/model/load.h"
 #include "llmc/util/error.h"
@@ -56,21 +57,12 @@ class Autocast {
   bool on_;
 };
 
-std::string error_line(const std::exception& e) {
-  std::string what = e.what();
-  const size_t end = what.find_last_not_of(" \n");
-  if (end == std::string::npos) return what;
-  const size_t start = what.rfind('\n', end);
-  return what.substr(start == std::string::npos ? 0 : start + 1,
-                     end - (start == std::string::npos ? 0 : start + 1) + 1);
-}
-
 c10::IValue forward(torch::jit::Module& m, const data::Batch& b, const std::string& path) {
   try {
     return m.forward(b.args);
   } catch (const std::exception& e) {
     log::debug("forward failed:\n{}", e.what());
-    throw InputError(path, "forward failed on a training batch: " + error_line(e),
+    throw InputError(path, "forward failed on a training batch: " + job::error_summary(e.what()),
                      "check the data fields against the model's forward (-v shows the model's "
                      "traceback)");
   }

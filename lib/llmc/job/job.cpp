@@ -18,18 +18,12 @@
 
 namespace llmc::job {
 
-namespace {
-
-// The line of a TorchScript interpreter error that says what went wrong: its last non-empty
-// line ("RuntimeError: index out of range in self"), after a traceback of the model's code.
 std::string error_summary(const std::string& what) {
   size_t end = what.find_last_not_of(" \n");
   if (end == std::string::npos) return what;
   const size_t start = what.rfind('\n', end);
   return what.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
 }
-
-}  // namespace
 
 c10::IValue run_forward(torch::jit::Module& module, const data::Batch& batch,
                         const std::string& model_path) {

@@ -63,6 +63,10 @@ struct Job {
 // the report (report.passed()), with the artifact and reports already written.
 report::Report run(const Job& job, const recipe::CommonRecipe& common, const RunOptions& options);
 
+// The line of a TorchScript interpreter error that says what went wrong: its last non-empty
+// line ("RuntimeError: index out of range in self"), after a traceback of the model's code.
+std::string error_summary(const std::string& what);
+
 // Runs forward on one batch without autograd; model errors become InputError naming the model.
 c10::IValue run_forward(torch::jit::Module& module, const data::Batch& batch,
                         const std::string& model_path);
