@@ -172,6 +172,9 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
         [&] { run_forward(reference, inputs.latency, original_path); });
     r.result.memory = bench::measure_memory(
         [&] { run_forward(artifact, inputs.latency, artifact_path); });
+    // One process for both models: the report's `isolated` says not per model.
+    r.original.memory->isolated = false;
+    r.result.memory->isolated = false;
   }
 
   auto gate_results = gates::evaluate(common.gates, r);
