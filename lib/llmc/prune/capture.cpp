@@ -6,6 +6,7 @@
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
+#include "llmc/model/inspect.h"
 #include "llmc/util/error.h"
 
 namespace llmc::prune {
@@ -75,9 +76,17 @@ std::map<std::string, InputStats> capture_linear_inputs(const torch::jit::Module
   graph->registerOutput(tuple->output());
 
   torch::jit::GraphFunction fn(c10::QualifiedName("__llmc_capture"), graph, nullptr);
+  // Padding positions (attention mask 0) carry activations the model ignores: leave them out.
+  const auto args = model::forward_argument_names(model);
+  const auto mask_at = std::find(args.begin(), args.end(), "attention_mask");
   std::map<std::string, InputStats> stats;
   torch::NoGradGuard no_grad;
   for (const auto& batch : batches) {
+    at::Tensor mask;
+    if (mask_at != args.end() && static_cast<size_t>(mask_at - args.begin()) < batch.args.size()) {
+      const auto& m = batch.args[static_cast<size_t>(mask_at - args.begin())];
+      if (m.isTensor() && m.toTensor().dim() == 2) mask = m.toTensor().to(at::kFloat);
+    }
     std::vector<c10::IValue> stack{m._ivalue()};
     stack.insert(stack.end(), batch.args.begin(), batch.args.end());
     const c10::IValue result = fn(stack);
@@ -86,11 +95,17 @@ std::map<std::string, InputStats> capture_linear_inputs(const torch::jit::Module
       at::Tensor x = elements[i + 1].toTensor().to(at::kFloat);
       if (conv[i]) x = x.movedim(1, -1);  // [N, C, H, W]: channels are the features
       const int64_t in = x.size(-1);
-      const at::Tensor flat = x.reshape({-1, in});
       auto& s = stats[captured[i].first];
-      const at::Tensor sq = flat.pow(2).sum(0).to(at::kDouble);
+      at::Tensor sq;
+      if (mask.defined() && x.dim() == 3 && x.size(0) == mask.size(0) && x.size(1) == mask.size(1)) {
+        sq = (x.pow(2) * mask.unsqueeze(-1)).reshape({-1, in}).sum(0).to(at::kDouble);
+        s.rows += static_cast<int64_t>(mask.sum().item<double>());
+      } else {
+        const at::Tensor flat = x.reshape({-1, in});
+        sq = flat.pow(2).sum(0).to(at::kDouble);
+        s.rows += flat.size(0);
+      }
       s.sum_sq = s.sum_sq.defined() ? s.sum_sq + sq : sq;
-      s.rows += flat.size(0);
     }
   }
   return stats;

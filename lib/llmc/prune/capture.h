@@ -15,7 +15,8 @@
 namespace llmc::prune {
 
 struct InputStats {
-  at::Tensor sum_sq;  // [in_features]: sum over every row (token) of x_j^2
+  at::Tensor sum_sq;  // [in_features]: sum over every row (token) of x_j^2; padding
+                      // tokens (attention_mask 0 in a [batch, seq, features] input) excluded
   int64_t rows = 0;
   at::Tensor norm() const { return sum_sq.sqrt(); }  // ||X_j||_2
 };

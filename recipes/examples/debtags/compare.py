@@ -36,7 +36,7 @@ def main():
     threshold = 0.5
     print(f"debtags test split: {distilled['inputs']['rows']} packages; "
           f"threads: {distilled['provenance']['threads']}")
-    print(f"machine: {distilled['provenance']['machine']['cpu_model']}, "
+    print(f"machine: {distilled['provenance']['machine']['cpu']}, "
           f"{distilled['provenance']['machine']['cores']} cores\n")
     print("| model | Jaccard | micro-F1 | parameters | file | time for 16 (p50) | peak memory |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
