@@ -9,6 +9,7 @@
 #      running the teacher on every batch as the classic recipe does.
 # Usage: bash tests/bench/bench_distill.sh [THREADS]   (needs the debtags dataset and models:
 # recipes/examples/debtags/build_dataset.py and make_models.py; built here when missing)
+no_model_line=1
 source "$(dirname "$0")/setup.sh" 5
 threads=${BENCH_THREADS:-2}
 deb=${LLMC_DEBTAGS:-build/debtags}
