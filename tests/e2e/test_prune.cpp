@@ -87,6 +87,13 @@ TEST_CASE("global scope, overrides and gradual steps") {
       CHECK(l.at("sparsity").as_double() == (inter ? 0.25 : 0.5));
     }
   }
+  SUBCASE("comparison: row: every output row loses the same share") {
+    const auto rep = run_ok(dir, prune_recipe("prune: {sparsity: 0.25, comparison: row, exclude: [classifier]}\n"));
+    CHECK(rep.at("details").at("comparison").as_string() == "row");
+    auto m = torch::jit::load((dir.path() / "out/model.pt").string());
+    const auto w = weight(m, "bert.encoder.layer.0.intermediate.dense");  // [128, 64]
+    CHECK(w.eq(0).sum(1).eq(16).all().item<bool>());
+  }
   SUBCASE("steps: gradual, ending at the target, reproducible") {
     const auto r = run_llmc({"prune", dir.write("r.yaml", prune_recipe("prune: {sparsity: 0.6, steps: 3, method: magnitude}\n"))},
                             dir.path().string());

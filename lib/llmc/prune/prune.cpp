@@ -171,6 +171,7 @@ job::Job prune_job(const PruneOptions& o) {
       d["method"] = o.method == Method::wanda ? "wanda" : "magnitude";
       d["pattern"] = o.pattern;
       d["scope"] = o.scope == Scope::global ? "global" : "local";
+      if (o.scope == Scope::local && o.n == 0) d["comparison"] = o.per_row() ? "row" : "layer";
       d["steps"] = o.steps;
       d["selected_weights"] = numel;
       d["zero_weights"] = zeros;

@@ -55,6 +55,11 @@ recipe::Section<PruneRecipe> prune_schema() {
   s.choice("scope", &PruneOptions::scope, {{"local", Scope::local}, {"global", Scope::global}},
            "local: every selected layer reaches the sparsity; global: one threshold over all "
            "selected layers");
+  s.choice("comparison", &PruneOptions::comparison,
+           {{"auto", Comparison::automatic}, {"row", Comparison::row}, {"layer", Comparison::layer}},
+           "local scope: which weights compete for removal — each output row's (every row "
+           "loses the same share, as the Wanda paper does) or the whole layer's; auto: row for "
+           "wanda, layer for magnitude");
   s.text("pattern", &PruneOptions::pattern,
          "unstructured, or N:M semi-structured (e.g. \"2:4\": in every group of M consecutive "
          "input weights of a row, the N most important are kept)");

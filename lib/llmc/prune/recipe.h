@@ -14,6 +14,9 @@ namespace llmc::prune {
 enum class Method { magnitude, wanda };
 enum class Scope { local, global };
 enum class Importance { weight, activation };
+// Which weights compete for removal in local scope: each output row's (the Wanda paper's
+// choice) or the whole layer's; auto: row for wanda, layer for magnitude.
+enum class Comparison { automatic, row, layer };
 
 // A per-glob sparsity (local scope): layers matching `layers` get `sparsity` instead.
 struct Override {
@@ -34,6 +37,11 @@ struct PruneOptions {
   Method method = Method::magnitude;
   double sparsity = 0;  // unstructured: fraction of the selected weights set to zero
   Scope scope = Scope::local;
+  Comparison comparison = Comparison::automatic;
+  bool per_row() const {
+    return comparison == Comparison::row ||
+           (comparison == Comparison::automatic && method == Method::wanda);
+  }
   std::string pattern = "unstructured";  // or "N:M", e.g. "2:4"
   std::vector<std::string> include = {"*"};
   std::vector<std::string> exclude;

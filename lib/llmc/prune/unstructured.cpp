@@ -99,7 +99,7 @@ std::vector<LayerSparsity> prune_unstructured(const std::vector<model::NamedLaye
     for (size_t i = 0; i < layers.size(); ++i) {
       const double target = scale * layer_target(layers[i].name, o);
       const at::Tensor scores = importance(layers[i], o, stats);
-      if (o.method == Method::wanda && scores.dim() == 2) {
+      if (o.per_row() && scores.dim() == 2) {
         drop_lowest_per_row(scores, masks[i], std::llround(target * static_cast<double>(scores.size(1))));
       } else {
         const int64_t k = std::llround(target * static_cast<double>(scores.numel()));
