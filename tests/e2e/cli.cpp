@@ -25,10 +25,6 @@ std::string env_or_throw(const char* name) {
 }
 }  // namespace
 
-std::string fixture(const std::string& name) {
-  return std::filesystem::absolute(std::filesystem::path(env_or_throw("LLMC_FIXTURES")) / name).string();
-}
-
 std::string source_root() { return env_or_throw("LLMC_SOURCE_ROOT"); }
 
 CliResult run_llmc(const std::vector<std::string>& args, const std::string& cwd) {

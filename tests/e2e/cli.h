@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "llmc/util/json.h"
+#include "test_support.h"  // fixture()
 
 namespace llmc::test {
 
@@ -17,8 +18,6 @@ struct CliResult {
 // Runs `llmc args...` in `cwd` (default: the current directory), with stdin closed.
 CliResult run_llmc(const std::vector<std::string>& args, const std::string& cwd = "");
 
-// A fixture made by tests/fixtures/make_fixtures.py (LLMC_FIXTURES).
-std::string fixture(const std::string& name);
 // The source tree (LLMC_SOURCE_ROOT), for recipes/ and docs/.
 std::string source_root();
 

@@ -1,5 +1,6 @@
 #include "test_support.h"
 
+#include <cstdlib>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -37,6 +38,14 @@ std::string read_text(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+std::string fixture(const std::string& name) {
+  const char* dir = std::getenv("LLMC_FIXTURES");
+  if (dir == nullptr || *dir == '\0') {
+    throw std::runtime_error("LLMC_FIXTURES is not set (run the suite with `meson test`)");
+  }
+  return std::filesystem::absolute(std::filesystem::path(dir) / name).string();
 }
 
 }  // namespace llmc::test

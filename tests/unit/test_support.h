@@ -24,4 +24,7 @@ class TempDir {
 
 std::string read_text(const std::string& path);
 
+// A fixture made by tests/fixtures/make_fixtures.py (LLMC_FIXTURES); throws when unset.
+std::string fixture(const std::string& name);
+
 }  // namespace llmc::test

@@ -11,6 +11,7 @@
 #include "llmc/util/error.h"
 #include "llmc/util/log.h"
 #include "llmc/util/sha256.h"
+#include "llmc/util/units.h"
 
 namespace llmc::distill {
 
@@ -186,7 +187,7 @@ job::Job distill_job(const DistillRecipe& recipe, RunControl control) {
           o.teacher_cache && t.cache_bytes > 0
               ? fmt::format("{} teacher batches run, {} served from the cache ({})",
                             t.teacher_forwards, t.cached_batches,
-                            util::Json(t.cache_bytes).dump() + " bytes")
+                            util::human_bytes(t.cache_bytes))
               : fmt::format("off: {} teacher batches run", t.teacher_forwards);
     }
     const auto& best = t.state.history.at(static_cast<size_t>(t.state.best));

@@ -305,9 +305,8 @@ TrainResult train(TrainSetup s) {
                                    s.checkpoints.path()));
     }
     s.checkpoints.remove();
-  } else {
-    torch::manual_seed(static_cast<uint64_t>(s.seed));
   }
+  if (!o.resume) torch::manual_seed(static_cast<uint64_t>(s.seed));
   auto optimizer = make_optimizer(s.student, o);
   if (o.resume) s.checkpoints.load_optimizer(*optimizer);
   auto params = parameters(s.student);

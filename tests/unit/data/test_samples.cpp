@@ -9,15 +9,7 @@
 #include "llmc/util/error.h"
 #include "test_support.h"
 
-namespace {
-
-std::string fixture(const std::string& name) {
-  const char* dir = std::getenv("LLMC_FIXTURES");
-  REQUIRE(dir != nullptr);
-  return std::string(dir) + "/" + name;
-}
-
-}  // namespace
+using llmc::test::fixture;
 
 TEST_CASE("the SentencePiece tokenizer matches spm_encode and adds BOS") {
   llmc::data::Tokenizer tok(fixture("distill_spm.model"));

@@ -11,13 +11,7 @@
 using llmc::model::FileKind;
 using llmc::model::sniff_file;
 
-namespace {
-std::string fixture(const std::string& name) {
-  const char* dir = std::getenv("LLMC_FIXTURES");
-  REQUIRE_MESSAGE(dir != nullptr, "LLMC_FIXTURES is not set (run with meson test)");
-  return std::string(dir) + "/" + name;
-}
-}  // namespace
+using llmc::test::fixture;
 
 TEST_CASE("sniff_file tells TorchScript from pickles, ONNX, junk and truncated archives") {
   llmc::test::TempDir dir;

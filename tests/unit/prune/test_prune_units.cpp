@@ -7,19 +7,13 @@
 
 #include "torch_doctest.h"
 
+#include "test_support.h"
+
 #include <cstdlib>
 
 using namespace llmc::prune;
 
-namespace {
-
-std::string fixture(const std::string& name) {
-  const char* dir = std::getenv("LLMC_FIXTURES");
-  REQUIRE(dir != nullptr);
-  return std::string(dir) + "/" + name;
-}
-
-}  // namespace
+using llmc::test::fixture;
 
 TEST_CASE("feed-forward pairs, attention units and conv chains are found in the graph") {
   auto bert = torch::jit::load(fixture("bert_tiny.pt"));
