@@ -9,6 +9,7 @@
 #include <c10/util/Exception.h>
 
 #include "cmd_distill.h"
+#include "cmd_export_onnx.h"
 #include "cmd_eval_freeze.h"
 #include "cmd_inspect.h"
 #include "cmd_memory_probe.h"
@@ -59,6 +60,7 @@ int main(int argc, char** argv) {
   llmc::tools::setup_quantize(app, global);
   llmc::tools::setup_prune(app, global);
   llmc::tools::setup_distill(app, global);
+  llmc::tools::setup_export_onnx(app, global);
   llmc::tools::setup_validate(app, global);
   llmc::tools::setup_inspect(app, global);
   llmc::tools::setup_schema(app, global);

@@ -4,6 +4,7 @@
 
 #include "llmc/distill/recipe.h"
 #include "llmc/freeze/eval_freeze.h"
+#include "llmc/onnx/recipe.h"
 #include "llmc/prune/recipe.h"
 #include "llmc/quantize/quantize.h"
 #include "llmc/recipe/parse.h"
@@ -54,6 +55,17 @@ const std::vector<CommandInfo>& commands() {
        [] {
          std::vector<recipe::KeyDoc> keys;
          distill::distill_schema().document(keys, "");
+         return keys;
+       }},
+      {"export-onnx", "export_onnx",
+       "TorchScript to ONNX in C++ (opset 13-17, dynamic axes), checked by onnx::checker and "
+       "strict shape inference, verified against ONNX Runtime on several input shapes",
+       [](const std::string& path, const std::vector<std::string>& sets) {
+         return onnx::parse_export_recipe(path, sets).common;
+       },
+       [] {
+         std::vector<recipe::KeyDoc> keys;
+         onnx::export_schema().document(keys, "");
          return keys;
        }},
   };

@@ -16,6 +16,7 @@
 #include <torch/script.h>
 
 #include "llmc/util/json.h"
+#include "llmc/util/process.h"
 #include "llmc/util/threads.h"
 
 extern char** environ;
@@ -36,36 +37,10 @@ int64_t peak_rss_bytes() {
 }
 
 // Runs argv, returns its stdout, or throws std::runtime_error.
-std::string run_capture(std::vector<std::string> args) {
-  int fds[2];
-  if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&actions, fds[0]);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, args[0].c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(fds[1]);
-  if (rc != 0) {
-    close(fds[0]);
-    throw std::runtime_error("cannot start " + args[0]);
-  }
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw std::runtime_error("the memory probe process failed");
-  }
-  return out;
+std::string run_capture(const std::vector<std::string>& args) {
+  const auto r = util::run_process(args);
+  if (!r.ok()) throw std::runtime_error("the memory probe process failed: " + r.err);
+  return r.out;
 }
 
 }  // namespace

@@ -81,6 +81,29 @@ void fill_weights(report::ModelSide& side, const torch::jit::Module& m) {
 
 }  // namespace
 
+void write_report(report::Report& r, const recipe::CommonRecipe& common,
+                  const RunOptions& options, const util::ThreadSettings& threads,
+                  util::OutputDir& out,
+                  const std::vector<std::pair<std::string, std::string>>& extra_files) {
+  auto gate_results = gates::evaluate(common.gates, r);
+  r.gates.insert(r.gates.end(), gate_results.begin(), gate_results.end());
+
+  auto& p = r.provenance;
+  p.llmc_version = LLMC_VERSION;
+  p.libtorch_version = TORCH_VERSION;
+  p.recipe_path = options.recipe_path;
+  p.recipe_sha256 = options.recipe_path.empty() ? "" : util::sha256_file_hex(options.recipe_path);
+  p.command_line = options.command_line;
+  p.threads = threads.describe();
+  p.intra_op_threads = threads.intra_op;
+  p.machine = util::machine_info();
+
+  util::write_file_atomic(out.file("report.json"), report::to_json(r).dump(2) + "\n");
+  util::write_file_atomic(out.file("report.md"), report::to_markdown(r));
+  for (const auto& [name, content] : extra_files) util::write_file_atomic(out.file(name), content);
+  out.commit();
+}
+
 report::Report run(const Job& job, const recipe::CommonRecipe& common, const RunOptions& options) {
   report::Report r;
   r.command = job.command;
@@ -177,23 +200,7 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
     r.result.memory->isolated = false;
   }
 
-  auto gate_results = gates::evaluate(common.gates, r);
-  r.gates.insert(r.gates.end(), gate_results.begin(), gate_results.end());
-
-  auto& p = r.provenance;
-  p.llmc_version = LLMC_VERSION;
-  p.libtorch_version = TORCH_VERSION;
-  p.recipe_path = options.recipe_path;
-  p.recipe_sha256 = options.recipe_path.empty() ? "" : util::sha256_file_hex(options.recipe_path);
-  p.command_line = options.command_line;
-  p.threads = threads.describe();
-  p.intra_op_threads = threads.intra_op;
-  p.machine = util::machine_info();
-
-  util::write_file_atomic(out.file("report.json"), report::to_json(r).dump(2) + "\n");
-  util::write_file_atomic(out.file("report.md"), report::to_markdown(r));
-  for (const auto& [name, content] : t.extra_files) util::write_file_atomic(out.file(name), content);
-  out.commit();
+  write_report(r, common, options, threads, out, t.extra_files);
   if (t.after_commit) t.after_commit();
   log::info("wrote {}", common.output);
   return r;

@@ -15,6 +15,8 @@
 #include "llmc/data/inputs.h"
 #include "llmc/recipe/common.h"
 #include "llmc/report/report.h"
+#include "llmc/util/atomic_file.h"
+#include "llmc/util/threads.h"
 
 namespace llmc::job {
 
@@ -58,6 +60,14 @@ struct Job {
   // gates to the report.
   std::function<void(torch::jit::Module& artifact, const TransformInput&, report::Report&)> verify;
 };
+
+// The end every subcommand shares: evaluates the recipe's gates into `r` (after any the
+// subcommand added), fills the provenance, writes report.json, report.md and `extra_files`
+// into `out`, and moves it into place.
+void write_report(report::Report& r, const recipe::CommonRecipe& common,
+                  const RunOptions& options, const util::ThreadSettings& threads,
+                  util::OutputDir& out,
+                  const std::vector<std::pair<std::string, std::string>>& extra_files = {});
 
 // Runs the job and returns its report. Throws llmc errors for bad input; gate failures are in
 // the report (report.passed()), with the artifact and reports already written.

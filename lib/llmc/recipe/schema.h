@@ -184,6 +184,55 @@ class Section {
                });
   }
 
+  // A mapping of free-form names to lists of strings (e.g. input name -> axis names).
+  Section& texts_map(const char* key, std::map<std::string, std::vector<std::string>> T::*m,
+                     const char* doc) {
+    return add(key, "mapping of string to list of strings", "{}", doc,
+               [m](const YAML::Node& n, T& out, Context& ctx, const std::string& k) {
+                 if (!n.IsMap()) {
+                   ctx.error(n, k, fmt::format("expected a mapping, got {}", describe_node(n)));
+                   return;
+                 }
+                 (out.*m).clear();
+                 for (const auto& kv : n) {
+                   const std::string name = kv.first.Scalar();
+                   auto items = read_list(kv.second, join_key(k, name), ctx, true);
+                   if (!items) continue;
+                   auto& dst = (out.*m)[name];
+                   for (size_t i = 0; i < items->size(); ++i) {
+                     if (auto v = read_string((*items)[i], item_key(join_key(k, name), i), ctx)) {
+                       dst.push_back(*v);
+                     }
+                   }
+                 }
+               });
+  }
+
+  // A mapping of free-form names to lists of ints (e.g. axis name -> sizes).
+  Section& integers_map(const char* key, std::map<std::string, std::vector<int64_t>> T::*m,
+                        int64_t lo, int64_t hi, const char* doc) {
+    return add(key, fmt::format("mapping of string to list of ints in [{}, {}]", lo, hi), "{}",
+               doc, [=](const YAML::Node& n, T& out, Context& ctx, const std::string& k) {
+                 if (!n.IsMap()) {
+                   ctx.error(n, k, fmt::format("expected a mapping, got {}", describe_node(n)));
+                   return;
+                 }
+                 (out.*m).clear();
+                 for (const auto& kv : n) {
+                   const std::string name = kv.first.Scalar();
+                   auto items = read_list(kv.second, join_key(k, name), ctx, false);
+                   if (!items) continue;
+                   auto& dst = (out.*m)[name];
+                   for (size_t i = 0; i < items->size(); ++i) {
+                     if (auto v = read_int((*items)[i], item_key(join_key(k, name), i), ctx, lo,
+                                           hi)) {
+                       dst.push_back(*v);
+                     }
+                   }
+                 }
+               });
+  }
+
   template <class U>
   Section& section(const char* key, U T::*m, Section<U> sub, const char* doc) {
     auto shared = std::make_shared<Section<U>>(std::move(sub));

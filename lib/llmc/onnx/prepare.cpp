@@ -1,0 +1,109 @@
+#include "llmc/onnx/prepare.h"
+
+#include <fmt/format.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/freeze_module.h>
+#include <torch/csrc/jit/passes/frozen_conv_folding.h>
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/passes/lower_tuples.h>
+#include <torch/csrc/jit/passes/remove_dropout.h>
+#include <torch/csrc/jit/passes/remove_mutation.h>
+
+#include "llmc/passes/bake_eval_mode.h"
+#include "llmc/util/error.h"
+
+namespace llmc::onnx {
+
+std::string where(const torch::jit::Node* node) {
+  const auto& range = node->sourceRange();
+  if (auto src = range.source()) {
+    if (auto file = src->filename()) {
+      const size_t line = src->lineno_for_offset(range.start());
+      std::string text = range.text().str();
+      if (const auto nl = text.find('\n'); nl != std::string::npos) text = text.substr(0, nl);
+      if (text.size() > 80) text = text.substr(0, 77) + "...";
+      return fmt::format("{}:{}: {}", *file, src->lineno_to_source_lineno(line), text);
+    }
+    std::string text = range.text().str();
+    if (!text.empty()) {
+      if (const auto nl = text.find('\n'); nl != std::string::npos) text = text.substr(0, nl);
+      return text;
+    }
+  }
+  return node->kind().toQualString();
+}
+
+PreparedGraph prepare_graph(const torch::jit::Module& model, const std::vector<std::string>& given,
+                            const std::string& model_path) {
+  PreparedGraph out;
+  torch::jit::Module m = model.clone();
+  const auto baked = passes::bake_eval_mode(m, /*dry_run=*/true);
+  if (baked.total() > 0) {
+    throw InputError(model_path,
+                     fmt::format("the model was traced in training mode: {} dropout and {} "
+                                 "batch-norm calls have train=True baked in (first at {}); an "
+                                 "export would keep them random or use batch statistics",
+                                 baked.dropout, baked.batch_norm, baked.sites.front()),
+                     "re-trace the model after model.eval(), or run `llmc eval-freeze` with "
+                     "eval_freeze.fix_traced_training: true and export its model.pt");
+  }
+  m.eval();
+  try {
+    out.frozen = torch::jit::freeze_module(m);
+  } catch (const c10::Error& e) {
+    const std::string what = e.what();
+    throw InputError(model_path, "torch::jit::freeze failed: " + what.substr(0, what.find('\n')));
+  }
+  out.passes.push_back("eval + freeze_module (parameters folded into named constants)");
+  auto graph = out.frozen.get_method("forward").graph()->copy();
+  torch::jit::Inline(*graph);
+
+  // Bind the forward arguments: given ones stay inputs, the others take their defaults.
+  const auto& schema = out.frozen.get_method("forward").function().getSchema();
+  const auto& args = schema.arguments();
+  for (size_t i = args.size(); i-- > 1;) {
+    const auto& arg = args[i];
+    if (std::find(given.begin(), given.end(), arg.name()) != given.end()) continue;
+    if (!arg.default_value()) {
+      throw InputError(model_path,
+                       fmt::format("forward needs the argument `{}`, which the recipe's inputs do "
+                                   "not give",
+                                   arg.name()),
+                       "add it to example_inputs (or to data.inputs)");
+    }
+    torch::jit::WithInsertPoint guard(graph->nodes().front());
+    torch::jit::Value* c = graph->insertConstant(*arg.default_value());
+    graph->inputs()[i]->replaceAllUsesWith(c);
+    graph->eraseInput(i);
+  }
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (std::find(given.begin(), given.end(), args[i].name()) != given.end()) {
+      out.input_names.push_back(args[i].name());
+    }
+  }
+  if (graph->inputs()[0]->hasUses()) {
+    throw InputError(model_path,
+                     "after freezing, forward still reads attributes of `self` (mutable "
+                     "attributes or ones freezing cannot fold)");
+  }
+  graph->eraseInput(0);
+
+  torch::jit::removeDropout(graph);
+  out.passes.push_back("removeDropout");
+  torch::jit::FoldFrozenConvBatchnorm(graph);
+  torch::jit::FoldFrozenConvAddOrSub(graph);
+  torch::jit::FoldFrozenConvMulOrDiv(graph);
+  out.passes.push_back("fold conv + batch norm");
+  torch::jit::RemoveListMutation(graph);
+  torch::jit::RemoveTensorMutation(graph);
+  out.passes.push_back("remove list and tensor mutation");
+  torch::jit::ConstantPropagation(graph);
+  torch::jit::LowerSimpleTuples(graph);
+  torch::jit::EliminateDeadCode(graph);
+  out.passes.push_back("constant propagation, tuple lowering, dead code elimination");
+  out.graph = graph;
+  return out;
+}
+
+}  // namespace llmc::onnx

@@ -1,0 +1,22 @@
+// Writes the ModelProto: one file, or model.onnx plus model.onnx.data with the initializers
+// (ONNX external data) when asked or when the file would pass protobuf's 2 GB limit.
+#pragma once
+
+#include <string>
+
+#include "llmc/onnx/proto.h"
+#include "llmc/onnx/recipe.h"
+
+namespace llmc::onnx {
+
+struct SavedFiles {
+  std::string model_path;
+  std::string data_path;  // empty: no external data
+  int64_t model_bytes = 0;
+  int64_t data_bytes = 0;
+};
+
+SavedFiles save_model(::onnx::ModelProto model, const std::string& path, ExternalData mode,
+                      int64_t initializer_bytes);
+
+}  // namespace llmc::onnx
