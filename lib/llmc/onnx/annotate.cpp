@@ -1,6 +1,8 @@
 #include "llmc/onnx/annotate.h"
 
 #include <fmt/format.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/lower_tuples.h>
 
 #include "llmc/job/job.h"
 #include "llmc/onnx/prepare.h"
@@ -108,17 +110,32 @@ Node* inline_branch(Node* if_node, torch::jit::Block* body) {
 }  // namespace
 
 Annotation annotate(torch::jit::Graph& graph, const std::vector<c10::IValue>& run_a,
-                    const std::vector<c10::IValue>& run_b, const std::string& model_path) {
+                    const std::vector<c10::IValue>& run_b, const std::string& model_path,
+                    std::vector<std::string>* warnings) {
   Annotation ann;
   if (run_a.size() != graph.inputs().size() || run_b.size() != graph.inputs().size()) {
     throw std::logic_error("onnx annotate: input count mismatch");
   }
   for (size_t i = 0; i < graph.inputs().size(); ++i) {
-    ann.values[graph.inputs()[i]] = ValueInfo{true, run_a[i], run_b[i]};
+    ann.values[graph.inputs()[i]] = ValueInfo{true, true, run_a[i], run_b[i]};
   }
   for (Node* n = graph.nodes().front(); n != graph.return_node();) {
     if (n->kind() == prim::If) {
       const ValueInfo& c = ann.at(n->input(0));
+      if (c.dynamic && !c.data && same(c.a, c.b)) {
+        // A check on shapes that holds for both runs: keep the branch taken. When the other
+        // branch does more than raise an error, say that the file assumes the condition.
+        torch::jit::Block* other = n->blocks()[c.a.toBool() ? 1 : 0];
+        bool raises = false;
+        for (const Node* b : other->nodes()) raises = raises || b->kind() == prim::RaiseException;
+        if (!raises && warnings) {
+          warnings->push_back(fmt::format("a condition on input shapes at {} was {} for every "
+                                          "verified shape; the file keeps only that branch",
+                                          where(n), c.a.toBool() ? "true" : "false"));
+        }
+        n = inline_branch(n, n->blocks()[c.a.toBool() ? 0 : 1]);
+        continue;
+      }
       if (c.dynamic) {
         throw InputError(model_path,
                          fmt::format("data-dependent control flow: an `if` on a value computed "
@@ -146,7 +163,12 @@ Annotation annotate(torch::jit::Graph& graph, const std::vector<c10::IValue>& ru
                                    where(n)));
     }
     bool dynamic = false;
-    for (const Value* in : n->inputs()) dynamic = dynamic || ann.at(in).dynamic;
+    bool data = false;
+    for (const Value* in : n->inputs()) {
+      dynamic = dynamic || ann.at(in).dynamic;
+      data = data || ann.at(in).data;
+    }
+    if (is_metadata_op(n)) data = false;
     std::vector<c10::IValue> outs[2];
     for (int run = 0; run < 2; ++run) {
       auto& stack = outs[run];
@@ -174,7 +196,7 @@ Annotation annotate(torch::jit::Graph& graph, const std::vector<c10::IValue>& ru
       }
     }
     for (size_t i = 0; i < n->outputs().size(); ++i) {
-      ValueInfo info{dynamic, outs[0][i], outs[1][i]};
+      ValueInfo info{dynamic, data, outs[0][i], outs[1][i]};
       const bool of_shape = (n->kind() == prim::ListUnpack || n->kind() == aten::__getitem__) &&
                             n->input(0)->node()->kind() == aten::size;
       if (dynamic && (is_metadata_op(n) || of_shape) && same(info.a, info.b)) {
@@ -184,6 +206,10 @@ Annotation annotate(torch::jit::Graph& graph, const std::vector<c10::IValue>& ru
     }
     n = n->next();
   }
+  // Inlined branches leave tuples built and unpacked again (nn.LSTM's (h, c)): wire them
+  // through. No new values are made, so the annotation stays valid.
+  torch::jit::LowerSimpleTuples(graph.block());
+  torch::jit::EliminateDeadCode(graph.block());
   return ann;
 }
 

@@ -16,6 +16,9 @@ namespace llmc::onnx {
 
 struct ValueInfo {
   bool dynamic = false;
+  // Depends on the inputs' data, not only on their shapes (a size, a list of sizes, a check
+  // on them is shape-only).
+  bool data = false;
   c10::IValue a;  // the value in run A
   c10::IValue b;  // the value in run B
 };
@@ -29,7 +32,8 @@ struct Annotation {
 // InputError for control flow on input data, or when the model fails on run B's shapes (a
 // trace that baked a dynamic size in), naming the node.
 Annotation annotate(torch::jit::Graph& graph, const std::vector<c10::IValue>& run_a,
-                    const std::vector<c10::IValue>& run_b, const std::string& model_path);
+                    const std::vector<c10::IValue>& run_b, const std::string& model_path,
+                    std::vector<std::string>* warnings = nullptr);
 
 // Sizes of a tensor value with -1 where runs A and B differ.
 std::vector<int64_t> merged_sizes(const ValueInfo& info);

@@ -1,5 +1,8 @@
 #include "llmc/onnx/export.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -11,6 +14,7 @@
 #include "llmc/model/load.h"
 #include "llmc/onnx/annotate.h"
 #include "llmc/onnx/lower.h"
+#include "llmc/onnx/model_builder.h"
 #include "llmc/onnx/ort.h"
 #include "llmc/onnx/prepare.h"
 #include "llmc/onnx/save.h"
@@ -245,7 +249,7 @@ report::Report run_export(const ExportRecipe& recipe, const job::RunOptions& opt
 
   log::info("annotating: running the graph on {} and {}", describe(shape_a.inputs),
             describe(shape_b.inputs));
-  Annotation annotation = annotate(*prepared.graph, run_a, run_b, common.model);
+  Annotation annotation = annotate(*prepared.graph, run_a, run_b, common.model, &r.warnings);
   log::info("lowering to ONNX opset {}", o.opset);
   Lowered lowered = lower_graph(prepared, annotation, o, common.model);
   const ValidationResult validation = validate(lowered.model);
@@ -257,6 +261,25 @@ report::Report run_export(const ExportRecipe& recipe, const job::RunOptions& opt
     parameter_count += n;
   }
   const int64_t node_count = lowered.model.graph().node_size();
+  // The largest initializers: where the bytes are (and proof that tied weights are stored once).
+  util::Json largest = util::Json::array();
+  {
+    std::vector<std::pair<int64_t, const ::onnx::TensorProto*>> by_size;
+    for (const auto& init : lowered.model.graph().initializer()) {
+      by_size.push_back({static_cast<int64_t>(init.raw_data().size()), &init});
+    }
+    std::sort(by_size.begin(), by_size.end(),
+              [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (size_t i = 0; i < by_size.size() && i < 5; ++i) {
+      const auto* t = by_size[i].second;
+      largest.push_back(util::Json::object(
+          {{"name", t->name()},
+           {"shape", fmt::format("[{}]", fmt::join(t->dims(), ", "))},
+           {"dtype", onnx_dtype_name(t->data_type())},
+           {"bytes", by_size[i].first}}));
+    }
+  }
+  const int64_t initializer_count = lowered.model.graph().initializer_size();
   const SavedFiles saved = save_model(std::move(lowered.model), onnx_path, o.external_data,
                                       lowered.initializer_bytes);
 
@@ -284,6 +307,9 @@ report::Report run_export(const ExportRecipe& recipe, const job::RunOptions& opt
   util::Json hist = util::Json::object();
   for (const auto& [op, count] : lowered.op_histogram) hist[op] = count;
   d["op_histogram"] = hist;
+  d["initializers"] = util::Json::object(
+      {{"count", initializer_count}, {"bytes", lowered.initializer_bytes}});
+  d["largest_initializers"] = largest;
   auto io_json = [](const std::vector<IoInfo>& ios) {
     util::Json a = util::Json::array();
     for (const auto& io : ios) {

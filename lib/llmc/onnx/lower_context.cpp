@@ -19,6 +19,7 @@ LowerContext::LowerContext(ModelBuilder& builder, const Annotation& annotation,
     if (!info.a.isTensor()) continue;
     const at::Tensor t = info.a.toTensor();
     if (!t.defined() || !t.has_storage()) continue;
+    if (!t.is_contiguous()) continue;  // a view (e.g. a folded transpose) is not a base
     bases_.emplace(t.storage().data(), std::make_pair(t, n->output()));
   }
 }
