@@ -165,6 +165,7 @@ std::string ModelBuilder::initializer(const at::Tensor& t, const std::string& na
   fill_tensor_proto(*graph().add_initializer(), t, name);
   initializer_bytes_ += t.numel() * static_cast<int64_t>(t.element_size());
   by_tensor_[key] = name;
+  keep_alive_.push_back(t);
   return name;
 }
 

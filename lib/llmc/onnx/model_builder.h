@@ -83,6 +83,9 @@ class ModelBuilder {
   std::set<std::string> names_;
   std::map<std::tuple<const void*, std::vector<int64_t>, std::vector<int64_t>, int>, std::string>
       by_tensor_;
+  // The tensors behind by_tensor_'s keys, kept alive so a later temporary cannot reuse an
+  // address and be mistaken for one already stored.
+  std::vector<at::Tensor> keep_alive_;
   std::map<std::string, std::string> by_value_;  // small constants: dtype+bytes -> name
   int64_t initializer_bytes_ = 0;
   int64_t node_count_ = 0;
