@@ -59,7 +59,8 @@ void check_verified(const llmc::util::Json& rep) {
 
 // Runs model.onnx in ONNX Runtime here, on inputs llmc never saw, against LibTorch.
 void check_independently(const std::string& onnx, const std::string& model,
-                         const std::vector<std::pair<std::string, at::Tensor>>& inputs) {
+                         const std::vector<std::pair<std::string, at::Tensor>>& inputs,
+                         double tolerance = 1e-4) {
   llmc::onnx::OrtRequest req;
   req.model = onnx;
   std::vector<llmc::onnx::NamedTensor> run;
@@ -78,7 +79,7 @@ void check_independently(const std::string& onnx, const std::string& model,
   REQUIRE(res.outputs.size() == 1);
   const at::Tensor got = res.outputs[0][0];
   REQUIRE(got.sizes() == expected.sizes());
-  CHECK((got - expected).abs().max().item<double>() <= 1e-4);
+  CHECK((got - expected).abs().max().item<double>() <= tolerance);
 }
 
 std::vector<std::pair<std::string, at::Tensor>> text_inputs(int64_t batch, int64_t seq,
@@ -178,6 +179,30 @@ TEST_CASE("LSTM classifier (2 layers, bidirectional, batch_first), scripted and 
     check_independently((dir.path() / "out/model.onnx").string(), fixture(model),
                         text_inputs(4, 9, /*mask=*/false));
   }
+}
+
+TEST_CASE("a model from llmc quantize (dynamic int8, 8-bit embeddings) exports in integer form") {
+  llmc::test::TempDir dir;
+  const std::string q =
+      "recipe_version: 1\nmodel: " + fixture("bert_tiny_eval.pt") + "\noutput: q\n" + kTextInputs +
+      "bench: {warmup: 1, runs: 3}\nquantize: {scheme: dynamic-int8, embeddings: true}\n";
+  const auto rq = run_llmc({"quantize", dir.write("q.yaml", q)}, dir.path().string());
+  INFO(rq.err);
+  REQUIRE(rq.code == 0);
+  const std::string quantized = (dir.path() / "q/model.pt").string();
+  const std::string e = "recipe_version: 1\nmodel: " + quantized + "\noutput: out\n" + kTextInputs +
+                        "bench: {warmup: 1, runs: 3}\nexport_onnx:\n" + kTextAxes;
+  const auto rep = run_ok(dir, e);
+  CHECK(rep.at("status").as_string() == "passed");
+  CHECK(rep.at("gates").at(0).at("name").as_string() == "export_onnx.verify.quantized_tolerance");
+  // 12 encoder Linears + pooler + classifier in integer form, the 3 tables as uint8 rows.
+  CHECK(ops(rep, "MatMulInteger") == 14);
+  CHECK(ops(rep, "DynamicQuantizeLinear") == 14);
+  CHECK(rep.at("details").at("largest_initializers").at(0).at("dtype").as_string() == "UINT8");
+  // The file is about a quarter of the float one (weights int8/uint8).
+  CHECK(rep.at("comparison").at("size_ratio").as_double() < 1.1);
+  CHECK(fs::file_size(dir.path() / "out/model.onnx") < 0.4 * fs::file_size(fixture("bert_tiny_eval.pt")));
+  check_independently((dir.path() / "out/model.onnx").string(), quantized, text_inputs(3, 19), 0.05);
 }
 
 TEST_CASE("verify.sizes, opset 13 and external data") {

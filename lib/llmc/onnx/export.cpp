@@ -167,6 +167,15 @@ report::Report run_export(const ExportRecipe& recipe, const job::RunOptions& opt
   if (common.data) protect.push_back(common.data->path);
   util::OutputDir out(common.output, options.force, protect);
 
+  // Models from `llmc quantize` run on onednn (x86's engine in Debian's LibTorch).
+  std::string engine;
+  {
+    const auto supported = at::globalContext().supportedQEngines();
+    if (std::find(supported.begin(), supported.end(), at::QEngine::ONEDNN) != supported.end()) {
+      at::globalContext().setQEngine(at::QEngine::ONEDNN);
+      engine = "onednn";
+    }
+  }
   log::info("loading {}", common.model);
   torch::jit::Module original = model::load(common.model);
   original.eval();
@@ -438,7 +447,8 @@ report::Report run_export(const ExportRecipe& recipe, const job::RunOptions& opt
     r.result.latency = bench::summarize(ort.latency_ms, inputs.latency.rows);
     std::string note;
     r.original.memory = bench::measure_model_memory(common.model, inputs.latency,
-                                                    static_cast<int>(common.threads), pool, "", note);
+                                                    static_cast<int>(common.threads), pool,
+                                                    quantized ? engine : "", note);
     if (!note.empty()) r.warnings.push_back(note);
     bench::MemoryStats m;
     m.peak_rss_bytes = ort.peak_rss_bytes;

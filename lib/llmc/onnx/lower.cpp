@@ -1,5 +1,7 @@
 #include "llmc/onnx/lower.h"
 
+#include <set>
+
 #include <fmt/format.h>
 
 #include "llmc/onnx/lower_context.h"
@@ -160,8 +162,22 @@ Lowered lower_graph(const PreparedGraph& prepared, const Annotation& annotation,
                               onnx_dtype_name(onnx_dtype(inf.a.toTensor().scalar_type())),
                               dim_strings(dims, names)});
   }
+  // Constants made for a lowering that then took another route are dropped.
+  {
+    std::set<std::string> used;
+    for (const auto& node : b.graph().node()) {
+      for (const auto& in : node.input()) used.insert(in);
+    }
+    for (const auto& o : b.graph().output()) used.insert(o.name());
+    auto* inits = b.graph().mutable_initializer();
+    for (int i = inits->size() - 1; i >= 0; --i) {
+      if (!used.count(inits->Get(i).name())) inits->DeleteSubrange(i, 1);
+    }
+  }
   for (const auto& node : b.graph().node()) ++result.op_histogram[node.op_type()];
-  result.initializer_bytes = b.initializer_bytes();
+  for (const auto& init : b.graph().initializer()) {
+    result.initializer_bytes += static_cast<int64_t>(init.raw_data().size());
+  }
   result.model = std::move(b.model());
   return result;
 }

@@ -26,6 +26,12 @@ bool is_list(const Value* v) { return v->type()->cast<c10::ListType>() != nullpt
 
 void binary(Registry& r, const char* kind, const char* op) {
   r.add(kind, [op](LowerContext& c, const Node* n) {
+    if (is_list(n->output()) && std::string(op) == "Add" &&
+        n->output()->type()->expectRef<c10::ListType>().getElementType()->kind() ==
+            c10::TypeKind::IntType) {  // list concatenation of sizes
+      c.emit(n, "Concat", {c.ints_in(n->input(0)), c.ints_in(n->input(1))}, {attr("axis", 0)});
+      return;
+    }
     if (is_list(n->output()) || n->output()->type()->kind() == c10::TypeKind::StringType) {
       c.unsupported(n, "only numbers and tensors are supported");
     }

@@ -22,7 +22,14 @@ std::string one_int(LowerContext& c, const Value* v, int64_t if_none) {
 
 void register_indexing(Registry& r) {
   r.add("aten::slice", [](LowerContext& c, const Node* n) {
-    if (n->input(0)->type()->cast<c10::ListType>()) c.unsupported(n, "slicing a list");
+    if (auto lt = n->input(0)->type()->cast<c10::ListType>()) {  // a slice of a list of sizes
+      if (lt->getElementType()->kind() != c10::TypeKind::IntType) c.unsupported(n, "slicing a list");
+      const int64_t step = n->inputs().size() > 3 ? c.int_arg(n, 3) : 1;
+      c.emit(n, "Slice", {c.ints_in(n->input(0)), one_int(c, n->input(1), 0),
+                          one_int(c, n->input(2), std::numeric_limits<int64_t>::max()),
+                          c.b.const_i64({0}), c.b.const_i64({step})});
+      return;
+    }
     const int64_t axis = c.norm_dim(c.int_arg(n, 1), c.rank(n->input(0)));
     const std::string start = one_int(c, n->input(2), 0);
     const std::string end = one_int(c, n->input(3), std::numeric_limits<int64_t>::max());
