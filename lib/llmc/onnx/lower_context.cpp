@@ -226,6 +226,13 @@ const LowerFn* Registry::find(c10::Symbol kind) const {
   return it == table_.end() ? nullptr : &it->second;
 }
 
+std::vector<std::string> Registry::kinds() const {
+  std::vector<std::string> out;
+  for (const auto& [k, fn] : table_) out.push_back(k.toQualString());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 const Registry& registry() {
   static const Registry r = [] {
     Registry reg;

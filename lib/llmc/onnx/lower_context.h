@@ -85,6 +85,8 @@ class Registry {
  public:
   void add(const std::string& qualified_kind, LowerFn fn);
   const LowerFn* find(c10::Symbol kind) const;
+  // Every registered kind ("aten::linear", ...), sorted.
+  std::vector<std::string> kinds() const;
 
  private:
   std::unordered_map<c10::Symbol, LowerFn> table_;
