@@ -7,6 +7,7 @@
 #include "torch_doctest.h"
 
 #include "cli.h"
+#include "llmc/onnx/lower_context.h"
 #include "llmc/onnx/ort.h"
 #include "test_support.h"
 
@@ -278,5 +279,16 @@ TEST_CASE("bad inputs: a clear error, the documented exit code, no output direct
     CHECK(r.code == c.code);
     for (const auto& s : c.says) CHECK(r.err.find(s) != std::string::npos);
     CHECK_FALSE(fs::exists(dir.path() / "out"));
+  }
+}
+
+TEST_CASE("docs/export-onnx.md lists every operator the registry lowers") {
+  const std::string doc = llmc::test::read_text(llmc::test::source_root() + "/docs/export-onnx.md");
+  const auto kinds = llmc::onnx::registry().kinds();
+  CHECK(kinds.size() > 150);
+  for (const auto& k : kinds) {
+    INFO(k);
+    const bool listed = doc.find(k + ",") != std::string::npos || doc.find(k + " ") != std::string::npos;
+    CHECK(listed);
   }
 }
