@@ -260,6 +260,8 @@ TEST_CASE("bad inputs: a clear error, the documented exit code, no output direct
        {"aten::cumprod", "aten::flip", "2 operators", "code/__torch__.py:"}},
       {"export_data_if.pt", x, "  dynamic_axes: {x: [batch]}\n", 3,
        {"data-dependent control flow", "torch.sum"}},
+      {"export_traced_data_if.pt", x, "  dynamic_axes: {x: [batch]}\n", 3,
+       {"data-dependent control flow"}},
       {"export_baked_shape.pt", x, "  dynamic_axes: {x: [batch]}\n", 3,
        {"aten::reshape", "baked in"}},
       {"bert_tiny_traced.pt", kTextInputs, kTextAxes, 3, {"traced in training mode"}},

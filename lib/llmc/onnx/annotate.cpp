@@ -1,5 +1,7 @@
 #include "llmc/onnx/annotate.h"
 
+#include <unordered_set>
+
 #include <fmt/format.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/passes/lower_tuples.h>
@@ -119,6 +121,7 @@ Annotation annotate(torch::jit::Graph& graph, const std::vector<c10::IValue>& ru
   for (size_t i = 0; i < graph.inputs().size(); ++i) {
     ann.values[graph.inputs()[i]] = ValueInfo{true, true, run_a[i], run_b[i]};
   }
+  std::unordered_set<const Node*> done;
   for (Node* n = graph.nodes().front(); n != graph.return_node();) {
     if (n->kind() == prim::If) {
       const ValueInfo& c = ann.at(n->input(0));
@@ -193,6 +196,27 @@ Annotation annotate(torch::jit::Graph& graph, const std::vector<c10::IValue>& ru
         throw std::logic_error(fmt::format("onnx annotate: {} produced {} values, {} expected",
                                            n->kind().toQualString(), stack.size(),
                                            n->outputs().size()));
+      }
+    }
+    done.insert(n);
+    // A large float activation whose users have all run keeps only its metadata (a meta
+    // tensor: sizes and dtype, no storage), so annotating a big model does not hold every
+    // activation of two forward passes.
+    for (const Value* in : n->inputs()) {
+      auto& inf = ann.values[in];
+      if (!inf.dynamic || !inf.a.isTensor() || in->node()->kind() == prim::Param) continue;
+      const at::Tensor& ta = inf.a.toTensor();
+      if (!ta.defined() || ta.is_meta() || ta.numel() < 4096 || !at::isFloatingType(ta.scalar_type())) {
+        continue;
+      }
+      bool all_done = true;
+      for (const auto& use : in->uses()) all_done = all_done && done.count(use.user);
+      for (const Value* o : graph.outputs()) all_done = all_done && o != in;
+      if (!all_done) continue;
+      inf.a = at::empty(ta.sizes(), ta.options().device(at::kMeta));
+      if (inf.b.isTensor()) {
+        const at::Tensor& tb = inf.b.toTensor();
+        inf.b = at::empty(tb.sizes(), tb.options().device(at::kMeta));
       }
     }
     for (size_t i = 0; i < n->outputs().size(); ++i) {
