@@ -75,12 +75,8 @@ void fill_tensor_proto(::onnx::TensorProto& p, const at::Tensor& tensor, const s
   p.set_data_type(onnx_dtype(t.scalar_type()));
   for (int64_t d : t.sizes()) p.add_dims(d);
   const size_t bytes = static_cast<size_t>(t.numel()) * t.element_size();
-  if (t.scalar_type() == at::kBool) {
-    // ONNX stores bools one byte each, as torch does.
-    p.set_raw_data(std::string(static_cast<const char*>(t.data_ptr()), bytes));
-  } else {
-    p.set_raw_data(std::string(static_cast<const char*>(t.data_ptr()), bytes));
-  }
+  // Little-endian raw bytes; ONNX stores bools one byte each, as torch does.
+  p.set_raw_data(std::string(static_cast<const char*>(t.data_ptr()), bytes));
 }
 
 ModelBuilder::ModelBuilder(int64_t opset) : opset_(opset) {
