@@ -97,11 +97,6 @@ recipe::Section<ExportRecipe> export_schema() {
             fmt::format("\"{}\" is not a dynamic axis named in dynamic_axes", axis));
       }
     }
-    if (r.common.example_inputs.empty() && !r.common.data) {
-      ctx.add({"", "example_inputs",
-               "export-onnx runs the model to annotate and verify it: give example_inputs "
-               "or data"});
-    }
   });
   recipe::hint_other_sections(root, "export_onnx");
   return root;
