@@ -19,6 +19,7 @@
 #include "cmd_validate.h"
 #include "common.h"
 #include "llmc/util/error.h"
+#include "llmc/util/huge_pages.h"
 #include "llmc/util/log.h"
 #include "llmc_config.h"
 
@@ -41,6 +42,7 @@ int report_error(const std::string& message, llmc::ExitCode code) {
 
 int main(int argc, char** argv) {
   llmc::tools::set_command_line(argc, argv);
+  llmc::util::install_huge_page_allocator();
   CLI::App app{"llmc: make trained TorchScript models ready for production, with a report that "
                "proves what it cost in quality"};
   app.set_version_flag("--version", std::string("llmc ") + LLMC_VERSION);

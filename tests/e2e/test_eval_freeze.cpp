@@ -80,6 +80,8 @@ TEST_CASE("dropout active before, identical outputs after, equal to the original
   CHECK(report.at("provenance").at("model_sha256").as_string().size() == 64);
   CHECK(report.at("provenance").at("artifact_sha256").as_string().size() == 64);
   CHECK(report.at("provenance").at("threads").as_string().find("1 LibTorch intra-op") == 0);
+  const std::string huge = report.at("provenance").at("huge_pages").as_string();
+  CHECK((huge.rfind("madvise", 0) == 0 || huge.rfind("off", 0) == 0));
   CHECK(report.at("gates").size() == 4);
   const auto md = llmc::test::read_text((dir.path() / "out/report.md").string());
   CHECK(md.find("# llmc eval-freeze report: PASSED") == 0);
@@ -89,6 +91,23 @@ TEST_CASE("dropout active before, identical outputs after, equal to the original
   CHECK(r.err.find("llmc: loading") != std::string::npos);
   // The input model is untouched.
   CHECK(torch::jit::load(fixture("bert_tiny.pt")).is_training());
+}
+
+TEST_CASE("LLMC_HUGE_PAGES=0 keeps LibTorch's allocator, with the same artifact, and says so") {
+  llmc::test::TempDir dir;
+  const auto recipe = dir.write("r.yaml", bert_recipe(fixture("bert_tiny.pt")));
+  REQUIRE(run_llmc({"eval-freeze", recipe, "--out", "on"}, dir.path().string()).code == 0);
+  setenv("LLMC_HUGE_PAGES", "0", 1);
+  const auto r = run_llmc({"eval-freeze", recipe, "--out", "off"}, dir.path().string());
+  unsetenv("LLMC_HUGE_PAGES");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto report = read_json((dir.path() / "off/report.json").string());
+  CHECK(report.at("provenance").at("huge_pages").as_string() == "off (LLMC_HUGE_PAGES=0)");
+  auto on = torch::jit::load((dir.path() / "on/model.pt").string());
+  auto off = torch::jit::load((dir.path() / "off/model.pt").string());
+  const auto in = bert_inputs();
+  CHECK(at::equal(run(on, in), run(off, in)));
 }
 
 TEST_CASE("a model traced in training mode: flags fixed with a warning, or refused") {

@@ -11,6 +11,7 @@
 #include "llmc/model/load.h"
 #include "llmc/util/atomic_file.h"
 #include "llmc/util/error.h"
+#include "llmc/util/huge_pages.h"
 #include "llmc/util/log.h"
 #include "llmc/util/sha256.h"
 #include "llmc/util/threads.h"
@@ -96,6 +97,7 @@ void write_report(report::Report& r, const recipe::CommonRecipe& common,
   p.command_line = options.command_line;
   p.threads = threads.describe();
   p.intra_op_threads = threads.intra_op;
+  p.huge_pages = util::huge_pages_status();
   p.machine = util::machine_info();
 
   util::write_file_atomic(out.file("report.json"), report::to_json(r).dump(2) + "\n");

@@ -108,6 +108,7 @@ Json to_json(const Report& r) {
   prov["command_line"] = p.command_line;
   prov["threads"] = p.threads;
   prov["intra_op_threads"] = p.intra_op_threads;
+  prov["huge_pages"] = p.huge_pages;
   Json m = Json::object();
   m["cpu"] = p.machine.cpu_model;
   m["cores"] = p.machine.cores;

@@ -123,6 +123,7 @@ std::string to_markdown(const Report& r) {
   out += fmt::format("- model sha256: {}\n- artifact sha256: {}\n", r.original.sha256,
                      r.result.sha256);
   out += fmt::format("- threads: {}\n", p.threads);
+  if (!p.huge_pages.empty()) out += fmt::format("- tensor memory: huge pages {}\n", p.huge_pages);
   out += fmt::format("- machine: {}, {} cores, {} ({}), {}\n", p.machine.cpu_model, p.machine.cores,
                      human_bytes(p.machine.memory_bytes), p.machine.cpu_flags, p.machine.os);
   out += fmt::format("- started: {}\n", p.started_at);

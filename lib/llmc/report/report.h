@@ -45,6 +45,7 @@ struct Provenance {
   std::string command_line;
   std::string threads;  // ThreadSettings::describe()
   int intra_op_threads = 1;
+  std::string huge_pages;  // util::huge_pages_status()
   util::MachineInfo machine;
   std::string started_at;  // UTC, ISO 8601
 };

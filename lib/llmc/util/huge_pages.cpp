@@ -1,0 +1,140 @@
+#include "llmc/util/huge_pages.h"
+
+#include <sys/mman.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+#include <c10/core/CPUAllocator.h>
+#include <c10/util/Exception.h>
+
+namespace llmc::util {
+
+namespace {
+
+constexpr size_t kSmallAlignment = 64;  // what c10's own allocator uses (AVX-512 loads)
+// Freed large blocks kept for reuse, at most this many bytes in all.
+constexpr size_t kCacheLimitBytes = size_t{1} << 30;
+
+std::string g_status = "not installed";
+
+void* aligned_or_throw(size_t alignment, size_t n) {
+  void* p = nullptr;
+  if (posix_memalign(&p, alignment, n) != 0 || p == nullptr) {
+    TORCH_CHECK(false, "DefaultCPUAllocator: can't allocate memory: you tried to allocate ", n,
+                " bytes");
+  }
+  return p;
+}
+
+// Large blocks, sizes rounded up to whole huge pages. A model repeats its allocation sizes
+// every forward pass and training step (or nearly: batches padded to different lengths), so a
+// freed block is found again by best fit, at most a quarter larger than asked; reusing it
+// avoids faulting (and zeroing) fresh pages each time.
+class LargeBlocks {
+ public:
+  void* take(size_t size) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      const auto it = free_.lower_bound(size);
+      if (it != free_.end() && it->first <= size + size / 4) {
+        void* p = it->second;
+        cached_bytes_ -= it->first;
+        live_[p] = it->first;
+        free_.erase(it);
+        return p;
+      }
+    }
+    void* p = aligned_or_throw(kHugePageBytes, size);
+    // Advisory: where huge pages are not available the kernel uses small pages.
+    madvise(p, size, MADV_HUGEPAGE);
+    std::lock_guard<std::mutex> lock(mutex_);
+    live_[p] = size;
+    return p;
+  }
+
+  // False when `p` is not a large block of this cache.
+  bool give_back(void* p) {
+    size_t size = 0;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      const auto it = live_.find(p);
+      if (it == live_.end()) return false;
+      size = it->second;
+      live_.erase(it);
+      if (cached_bytes_ + size <= kCacheLimitBytes) {
+        free_.emplace(size, p);
+        cached_bytes_ += size;
+        return true;
+      }
+    }
+    std::free(p);
+    return true;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<void*, size_t> live_;
+  std::multimap<size_t, void*> free_;
+  size_t cached_bytes_ = 0;
+};
+
+// Never destroyed: tensors may be freed during static destruction at exit.
+LargeBlocks& large_blocks() {
+  static auto* blocks = new LargeBlocks();
+  return *blocks;
+}
+
+void free_small(void* p) { std::free(p); }
+void free_large(void* p) { large_blocks().give_back(p); }
+void free_any(void* p) {
+  if (!large_blocks().give_back(p)) std::free(p);
+}
+
+struct HugePageAllocator final : c10::Allocator {
+  c10::DataPtr allocate(size_t n) const override {
+    const c10::Device cpu(c10::DeviceType::CPU);
+    if (n == 0) return {nullptr, nullptr, &free_small, cpu};
+    if (n < kHugePageBytes) {
+      void* p = aligned_or_throw(kSmallAlignment, n);
+      return {p, p, &free_small, cpu};
+    }
+    const size_t size = (n + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+    void* p = large_blocks().take(size);
+    return {p, p, &free_large, cpu};
+  }
+  c10::DeleterFnPtr raw_deleter() const override { return &free_any; }
+};
+
+HugePageAllocator g_allocator;
+
+// The bracketed word of /sys/kernel/mm/transparent_hugepage/enabled ("always [madvise] never").
+std::string kernel_thp_mode() {
+  std::ifstream in("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string line;
+  if (!std::getline(in, line)) return "";
+  const auto open = line.find('['), close = line.find(']');
+  if (open == std::string::npos || close == std::string::npos || close < open) return "";
+  return line.substr(open + 1, close - open - 1);
+}
+
+}  // namespace
+
+std::string install_huge_page_allocator() {
+  if (g_status != "not installed") return g_status;
+  const char* env = std::getenv("LLMC_HUGE_PAGES");
+  if (env != nullptr && std::string(env) == "0") return g_status = "off (LLMC_HUGE_PAGES=0)";
+  const std::string mode = kernel_thp_mode();
+  if (mode.empty()) return g_status = "off (the kernel has no transparent huge pages)";
+  if (mode == "never") return g_status = "off (kernel transparent huge pages: never)";
+  // Priority above c10's default registration (0), so this allocator wins.
+  c10::SetCPUAllocator(&g_allocator, /*priority=*/1);
+  return g_status = "madvise for tensors >= 2 MiB, freed blocks reused (kernel: " + mode + ")";
+}
+
+std::string huge_pages_status() { return g_status; }
+
+}  // namespace llmc::util
