@@ -7,6 +7,9 @@ echo "settings: 1 LibTorch intra-op thread, OpenBLAS 1 thread, quantized engine 
 
 ./build/tools/llmc quantize tests/bench/quantize-bench.yaml --force -q --json \
   --set bench.runs="$runs" > build/bench/llmc-quantize.json
+# The same with LibTorch's own allocator (no huge pages: docs/cli.md#tensor-memory).
+LLMC_HUGE_PAGES=0 ./build/tools/llmc quantize tests/bench/quantize-bench.yaml --force -q --json \
+  --out build/bench/quantize-small-pages --set bench.runs="$runs" > build/bench/llmc-quantize-small-pages.json
 # bf16 and static-int8 (calibrated on 4 batches of random token ids: a latency figure, not an
 # accuracy one) on the same model.
 ./build/tools/llmc quantize tests/bench/quantize-bench.yaml --force -q --json --out build/bench/quantize-bf16 \
@@ -23,6 +26,9 @@ with open('build/bench/calib.jsonl', 'w') as f:
   --set quantize.calibration_batches=4 > build/bench/llmc-static.json
 "$torch_python" tests/bench/peer_quantize.py build/bench/bert_bench.pt \
   build/bench/quantize/model.pt 16 128 8000 "$runs" build/bench/peer_int8.pt > build/bench/peer-quantize.json
+# Python with huge pages for every malloc (glibc >= 2.35), like llmc's allocator.
+GLIBC_TUNABLES=glibc.malloc.hugetlb=1 "$torch_python" tests/bench/peer_quantize.py build/bench/bert_bench.pt \
+  build/bench/quantize/model.pt 16 128 8000 "$runs" build/bench/peer_int8.pt > build/bench/peer-quantize-huge.json
 
 "$torch_python" - <<'PY'
 import json
@@ -35,9 +41,15 @@ print(f"  p50 {o['latency']['p50_ms']:.1f} ms -> {q['latency']['p50_ms']:.1f} ms
 print(f"  file {o['file_bytes']/2**20:.2f} MiB -> {q['file_bytes']/2**20:.2f} MiB: {r['comparison']['size_ratio']:.3f}x")
 print(f"  label agreement {r['agreement']['label_agreement']}, cosine {r['agreement']['cosine']:.5f}")
 print()
-print("one Python process, alternating runs (fp32 frozen, peer int8, llmc int8):")
-print(f"  fp32 frozen {p['fp32_frozen']:.1f} ms | peer int8 {p['peer_int8']:.1f} ms | llmc int8 {p['llmc_int8']:.1f} ms")
-print(f"  llmc int8 / peer int8 = {p['llmc_int8'] / p['peer_int8']:.3f}   fp32 / llmc int8 = {p['fp32_frozen'] / p['llmc_int8']:.2f}x")
+print(f"  tensor memory: huge pages {r['provenance']['huge_pages']}")
+s = json.load(open("build/bench/llmc-quantize-small-pages.json"))
+print(f"  with LLMC_HUGE_PAGES=0: p50 {s['original']['latency']['p50_ms']:.1f} ms -> {s['result']['latency']['p50_ms']:.1f} ms: {s['comparison']['speedup']:.2f}x faster")
+print()
+for label, f in (("default malloc", "peer-quantize.json"), ("GLIBC_TUNABLES=glibc.malloc.hugetlb=1", "peer-quantize-huge.json")):
+    x = json.load(open(f"build/bench/{f}"))
+    print(f"one Python process, {label}, alternating runs (fp32 frozen, peer int8, llmc int8):")
+    print(f"  fp32 frozen {x['fp32_frozen']:.1f} ms | peer int8 {x['peer_int8']:.1f} ms | llmc int8 {x['llmc_int8']:.1f} ms")
+    print(f"  llmc int8 / peer int8 = {x['llmc_int8'] / x['peer_int8']:.3f}   fp32 / llmc int8 = {x['fp32_frozen'] / x['llmc_int8']:.2f}x")
 print(f"  label agreement with fp32: peer {p['peer_label_agreement']:.3f}, llmc {p['llmc_label_agreement']:.3f}")
 print(f"  file: peer {p['peer_bytes']/2**20:.2f} MiB, llmc {q['file_bytes']/2**20:.2f} MiB")
 print()
