@@ -3,7 +3,8 @@
 #   1. structured: half of the feed-forward intermediate neurons of the BERT-style encoder
 #      removed, latency at batch 16 x 128 against the original in the same run;
 #   2. magnitude vs Wanda at 30/50/70/90% unstructured sparsity on the trained debtags teacher
-#      (recipes/examples/debtags: run teacher.yaml first), Jaccard on 1024 held-out packages.
+#      and at the 2:4 and 4:8 patterns (recipes/examples/debtags: run teacher.yaml first; another
+#      trained model with LLMC_PRUNE_MODEL=path), Jaccard on 1024 held-out packages.
 # Usage: bash tests/bench/bench_prune.sh [RUNS]
 source "$(dirname "$0")/setup.sh" "$@"
 echo "settings: 1 LibTorch intra-op thread, OpenBLAS 1 thread${OPENBLAS_CORETYPE:+, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE}"
@@ -17,20 +18,30 @@ print(f"\n1. structured ffn 50%: p50 {o['latency']['p50_ms']:.1f} ms -> {p['late
       f"file {r['comparison']['size_ratio']:.3f}x")
 PY
 deb=${LLMC_DEBTAGS:-build/debtags}
-if [ ! -f "$deb/out/teacher/model.pt" ]; then
-  echo "2. skipped: no trained debtags teacher in $deb/out/teacher (run recipes/examples/debtags/run.sh)"
+model=${LLMC_PRUNE_MODEL:-$deb/out/teacher/model.pt}
+if [ ! -f "$model" ]; then
+  echo "2. skipped: no trained model at $model (run recipes/examples/debtags/run.sh)"
   exit 0
 fi
 echo
-echo "2. debtags teacher (hidden 256, 4 layers), Jaccard on 1024 held-out packages; OpenBLAS 2 threads; wanda calibrated on 8 batches of 16 of the same split"
+echo "2. $model (debtags teacher, hidden 256, 4 layers), Jaccard on 1024 held-out packages; OpenBLAS 2 threads; wanda calibrated on 8 batches of 16 of the same split"
 echo "| sparsity | magnitude | wanda |"
 echo "| ---: | ---: | ---: |"
 for s in 0.3 0.5 0.7 0.9; do
   line="| $s |"
   for m in magnitude wanda; do
     ./build/tools/llmc prune tests/bench/prune-debtags.yaml --force -q --json --out "build/bench/prune-$m-$s" \
-      --set prune.method=$m --set prune.sparsity=$s > "build/bench/prune-$m-$s.json"
+      --set model="$model" --set prune.method=$m --set prune.sparsity=$s > "build/bench/prune-$m-$s.json"
     line="$line $("$torch_python" -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"{r['result']['metrics']['jaccard_samples']:.4f}\")" "build/bench/prune-$m-$s.json") |"
+  done
+  echo "$line"
+done
+for pat in 2:4 4:8; do
+  line="| $pat |"
+  for m in magnitude wanda; do
+    ./build/tools/llmc prune tests/bench/prune-debtags.yaml --force -q --json --out "build/bench/prune-$m-$pat" \
+      --set model="$model" --set prune.method=$m --set prune.pattern=$pat > "build/bench/prune-$m-$pat.json"
+    line="$line $("$torch_python" -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"{r['result']['metrics']['jaccard_samples']:.4f}\")" "build/bench/prune-$m-$pat.json") |"
   done
   echo "$line"
 done
