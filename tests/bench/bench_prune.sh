@@ -40,7 +40,7 @@ for pat in 2:4 4:8; do
   line="| $pat |"
   for m in magnitude wanda; do
     ./build/tools/llmc prune tests/bench/prune-debtags.yaml --force -q --json --out "build/bench/prune-$m-$pat" \
-      --set model="$model" --set prune.method=$m --set prune.pattern=$pat > "build/bench/prune-$m-$pat.json"
+      --set model="$model" --set prune.method=$m --set prune.pattern=$pat --set prune.sparsity=0 > "build/bench/prune-$m-$pat.json"
     line="$line $("$torch_python" -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"{r['result']['metrics']['jaccard_samples']:.4f}\")" "build/bench/prune-$m-$pat.json") |"
   done
   echo "$line"
