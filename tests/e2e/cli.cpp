@@ -56,10 +56,12 @@ util::Json read_json(const std::string& path) { return util::parse_json(read_tex
 void use_debtags_standin(const std::string& dir) {
   namespace fs = std::filesystem;
   fs::create_directories(fs::path(dir) / "out" / "teacher");
+  fs::create_directories(fs::path(dir) / "out" / "teacher-continued");
   const std::pair<const char*, const char*> files[] = {
       {"distill_text_train.jsonl", "train.jsonl"}, {"distill_text_test.jsonl", "test.jsonl"},
       {"distill_spm.model", "spm.model"},          {"distill_teacher.pt", "teacher.pt"},
-      {"distill_student.pt", "student.pt"},         {"distill_teacher.pt", "out/teacher/model.pt"}};
+      {"distill_student.pt", "student.pt"},         {"distill_teacher.pt", "out/teacher/model.pt"},
+      {"distill_teacher.pt", "out/teacher-continued/model.pt"}};
   for (const auto& [from, to] : files) {
     fs::copy_file(fixture(from), fs::path(dir) / to, fs::copy_options::overwrite_existing);
   }

@@ -32,7 +32,11 @@ def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "."
     distilled = load(out, "student-distilled")
     alone = load(out, "student-alone")
-    teacher = load(out, "teacher")
+    # The teacher the students learnt from: step 1b's when it ran, else step 1a's.
+    teacher_name = ("teacher-continued"
+                    if os.path.exists(os.path.join(out, "teacher-continued", "report.json"))
+                    else "teacher")
+    teacher = load(out, teacher_name)
     threshold = 0.5
     print(f"debtags test split: {distilled['inputs']['rows']} packages; "
           f"threads: {distilled['provenance']['threads']}")
@@ -44,7 +48,7 @@ def main():
     print(row("student distilled (α 0.5, T 4)", distilled["result"], threshold))
     print(row("student without teacher", alone["result"], threshold))
     print()
-    for name, rep in (("teacher", teacher), ("student-distilled", distilled),
+    for name, rep in ((teacher_name, teacher), ("student-distilled", distilled),
                       ("student-alone", alone)):
         d = rep["details"]
         print(f"- {name}: best {d['best']}; {d['train_samples']} training samples, "

@@ -18,6 +18,7 @@ if [ ! -f "$LLMC_DEBTAGS/train.jsonl" ]; then
 fi
 [ -f "$LLMC_DEBTAGS/teacher.pt" ] || /usr/bin/python3 "$here/make_models.py" "$LLMC_DEBTAGS"
 "$llmc" distill "$here/teacher.yaml" --force "$@"
+"$llmc" distill "$here/teacher-continue.yaml" --force "$@"
 "$llmc" distill "$here/student-distilled.yaml" --force "$@"
 "$llmc" distill "$here/student-alone.yaml" --force "$@"
 python3 "$here/compare.py" "$LLMC_DEBTAGS/out"
