@@ -45,7 +45,8 @@ def main():
     print("| model | Jaccard | micro-F1 | parameters | file | time for 16 (p50) | peak memory |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     print(row("teacher (hidden 256, 4 layers)", distilled["original"], threshold))
-    print(row("student distilled (α 0.5, T 4)", distilled["result"], threshold))
+    print(row(f"student distilled ({distilled['details'].get('loss', '')})", distilled["result"],
+              threshold))
     print(row("student without teacher", alone["result"], threshold))
     print()
     for name, rep in ((teacher_name, teacher), ("student-distilled", distilled),
