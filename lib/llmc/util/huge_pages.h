@@ -1,9 +1,10 @@
 // Tensor memory on transparent huge pages. LibTorch 1.13's CPU allocator takes every buffer
 // from malloc, whose large blocks are fresh mmaps of 4 KiB pages: each forward pass re-faults
 // and re-walks thousands of pages per activation. Backing buffers of 2 MiB and more with huge
-// pages (madvise, as PyTorch 2's THP_MEM_ALLOC_ENABLE does) made the benchmark encoder 15 %
-// faster in fp32 and 1.4x faster in dynamic int8 on the reference machine (docs/benchmarks.md).
-// llmc installs it once at start-up; LLMC_HUGE_PAGES=0 keeps LibTorch's own allocator.
+// pages (madvise, as PyTorch 2's THP_MEM_ALLOC_ENABLE does), and reusing freed ones, made the
+// benchmark encoder 1.27x faster in fp32 and 1.51x faster in dynamic int8 on the reference
+// machine (docs/benchmarks.md). llmc installs it once at start-up; LLMC_HUGE_PAGES=0 keeps
+// LibTorch's own allocator.
 #pragma once
 
 #include <cstddef>
@@ -17,8 +18,9 @@ constexpr size_t kHugePageBytes = size_t{2} << 20;
 // off ("never"). Idempotent. Returns what was decided, for reports: see huge_pages_status().
 std::string install_huge_page_allocator();
 
-// "madvise for tensors >= 2 MiB", "off (LLMC_HUGE_PAGES=0)", "off (kernel THP: never)",
-// or "not installed" before install_huge_page_allocator() ran.
+// "madvise for tensors >= 2 MiB, freed blocks reused (kernel: madvise)", "off (LLMC_HUGE_PAGES=0)",
+// "off (kernel transparent huge pages: never)", or "not installed" before
+// install_huge_page_allocator() ran.
 std::string huge_pages_status();
 
 }  // namespace llmc::util
