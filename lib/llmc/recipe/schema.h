@@ -126,14 +126,7 @@ class Section {
   Section& texts(const char* key, std::vector<std::string> T::*m, const char* doc) {
     return add(key, "list of strings", list_text(T{}.*m), doc,
                [m](const YAML::Node& n, T& out, Context& ctx, const std::string& k) {
-                 auto items = read_list(n, k, ctx, true);
-                 if (!items) return;
-                 (out.*m).clear();
-                 for (size_t i = 0; i < items->size(); ++i) {
-                   if (auto v = read_string((*items)[i], item_key(k, i), ctx)) {
-                     (out.*m).push_back(*v);
-                   }
-                 }
+                 if (auto v = read_items(n, k, ctx, true, string_reader(ctx))) out.*m = *v;
                });
   }
 
@@ -141,28 +134,17 @@ class Section {
                     const char* doc) {
     return add(key, fmt::format("list of ints in [{}, {}]", lo, hi), list_text(T{}.*m), doc,
                [=](const YAML::Node& n, T& out, Context& ctx, const std::string& k) {
-                 auto items = read_list(n, k, ctx, false);
-                 if (!items) return;
-                 (out.*m).clear();
-                 for (size_t i = 0; i < items->size(); ++i) {
-                   if (auto v = read_int((*items)[i], item_key(k, i), ctx, lo, hi)) {
-                     (out.*m).push_back(*v);
-                   }
-                 }
+                 if (auto v = read_items(n, k, ctx, false, int_reader(ctx, lo, hi))) out.*m = *v;
                });
   }
 
   Section& numbers(const char* key, std::vector<double> T::*m, const char* doc) {
     return add(key, "list of numbers", list_text(T{}.*m), doc,
                [m](const YAML::Node& n, T& out, Context& ctx, const std::string& k) {
-                 auto items = read_list(n, k, ctx, false);
-                 if (!items) return;
-                 (out.*m).clear();
-                 for (size_t i = 0; i < items->size(); ++i) {
-                   if (auto v = read_double((*items)[i], item_key(k, i), ctx, -1e300, 1e300)) {
-                     (out.*m).push_back(*v);
-                   }
-                 }
+                 auto read_one = [&ctx](const YAML::Node& item, const std::string& ik) {
+                   return read_double(item, ik, ctx, -1e300, 1e300);
+                 };
+                 if (auto v = read_items(n, k, ctx, false, read_one)) out.*m = *v;
                });
   }
 
@@ -170,17 +152,11 @@ class Section {
   Section& text_map(const char* key, std::map<std::string, std::string> T::*m, const char* doc) {
     return add(key, "mapping of string to string", "{}", doc,
                [m](const YAML::Node& n, T& out, Context& ctx, const std::string& k) {
-                 if (!n.IsMap()) {
-                   ctx.error(n, k, fmt::format("expected a mapping, got {}", describe_node(n)));
-                   return;
-                 }
                  (out.*m).clear();
-                 for (const auto& kv : n) {
-                   const std::string name = kv.first.Scalar();
-                   if (auto v = read_string(kv.second, join_key(k, name), ctx)) {
-                     (out.*m)[name] = *v;
-                   }
-                 }
+                 for_each_entry(n, k, ctx, [&](const std::string& name, const YAML::Node& value,
+                                               const std::string& vk) {
+                   if (auto v = read_string(value, vk, ctx)) (out.*m)[name] = *v;
+                 });
                });
   }
 
@@ -189,22 +165,13 @@ class Section {
                      const char* doc) {
     return add(key, "mapping of string to list of strings", "{}", doc,
                [m](const YAML::Node& n, T& out, Context& ctx, const std::string& k) {
-                 if (!n.IsMap()) {
-                   ctx.error(n, k, fmt::format("expected a mapping, got {}", describe_node(n)));
-                   return;
-                 }
                  (out.*m).clear();
-                 for (const auto& kv : n) {
-                   const std::string name = kv.first.Scalar();
-                   auto items = read_list(kv.second, join_key(k, name), ctx, true);
-                   if (!items) continue;
-                   auto& dst = (out.*m)[name];
-                   for (size_t i = 0; i < items->size(); ++i) {
-                     if (auto v = read_string((*items)[i], item_key(join_key(k, name), i), ctx)) {
-                       dst.push_back(*v);
-                     }
+                 for_each_entry(n, k, ctx, [&](const std::string& name, const YAML::Node& value,
+                                               const std::string& vk) {
+                   if (auto v = read_items(value, vk, ctx, true, string_reader(ctx))) {
+                     (out.*m)[name] = *v;
                    }
-                 }
+                 });
                });
   }
 
@@ -213,23 +180,13 @@ class Section {
                         int64_t lo, int64_t hi, const char* doc) {
     return add(key, fmt::format("mapping of string to list of ints in [{}, {}]", lo, hi), "{}",
                doc, [=](const YAML::Node& n, T& out, Context& ctx, const std::string& k) {
-                 if (!n.IsMap()) {
-                   ctx.error(n, k, fmt::format("expected a mapping, got {}", describe_node(n)));
-                   return;
-                 }
                  (out.*m).clear();
-                 for (const auto& kv : n) {
-                   const std::string name = kv.first.Scalar();
-                   auto items = read_list(kv.second, join_key(k, name), ctx, false);
-                   if (!items) continue;
-                   auto& dst = (out.*m)[name];
-                   for (size_t i = 0; i < items->size(); ++i) {
-                     if (auto v = read_int((*items)[i], item_key(join_key(k, name), i), ctx, lo,
-                                           hi)) {
-                       dst.push_back(*v);
-                     }
+                 for_each_entry(n, k, ctx, [&](const std::string& name, const YAML::Node& value,
+                                               const std::string& vk) {
+                   if (auto v = read_items(value, vk, ctx, false, int_reader(ctx, lo, hi))) {
+                     (out.*m)[name] = *v;
                    }
-                 }
+                 });
                });
   }
 
@@ -432,6 +389,44 @@ class Section {
 
   static std::string item_key(const std::string& key, size_t i) {
     return fmt::format("{}[{}]", key, i);
+  }
+  // The items of a list node (a lone scalar counts as one item when allow_scalar), each read
+  // by read_one(item, "key[i]") -> optional; nullopt when the node is not a list. Items that
+  // fail to read are left out (their errors are in ctx).
+  template <class ReadOne>
+  static auto read_items(const YAML::Node& n, const std::string& k, Context& ctx,
+                         bool allow_scalar, ReadOne read_one)
+      -> std::optional<std::vector<typename decltype(read_one(n, k))::value_type>> {
+    auto items = read_list(n, k, ctx, allow_scalar);
+    if (!items) return std::nullopt;
+    std::vector<typename decltype(read_one(n, k))::value_type> out;
+    for (size_t i = 0; i < items->size(); ++i) {
+      if (auto v = read_one((*items)[i], item_key(k, i))) out.push_back(*v);
+    }
+    return out;
+  }
+  static auto string_reader(Context& ctx) {
+    return [&ctx](const YAML::Node& item, const std::string& ik) {
+      return read_string(item, ik, ctx);
+    };
+  }
+  static auto int_reader(Context& ctx, int64_t lo, int64_t hi) {
+    return [&ctx, lo, hi](const YAML::Node& item, const std::string& ik) {
+      return read_int(item, ik, ctx, lo, hi);
+    };
+  }
+  // Calls fn(name, value, "key.name") for every entry of a mapping node; an error when the
+  // node is not a mapping.
+  template <class Fn>
+  static void for_each_entry(const YAML::Node& n, const std::string& k, Context& ctx, Fn fn) {
+    if (!n.IsMap()) {
+      ctx.error(n, k, fmt::format("expected a mapping, got {}", describe_node(n)));
+      return;
+    }
+    for (const auto& kv : n) {
+      const std::string name = kv.first.Scalar();
+      fn(name, kv.second, join_key(k, name));
+    }
   }
   static std::string quoted(const std::string& s) { return s.empty() ? "" : "\"" + s + "\""; }
   template <class V>
