@@ -147,6 +147,54 @@ TEST_CASE("embeddings: true stores the tables as 8-bit rows; the file shrinks an
   CHECK(tables.at(0).at("bytes_after").as_int() == 1000 * (64 + 8));
 }
 
+TEST_CASE("activation_matmuls: bf16 computes the attention products in bfloat16") {
+  llmc::test::TempDir dir;
+  const auto recipe = dir.write(
+      "r.yaml", quant_recipe("quantize: {scheme: dynamic-int8, activation_matmuls: bf16}\n"));
+  const auto r = run_llmc({"quantize", recipe}, dir.path().string());
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  auto q = torch::jit::load((dir.path() / "out/model.pt").string());
+  // 2 layers x (Q·Kᵀ, P·V), each now fed bf16 operands.
+  int bf16_matmuls = 0;
+  for (const auto* node : q.get_method("forward").graph()->nodes()) {
+    if (node->kind() != c10::aten::matmul) continue;
+    bool both_cast = true;
+    for (const auto* in : node->inputs()) both_cast = both_cast && in->node()->kind() == c10::aten::to;
+    bf16_matmuls += both_cast ? 1 : 0;
+  }
+  CHECK(bf16_matmuls == 4);
+  torch::NoGradGuard no_grad;
+  const auto ids = torch::randint(0, 1000, {4, 16}, torch::kLong);
+  const auto mask = torch::ones({4, 16}, torch::kLong);
+  auto fp32 = torch::jit::load(fixture("bert_tiny_eval.pt"));
+  const auto b = q.forward({ids, mask}).toTensor();
+  CHECK((b.scalar_type() == torch::kFloat));
+  CHECK((fp32.forward({ids, mask}).toTensor() - b).abs().max().item<double>() < 0.05);
+  const auto details = read_json((dir.path() / "out/report.json").string()).at("details");
+  CHECK(details.at("activation_matmuls").as_string() == "bf16");
+  CHECK(details.at("bf16_matmuls").as_int() == 4);
+
+  SUBCASE("with the bf16 scheme it is a recipe error") {
+    const auto bad = run_llmc({"quantize", recipe, "--out", "o2", "--set", "quantize.scheme=bf16"},
+                              dir.path().string());
+    CHECK(bad.code == 2);
+    CHECK(bad.err.find("quantize.activation_matmuls") != std::string::npos);
+    CHECK(!fs::exists(dir.path() / "o2"));
+  }
+  SUBCASE("a model without activation products names the key") {
+    const auto cnn = dir.write("c.yaml", "recipe_version: 1\nmodel: " + fixture("cnn_bn.pt") +
+                                             "\noutput: cnn\nexample_inputs: [{name: input, "
+                                             "shape: [2, 3, 32, 32]}]\nbench: {runs: 2}\n"
+                                             "quantize: {scheme: dynamic-int8, "
+                                             "activation_matmuls: bf16}\n");
+    const auto rc = run_llmc({"quantize", cnn}, dir.path().string());
+    CHECK(rc.code == 2);
+    CHECK(rc.err.find("no matmul of two activations") != std::string::npos);
+    CHECK(!fs::exists(dir.path() / "cnn" / "model.pt"));
+  }
+}
+
 TEST_CASE("bf16: weights in bfloat16, float32 in and out, a drop-in replacement") {
   llmc::test::TempDir dir;
   const auto recipe = dir.write("r.yaml", quant_recipe("quantize: {scheme: bf16}\n"));

@@ -14,6 +14,7 @@
 #include "llmc/model/layers.h"
 #include "llmc/passes/quantize_embeddings.h"
 #include "llmc/compare/agreement.h"
+#include "llmc/passes/bf16_matmul.h"
 #include "llmc/passes/cast_boundary.h"
 #include "llmc/passes/fp16_storage.h"
 #include "llmc/quantize/observers.h"
@@ -85,6 +86,13 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
   s.flag("embeddings", &QuantizeOptions::embeddings,
          "also store the embedding tables selected by include/exclude as 8-bit rows with a "
          "per-row scale and bias (the largest part of small language models)");
+  s.choice("activation_matmuls", &QuantizeOptions::activation_matmuls,
+           {{"fp32", MatmulPrecision::fp32}, {"bf16", MatmulPrecision::bf16}},
+           "int8 schemes: precision of the products of two activations (in a transformer, the "
+           "attention products Q·Kᵀ and P·V, which int8 Linear quantization leaves in float32); "
+           "bf16 runs them through oneDNN's bfloat16 GEMM (fast on CPUs with AVX512-BF16) with "
+           "scaling, mask and softmax kept float32; it changes the numbers, see the report's "
+           "agreement");
   s.origin(&QuantizeOptions::origin);
   s.check([](const QuantizeOptions& o, const recipe::Origin& where, recipe::Context& ctx) {
     const bool globs_set = o.include != std::vector<std::string>{"*"} || !o.exclude.empty();
@@ -92,6 +100,12 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
       ctx.add({where.location, where.key,
                "bf16 and fp16 cast the whole model; include, exclude and embeddings apply to "
                "the int8 schemes"});
+    }
+    if ((o.scheme == Scheme::bf16 || o.scheme == Scheme::fp16) &&
+        o.activation_matmuls != MatmulPrecision::fp32) {
+      ctx.add({where.location, recipe::join_key(where.key, "activation_matmuls"),
+               "activation_matmuls applies to the int8 schemes (bf16 and fp16 set the precision "
+               "of the whole model)"});
     }
   });
   // Checked with the rest of the recipe, before any model is loaded.
@@ -247,6 +261,26 @@ void add_embeddings(torch::jit::Graph& graph, const QuantizeOptions& options, ut
   details["embeddings"] = tables;
 }
 
+// With `activation_matmuls: bf16`, the bf16_activation_matmuls pass on the finalized graph.
+void add_bf16_matmuls(torch::jit::Graph& graph, const QuantizeOptions& options,
+                      util::Json& details, std::vector<std::string>& warnings) {
+  details["activation_matmuls"] =
+      options.activation_matmuls == MatmulPrecision::bf16 ? "bf16" : "fp32";
+  if (options.activation_matmuls != MatmulPrecision::bf16) return;
+  const auto r = passes::bf16_activation_matmuls(graph);
+  if (r.converted == 0) {
+    throw RecipeError({{options.origin.location,
+                        recipe::join_key(options.origin.key, "activation_matmuls"),
+                        "activation_matmuls: bf16, but forward has no matmul of two activations "
+                        "(only products with a weight, which the int8 scheme handles)"}});
+  }
+  details["bf16_matmuls"] = r.converted;
+  if (util::machine_info().cpu_flags.find("avx512_bf16") == std::string::npos) {
+    warnings.push_back("activation_matmuls: bf16 on a CPU without AVX512-BF16: oneDNN converts "
+                       "instead of computing natively, which can be slower than float32");
+  }
+}
+
 // Runs one of LibTorch's quantization passes; its failures become input errors.
 template <class Fn>
 torch::jit::Module run_pass(Fn&& pass) {
@@ -348,6 +382,7 @@ QuantizeOutcome quantize_static(const torch::jit::Module& model, const QuantizeO
   for (const auto& [kind, n] : counts) ops[kind] = n;
   out.details["quantized_ops"] = ops;
   add_embeddings(*graph, options, out.details);
+  add_bf16_matmuls(*graph, options, out.details, out.warnings);
   if (counts.empty()) {
     throw InputError("", "no layer was quantized: the selected layers are not called through "
                          "operators LibTorch's static quantization handles");
@@ -390,6 +425,7 @@ QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const Quantize
   out.details["replaced_fp32_weight_bytes"] = fp32_bytes;
   out.details["layers"] = layers;
   add_embeddings(*graph, options, out.details);
+  add_bf16_matmuls(*graph, options, out.details, out.warnings);
   if (kernels == 0) {
     throw InputError("", "no Linear layer was quantized: the selected layers are not called "
                          "through aten::linear in forward");

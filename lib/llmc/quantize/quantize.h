@@ -19,6 +19,7 @@ namespace llmc::quantize {
 enum class Scheme { dynamic_int8, static_int8, bf16, fp16 };
 enum class Engine { onednn, qnnpack, fbgemm, x86 };
 enum class Observer { minmax, percentile };
+enum class MatmulPrecision { fp32, bf16 };
 
 struct QuantizeOptions {
   Scheme scheme = Scheme::dynamic_int8;
@@ -30,6 +31,8 @@ struct QuantizeOptions {
   Observer observer = Observer::minmax;      // static-int8 activation ranges
   double percentile = 99.99;                 // for Observer::percentile
   bool per_channel = false;                  // int8 weights: one scale per output channel
+  // int8 schemes: activation x activation products (attention) in float32 or bfloat16
+  MatmulPrecision activation_matmuls = MatmulPrecision::fp32;
   recipe::Origin origin;
 };
 

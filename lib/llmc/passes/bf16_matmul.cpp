@@ -1,0 +1,77 @@
+#include "llmc/passes/bf16_matmul.h"
+
+#include <set>
+#include <string>
+
+#include <torch/csrc/jit/ir/ir.h>
+
+namespace llmc::passes {
+
+namespace {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+// Ops that only reshape, reorder or recast their first input: a weight stays a weight through
+// them.
+bool is_view_like(const Node* node) {
+  static const std::set<std::string> kinds = {
+      "aten::t",       "aten::transpose", "aten::permute",    "aten::view",
+      "aten::reshape", "aten::contiguous", "aten::to",        "aten::expand",
+      "aten::unsqueeze", "aten::squeeze", "aten::detach",     "aten::type_as",
+      "aten::select",  "aten::slice",     "aten::numpy_T",    "aten::mT",
+      "aten::flatten", "aten::dequantize"};
+  return kinds.count(node->kind().toQualString()) > 0;
+}
+
+// A constant, a graph attribute (GetAttr on a module), or one of those through view-like ops.
+bool is_weight(const Value* v) {
+  for (int depth = 0; depth < 64; ++depth) {
+    const Node* node = v->node();
+    if (node->kind() == c10::prim::Constant || node->kind() == c10::prim::GetAttr) return true;
+    if (!is_view_like(node) || node->inputs().empty()) return false;
+    v = node->input(0);
+  }
+  return false;
+}
+
+Value* to_bf16_contiguous(torch::jit::Graph& graph, Value* v) {
+  // aten::to(self, dtype, non_blocking, copy, memory_format): contiguous, so matmul can batch
+  // the result without another copy.
+  return graph.insert(c10::aten::to, {v, c10::IValue(static_cast<int64_t>(at::kBFloat16)), false,
+                                      false, c10::IValue(static_cast<int64_t>(c10::MemoryFormat::Contiguous))});
+}
+
+void rewrite(torch::jit::Block* block, torch::jit::Graph& graph, Bf16MatmulResult& result) {
+  for (auto it = block->nodes().begin(); it != block->nodes().end(); ++it) {
+    Node* node = *it;
+    for (torch::jit::Block* sub : node->blocks()) rewrite(sub, graph, result);
+    if (node->kind() != c10::aten::matmul && node->kind() != c10::aten::bmm) continue;
+    if (node->inputs().size() != 2) continue;  // the out= overloads are not in scripted graphs
+    Value* a = node->input(0);
+    Value* b = node->input(1);
+    if (is_weight(a) || is_weight(b)) {
+      ++result.weight_operand;
+      continue;
+    }
+    torch::jit::WithInsertPoint before(node);
+    Value* dtype = graph.insert(c10::prim::dtype, {a});
+    node->replaceInput(0, to_bf16_contiguous(graph, a));
+    node->replaceInput(1, to_bf16_contiguous(graph, b));
+    torch::jit::WithInsertPoint after(node->next());
+    Value* out = node->output();
+    Value* back = graph.insert(c10::aten::to, {out, dtype, false, false, c10::IValue()});
+    out->replaceAllUsesAfterNodeWith(back->node(), back);
+    ++result.converted;
+  }
+}
+
+}  // namespace
+
+Bf16MatmulResult bf16_activation_matmuls(torch::jit::Graph& graph) {
+  Bf16MatmulResult result;
+  rewrite(graph.block(), graph, result);
+  return result;
+}
+
+}  // namespace llmc::passes
