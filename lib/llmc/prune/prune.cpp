@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include "llmc/model/layers.h"
+#include "llmc/passes/fold_attention_scale.h"
 #include "llmc/prune/capture.h"
 #include "llmc/prune/structured.h"
 #include "llmc/prune/unstructured.h"
@@ -177,6 +178,12 @@ job::Job prune_job(const PruneOptions& o) {
       d["zero_weights"] = zeros;
       d["sparsity"] = round6(numel ? static_cast<double>(zeros) / static_cast<double>(numel) : 0);
       d["layers"] = rows;
+    }
+
+    // 3. Inference clean-up on the final weights (after pruning: the scale must not change
+    //    magnitude rankings across layers).
+    if (o.fold_attention_scale) {
+      d["attention_scale_folded"] = passes::folded_scales_json(passes::fold_attention_scale(model));
     }
 
     // Dense storage does not shrink with zeros; a compressed copy does.

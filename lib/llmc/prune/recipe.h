@@ -49,6 +49,7 @@ struct PruneOptions {
   StructuredOptions structured;
   int64_t calibration_batches = 8;
   int64_t steps = 1;
+  bool fold_attention_scale = true;
   recipe::Origin origin;
 
   // Parsed pattern: 0 for unstructured.

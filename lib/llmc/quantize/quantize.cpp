@@ -16,6 +16,7 @@
 #include "llmc/compare/agreement.h"
 #include "llmc/passes/bf16_matmul.h"
 #include "llmc/passes/cast_boundary.h"
+#include "llmc/passes/fold_attention_scale.h"
 #include "llmc/passes/fp16_storage.h"
 #include "llmc/quantize/observers.h"
 #include "llmc/util/machine.h"
@@ -93,6 +94,8 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
            "bf16 runs them through oneDNN's bfloat16 GEMM (fast on CPUs with AVX512-BF16) with "
            "scaling, mask and softmax kept float32; it changes the numbers, see the report's "
            "agreement");
+  s.flag("fold_attention_scale", &QuantizeOptions::fold_attention_scale,
+         "fold the attention scale (scores / √d_head) into the weights of the Linear that makes the queries (pass fold_attention_scale): one elementwise pass over the scores fewer per attention layer, the same function (bit-identical when √d_head is a power of two)");
   s.origin(&QuantizeOptions::origin);
   s.check([](const QuantizeOptions& o, const recipe::Origin& where, recipe::Context& ctx) {
     const bool globs_set = o.include != std::vector<std::string>{"*"} || !o.exclude.empty();
@@ -494,6 +497,11 @@ job::Job quantize_job(const QuantizeOptions& options) {
   j.command = "quantize";
   j.transform = [options](torch::jit::Module original, const job::TransformInput& in) {
     QuantizeOutcome q;
+    std::vector<passes::FoldedScale> folded;
+    if (options.fold_attention_scale) {
+      original = original.clone();
+      folded = passes::fold_attention_scale(original);
+    }
     if (options.scheme == Scheme::bf16) {
       std::vector<bool> float_inputs;
       for (const auto& arg : in.latency_batch.args) {
@@ -517,6 +525,7 @@ job::Job quantize_job(const QuantizeOptions& options) {
     job::TransformResult t;
     t.artifact = q.quantized;
     t.details = std::move(q.details);
+    if (options.fold_attention_scale) t.details["attention_scale_folded"] = passes::folded_scales_json(folded);
     t.warnings = std::move(q.warnings);
     if (options.scheme == Scheme::dynamic_int8 || options.scheme == Scheme::static_int8) t.quantized_engine = engine_name(options.engine);
     return t;

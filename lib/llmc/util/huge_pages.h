@@ -18,7 +18,8 @@ constexpr size_t kHugePageBytes = size_t{2} << 20;
 // off ("never"). Idempotent. Returns what was decided, for reports: see huge_pages_status().
 std::string install_huge_page_allocator();
 
-// "madvise for tensors >= 2 MiB, freed blocks reused (kernel: madvise)", "off (LLMC_HUGE_PAGES=0)",
+// "madvise for tensors >= 2 MiB, freed blocks reused (kernel: madvise); smaller ones from
+// malloc's heap, kept for reuse", "off (LLMC_HUGE_PAGES=0)",
 // "off (kernel transparent huge pages: never)", or "not installed" before
 // install_huge_page_allocator() ran.
 std::string huge_pages_status();
