@@ -3,8 +3,9 @@
 #   1. structured: half of the feed-forward intermediate neurons of the BERT-style encoder
 #      removed, latency at batch 16 x 128 against the original in the same run;
 #   2. magnitude vs Wanda at 30/50/70/90% unstructured sparsity on the trained debtags teacher
-#      and at the 2:4 and 4:8 patterns (recipes/examples/debtags: run teacher.yaml first; another
-#      trained model with LLMC_PRUNE_MODEL=path), Jaccard on 1024 held-out packages.
+#      and at the 2:4 and 4:8 patterns (recipes/examples/debtags: teacher-continue.yaml's output,
+#      else teacher.yaml's; another trained model with LLMC_PRUNE_MODEL=path), Jaccard on 1024
+#      held-out packages.
 # Usage: bash tests/bench/bench_prune.sh [RUNS]
 source "$(dirname "$0")/setup.sh" "$@"
 echo "settings: 1 LibTorch intra-op thread, OpenBLAS 1 thread${OPENBLAS_CORETYPE:+, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE}"
@@ -18,7 +19,8 @@ print(f"\n1. structured ffn 50%: p50 {o['latency']['p50_ms']:.1f} ms -> {p['late
       f"file {r['comparison']['size_ratio']:.3f}x")
 PY
 deb=${LLMC_DEBTAGS:-build/debtags}
-model=${LLMC_PRUNE_MODEL:-$deb/out/teacher/model.pt}
+model=${LLMC_PRUNE_MODEL:-$deb/out/teacher-continued/model.pt}
+[ -f "$model" ] || model=$deb/out/teacher/model.pt
 if [ ! -f "$model" ]; then
   echo "2. skipped: no trained model at $model (run recipes/examples/debtags/run.sh)"
   exit 0

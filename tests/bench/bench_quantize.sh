@@ -7,6 +7,9 @@ echo "settings: 1 LibTorch intra-op thread, OpenBLAS 1 thread, quantized engine 
 
 ./build/tools/llmc quantize tests/bench/quantize-bench.yaml --force -q --json \
   --set bench.runs="$runs" > build/bench/llmc-quantize.json
+# The same with the attention products in bf16 (quantize.activation_matmuls: bf16).
+./build/tools/llmc quantize tests/bench/quantize-bench.yaml --force -q --json --out build/bench/quantize-bf16-matmuls \
+  --set bench.runs="$runs" --set quantize.activation_matmuls=bf16 > build/bench/llmc-quantize-bf16-matmuls.json
 # The same with LibTorch's own allocator (no huge pages: docs/cli.md#tensor-memory).
 LLMC_HUGE_PAGES=0 ./build/tools/llmc quantize tests/bench/quantize-bench.yaml --force -q --json \
   --out build/bench/quantize-small-pages --set bench.runs="$runs" > build/bench/llmc-quantize-small-pages.json
@@ -40,6 +43,9 @@ print("llmc's own run (original = the scripted model in eval mode, fp32):")
 print(f"  p50 {o['latency']['p50_ms']:.1f} ms -> {q['latency']['p50_ms']:.1f} ms: {r['comparison']['speedup']:.2f}x faster")
 print(f"  file {o['file_bytes']/2**20:.2f} MiB -> {q['file_bytes']/2**20:.2f} MiB: {r['comparison']['size_ratio']:.3f}x")
 print(f"  label agreement {r['agreement']['label_agreement']}, cosine {r['agreement']['cosine']:.5f}")
+b = json.load(open("build/bench/llmc-quantize-bf16-matmuls.json"))
+print(f"  with activation_matmuls: bf16: p50 {b['original']['latency']['p50_ms']:.1f} ms -> {b['result']['latency']['p50_ms']:.1f} ms: "
+      f"{b['comparison']['speedup']:.2f}x faster; label agreement {b['agreement']['label_agreement']}, cosine {b['agreement']['cosine']:.5f}")
 print()
 print(f"  tensor memory: huge pages {r['provenance']['huge_pages']}")
 s = json.load(open("build/bench/llmc-quantize-small-pages.json"))
@@ -60,19 +66,27 @@ for name in ("bf16", "static"):
           f"label agreement {x['agreement']['label_agreement']}, cosine {x['agreement']['cosine']:.5f}")
 PY
 
-# Agreement on held-out data of a trained model: the debtags teacher, when it has been trained.
+# Agreement on held-out data of a trained model: the debtags teacher (teacher-continue.yaml's
+# output, else teacher.yaml's) when it has been trained; another with LLMC_QUANTIZE_MODEL=path.
 deb=${LLMC_DEBTAGS:-build/debtags}
-if [ -f "$deb/out/teacher/model.pt" ]; then
-  ./build/tools/llmc quantize tests/bench/quantize-debtags.yaml --force -q --json > build/bench/llmc-quantize-debtags.json
+model=${LLMC_QUANTIZE_MODEL:-$deb/out/teacher-continued/model.pt}
+[ -f "$model" ] || model=$deb/out/teacher/model.pt
+if [ -f "$model" ]; then
+  ./build/tools/llmc quantize tests/bench/quantize-debtags.yaml --force -q --json --set model="$model" \
+    > build/bench/llmc-quantize-debtags.json
+  ./build/tools/llmc quantize tests/bench/quantize-debtags.yaml --force -q --json --set model="$model" \
+    --out build/bench/quantize-debtags-bf16-matmuls --set quantize.activation_matmuls=bf16 > build/bench/llmc-quantize-debtags-bf16-matmuls.json
   "$torch_python" - <<'PY'
 import json
-r = json.load(open("build/bench/llmc-quantize-debtags.json"))
-print(f"\ntrained debtags teacher, dynamic-int8 + 8-bit embeddings, {r['inputs']['rows']} held-out packages "
-      f"(20 labels, a row agrees when its whole predicted label set is the same):")
-print(f"  label agreement {r['agreement']['label_agreement']:.4f}, cosine {r['agreement']['cosine']:.5f}; "
-      f"Jaccard {r['original']['metrics']['jaccard_samples']:.4f} -> {r['result']['metrics']['jaccard_samples']:.4f}; "
-      f"file {r['comparison']['size_ratio']:.3f}x; p50 {r['comparison']['speedup']:.2f}x faster (batches padded to their longest text)")
+for f, label in (("llmc-quantize-debtags.json", "dynamic-int8 + 8-bit embeddings"),
+                 ("llmc-quantize-debtags-bf16-matmuls.json", "the same + activation_matmuls: bf16")):
+    r = json.load(open(f"build/bench/{f}"))
+    print(f"\ntrained debtags teacher ({r['original']['path']}), {label}, {r['inputs']['rows']} held-out packages "
+          f"(20 labels, a row agrees when its whole predicted label set is the same):")
+    print(f"  label agreement {r['agreement']['label_agreement']:.4f}, cosine {r['agreement']['cosine']:.5f}; "
+          f"Jaccard {r['original']['metrics']['jaccard_samples']:.4f} -> {r['result']['metrics']['jaccard_samples']:.4f}; "
+          f"file {r['comparison']['size_ratio']:.3f}x; p50 {r['comparison']['speedup']:.2f}x faster (batches padded to their longest text)")
 PY
 else
-  echo "(no trained debtags teacher in $deb/out/teacher: agreement on held-out data skipped)"
+  echo "(no trained debtags teacher at $model: agreement on held-out data skipped)"
 fi
