@@ -162,6 +162,13 @@ TEST_CASE("structured: feed-forward neurons and attention heads removed, tensors
   torch::NoGradGuard no_grad;
   const auto out = m.forward({torch::randint(1, 1000, {3, 17}), torch::ones({3, 17}, torch::kLong)}).toTensor();
   CHECK(out.sizes() == torch::IntArrayRef({3, 3}));
+  // The attention rewrites ran after pruning (head_dim 32: √32 folded, not bit-exact).
+  const auto& rw = rep.at("details").at("attention_rewrites");
+  REQUIRE(rw.at("scale_folded").size() == 2);
+  CHECK(rw.at("scale_folded").at(0).at("linear").as_string() == "query");
+  CHECK(!rw.at("scale_folded").at(0).at("exact").as_bool());
+  CHECK(rw.at("contiguous_transposed_operands").as_int() == 1);
+  CHECK(rep.at("agreement").at("cosine").as_double() > 0.9);
 }
 
 TEST_CASE("prune: bad inputs are clear errors with documented exit codes and no artifact") {

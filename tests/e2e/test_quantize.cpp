@@ -73,6 +73,15 @@ TEST_CASE("dynamic-int8: Linear layers become quantized::linear_dynamic, the cla
   }
   CHECK(classifier_listed_fp32);
   CHECK(report.at("comparison").at("size_ratio").as_double() < 0.8);
+  // The attention rewrites ran before quantizing: the scale division is gone from the graph.
+  CHECK(d.at("attention_rewrites").at("scale_folded").size() == 2);
+  CHECK(count_ops(q, "aten::div") == 0);
+  // With optimize_attention: false the division stays.
+  const auto plain = run_llmc({"quantize", recipe, "--out", "plain", "--set", "quantize.optimize_attention=false"},
+                              dir.path().string());
+  REQUIRE(plain.code == 0);
+  CHECK(count_ops(torch::jit::load((dir.path() / "plain/model.pt").string()), "aten::div") == 2);
+  CHECK(!read_json((dir.path() / "plain/report.json").string()).at("details").contains("attention_rewrites"));
 }
 
 TEST_CASE("include globs select layers; qnnpack works; unknown engines and empty selections fail") {

@@ -31,7 +31,8 @@ struct FoldedScale {
 // Rewrites `model` (its types and weights) in place; call it on a clone.
 std::vector<FoldedScale> fold_attention_scale(torch::jit::Module& model);
 
-// The report's `attention_scale_folded` list: one {module, linear, divisor, exact} per fold.
+// The `scale_folded` list of the report's `attention_rewrites`: one {module, linear, divisor,
+// exact} per fold.
 util::Json folded_scales_json(const std::vector<FoldedScale>& folded);
 
 }  // namespace llmc::passes

@@ -8,7 +8,7 @@
 #include <zlib.h>
 
 #include "llmc/model/layers.h"
-#include "llmc/passes/fold_attention_scale.h"
+#include "llmc/passes/optimize_attention.h"
 #include "llmc/prune/capture.h"
 #include "llmc/prune/structured.h"
 #include "llmc/prune/unstructured.h"
@@ -182,9 +182,7 @@ job::Job prune_job(const PruneOptions& o) {
 
     // 3. Inference clean-up on the final weights (after pruning: the scale must not change
     //    magnitude rankings across layers).
-    if (o.fold_attention_scale) {
-      d["attention_scale_folded"] = passes::folded_scales_json(passes::fold_attention_scale(model));
-    }
+    if (o.optimize_attention) d["attention_rewrites"] = passes::to_json(passes::optimize_attention(model));
 
     // Dense storage does not shrink with zeros; a compressed copy does.
     const auto original_bytes = read_file(in.common.model);

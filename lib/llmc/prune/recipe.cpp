@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "llmc/passes/optimize_attention.h"
 #include "llmc/recipe/parse.h"
 
 namespace llmc::prune {
@@ -76,8 +77,7 @@ recipe::Section<PruneRecipe> prune_schema() {
   s.integer("steps", &PruneOptions::steps, 1, 1000,
             "prune gradually in this many steps, sparsity rising linearly (wanda re-measures "
             "activations on the partly pruned model at each step)");
-  s.flag("fold_attention_scale", &PruneOptions::fold_attention_scale,
-         "fold the attention scale (scores / √d_head) into the weights of the Linear that makes the queries (pass fold_attention_scale): one elementwise pass over the scores fewer per attention layer, the same function (bit-identical when √d_head is a power of two)");
+  s.flag("optimize_attention", &PruneOptions::optimize_attention, passes::kOptimizeAttentionHelp);
   s.origin(&PruneOptions::origin);
   s.check([](const PruneOptions& o, const recipe::Origin& where, recipe::Context& ctx) {
     auto add = [&](const std::string& key, const std::string& message) {

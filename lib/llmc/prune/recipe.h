@@ -49,7 +49,7 @@ struct PruneOptions {
   StructuredOptions structured;
   int64_t calibration_batches = 8;
   int64_t steps = 1;
-  bool fold_attention_scale = true;
+  bool optimize_attention = true;  // passes::optimize_attention after pruning
   recipe::Origin origin;
 
   // Parsed pattern: 0 for unstructured.

@@ -16,7 +16,7 @@
 #include "llmc/compare/agreement.h"
 #include "llmc/passes/bf16_matmul.h"
 #include "llmc/passes/cast_boundary.h"
-#include "llmc/passes/fold_attention_scale.h"
+#include "llmc/passes/optimize_attention.h"
 #include "llmc/passes/fp16_storage.h"
 #include "llmc/quantize/observers.h"
 #include "llmc/util/machine.h"
@@ -94,8 +94,7 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
            "bf16 runs them through oneDNN's bfloat16 GEMM (fast on CPUs with AVX512-BF16) with "
            "scaling, mask and softmax kept float32; it changes the numbers, see the report's "
            "agreement");
-  s.flag("fold_attention_scale", &QuantizeOptions::fold_attention_scale,
-         "fold the attention scale (scores / √d_head) into the weights of the Linear that makes the queries (pass fold_attention_scale): one elementwise pass over the scores fewer per attention layer, the same function (bit-identical when √d_head is a power of two)");
+  s.flag("optimize_attention", &QuantizeOptions::optimize_attention, passes::kOptimizeAttentionHelp);
   s.origin(&QuantizeOptions::origin);
   s.check([](const QuantizeOptions& o, const recipe::Origin& where, recipe::Context& ctx) {
     const bool globs_set = o.include != std::vector<std::string>{"*"} || !o.exclude.empty();
@@ -497,10 +496,10 @@ job::Job quantize_job(const QuantizeOptions& options) {
   j.command = "quantize";
   j.transform = [options](torch::jit::Module original, const job::TransformInput& in) {
     QuantizeOutcome q;
-    std::vector<passes::FoldedScale> folded;
-    if (options.fold_attention_scale) {
+    passes::AttentionRewrites rewrites;
+    if (options.optimize_attention) {
       original = original.clone();
-      folded = passes::fold_attention_scale(original);
+      rewrites = passes::optimize_attention(original);
     }
     if (options.scheme == Scheme::bf16) {
       std::vector<bool> float_inputs;
@@ -525,7 +524,7 @@ job::Job quantize_job(const QuantizeOptions& options) {
     job::TransformResult t;
     t.artifact = q.quantized;
     t.details = std::move(q.details);
-    if (options.fold_attention_scale) t.details["attention_scale_folded"] = passes::folded_scales_json(folded);
+    if (options.optimize_attention) t.details["attention_rewrites"] = passes::to_json(rewrites);
     t.warnings = std::move(q.warnings);
     if (options.scheme == Scheme::dynamic_int8 || options.scheme == Scheme::static_int8) t.quantized_engine = engine_name(options.engine);
     return t;

@@ -33,7 +33,7 @@ struct QuantizeOptions {
   bool per_channel = false;                  // int8 weights: one scale per output channel
   // int8 schemes: activation x activation products (attention) in float32 or bfloat16
   MatmulPrecision activation_matmuls = MatmulPrecision::fp32;
-  bool fold_attention_scale = true;          // pass fold_attention_scale before quantizing
+  bool optimize_attention = true;            // passes::optimize_attention before quantizing
   recipe::Origin origin;
 };
 

@@ -1,0 +1,37 @@
+#include "llmc/passes/optimize_attention.h"
+
+#include <set>
+
+#include "llmc/passes/contiguous_transposed_operand.h"
+
+namespace llmc::passes {
+
+const char* const kOptimizeAttentionHelp =
+    "exact rewrites of attention code for inference: the division of the scores by √d_head "
+    "folded into the query Linear's weights (fold_attention_scale), and transposed matmul "
+    "operands made contiguous before their transpose (contiguous_transposed_operand); the same "
+    "function, bit-identical when √d_head is a power of two";
+
+AttentionRewrites optimize_attention(torch::jit::Module& model) {
+  AttentionRewrites r;
+  r.scale_folded = fold_attention_scale(model);
+  // Method graphs belong to module types: rewrite each type's once.
+  std::set<const torch::jit::Graph*> done;
+  for (const auto& m : model.modules()) {
+    for (const auto& method : m.get_methods()) {
+      auto graph = method.graph();
+      if (!done.insert(graph.get()).second) continue;
+      r.contiguous_transposed_operands += contiguous_transposed_operand(*graph);
+    }
+  }
+  return r;
+}
+
+util::Json to_json(const AttentionRewrites& r) {
+  util::Json j = util::Json::object();
+  j["scale_folded"] = folded_scales_json(r.scale_folded);
+  j["contiguous_transposed_operands"] = r.contiguous_transposed_operands;
+  return j;
+}
+
+}  // namespace llmc::passes

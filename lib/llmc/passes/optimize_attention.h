@@ -1,0 +1,30 @@
+// The exact attention rewrites `prune` and `quantize` apply (recipe key `optimize_attention`,
+// on by default): fold_attention_scale, then contiguous_transposed_operand on every method of
+// every module type of the model. Both keep the function; neither needs inputs.
+#pragma once
+
+#include <vector>
+
+#include <torch/script.h>
+
+#include "llmc/passes/fold_attention_scale.h"
+#include "llmc/util/json.h"
+
+namespace llmc::passes {
+
+struct AttentionRewrites {
+  std::vector<FoldedScale> scale_folded;
+  int contiguous_transposed_operands = 0;
+};
+
+// Rewrites `model` (its types and weights) in place; call it on a clone.
+AttentionRewrites optimize_attention(torch::jit::Module& model);
+
+// The report's `attention_rewrites`: {scale_folded: [{module, linear, divisor, exact}],
+// contiguous_transposed_operands: n}.
+util::Json to_json(const AttentionRewrites& r);
+
+// The recipe key's description, shared by the subcommands that have it.
+extern const char* const kOptimizeAttentionHelp;
+
+}  // namespace llmc::passes
