@@ -36,14 +36,17 @@ std::vector<at::Tensor> output_tensors(const c10::IValue& output) {
 
 namespace {
 
+struct LabelMatches {
+  int64_t rows_same = 0, rows = 0;
+  int64_t decisions_same = 0, decisions = 0;  // multi-label only
+};
+
 // Row-wise predicted labels agree? `a`, `b` are [rows, classes] float tensors.
-std::pair<int64_t, int64_t> label_matches(const at::Tensor& a, const at::Tensor& b,
-                                          const recipe::TaskSpec& task) {
+LabelMatches label_matches(const at::Tensor& a, const at::Tensor& b, const recipe::TaskSpec& task) {
   if (task.type == recipe::TaskKind::multi_label) {
     const double logit_threshold = std::log(task.threshold / (1 - task.threshold));
-    auto pa = a.ge(logit_threshold);
-    auto pb = b.ge(logit_threshold);
-    return {pa.eq(pb).all(1).sum().item<int64_t>(), a.size(0)};
+    const auto same = a.ge(logit_threshold).eq(b.ge(logit_threshold));
+    return {same.all(1).sum().item<int64_t>(), a.size(0), same.sum().item<int64_t>(), same.numel()};
   }
   return {a.argmax(1).eq(b.argmax(1)).sum().item<int64_t>(), a.size(0)};
 }
@@ -57,6 +60,7 @@ Agreement compare_outputs(const std::vector<c10::IValue>& reference,
   Agreement result;
   double sum_abs = 0, dot = 0, norm_a = 0, norm_b = 0;
   int64_t label_same = 0, label_rows = 0;
+  int64_t decisions_same = 0, decisions = 0;
   bool labels_measurable = true;
   for (size_t i = 0; i < reference.size(); ++i) {
     const auto ra = output_tensors(reference[i]);
@@ -94,9 +98,11 @@ Agreement compare_outputs(const std::vector<c10::IValue>& reference,
       label_same += a.eq(b).sum().item<int64_t>();
       label_rows += a.numel();
     } else if (!ra.empty() && ra[0].dim() == 2 && ra[0].size(1) > 1 && ra[0].is_floating_point()) {
-      const auto [same, rows] = label_matches(ra[0].to(at::kFloat), cb[0].to(at::kFloat), task);
-      label_same += same;
-      label_rows += rows;
+      const auto m = label_matches(ra[0].to(at::kFloat), cb[0].to(at::kFloat), task);
+      label_same += m.rows_same;
+      label_rows += m.rows;
+      decisions_same += m.decisions_same;
+      decisions += m.decisions;
     } else {
       labels_measurable = false;
     }
@@ -109,6 +115,9 @@ Agreement compare_outputs(const std::vector<c10::IValue>& reference,
   }
   if (labels_measurable && label_rows > 0) {
     result.label_agreement = static_cast<double>(label_same) / static_cast<double>(label_rows);
+    if (decisions > 0) {
+      result.decision_agreement = static_cast<double>(decisions_same) / static_cast<double>(decisions);
+    }
   }
   return result;
 }

@@ -12,6 +12,8 @@ struct Agreement {
   double mean_abs_diff = 0;
   double cosine = 1;
   std::optional<double> label_agreement;  // fraction of rows with the same predicted label(s)
+  // multi-label: fraction of the (row, label) decisions that are the same
+  std::optional<double> decision_agreement;
   bool identical = true;                  // bitwise equal
 };
 

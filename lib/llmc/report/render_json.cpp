@@ -77,6 +77,7 @@ Json to_json(const Report& r) {
     a["mean_abs_diff"] = r.agreement->mean_abs_diff;
     a["cosine"] = r.agreement->cosine;
     a["label_agreement"] = optional_number(r.agreement->label_agreement);
+    a["decision_agreement"] = optional_number(r.agreement->decision_agreement);
     a["identical"] = r.agreement->identical;
     j["agreement"] = a;
   } else {

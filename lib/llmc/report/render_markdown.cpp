@@ -101,6 +101,9 @@ std::string to_markdown(const Report& r) {
     out += fmt::format("- max abs diff: {:.3g}\n- mean abs diff: {:.3g}\n- cosine: {:.6f}\n",
                        a.max_abs_diff, a.mean_abs_diff, a.cosine);
     if (a.label_agreement) out += fmt::format("- label agreement: {:.4f}\n", *a.label_agreement);
+    if (a.decision_agreement) {
+      out += fmt::format("- decision agreement (row, label pairs): {:.5f}\n", *a.decision_agreement);
+    }
     out += fmt::format("- bitwise identical: {}\n", a.identical ? "yes" : "no");
   }
   if (!r.gates.empty()) {
