@@ -1,10 +1,12 @@
 // `llmc quantize` end to end: dynamic int8 Linear layers, globs, engines, bad inputs.
 #include <filesystem>
+#include <set>
 
 #include "torch_doctest.h"
 
 #include "cli.h"
 #include "test_support.h"
+#include "llmc/util/machine.h"
 
 using llmc::test::fixture;
 using llmc::test::read_json;
@@ -82,6 +84,33 @@ TEST_CASE("dynamic-int8: Linear layers become quantized::linear_dynamic, the cla
   REQUIRE(plain.code == 0);
   CHECK(count_ops(torch::jit::load((dir.path() / "plain/model.pt").string()), "aten::div") == 2);
   CHECK(!read_json((dir.path() / "plain/report.json").string()).at("details").contains("attention_rewrites"));
+
+  // activation_range: auto picks 8 bits with onednn on a VNNI CPU; reduced and full are explicit.
+  auto reduce_range_flags = [&](const std::string& out) {
+    std::set<bool> flags;
+    const auto m = torch::jit::load((dir.path() / out / "model.pt").string());
+    const auto graph = m.get_method("forward").graph();
+    for (const auto* node : graph->nodes()) {
+      if (node->kind().toQualString() == std::string("quantized::linear_dynamic")) {
+        flags.insert(torch::jit::toIValue(node->input(2))->toBool());
+      }
+    }
+    return flags;
+  };
+  const bool vnni = llmc::util::machine_info().cpu_flags.find("vnni") != std::string::npos;
+  CHECK(reduce_range_flags("out") == std::set<bool>{!vnni});
+  CHECK(d.at("activation_range").as_string() == (vnni ? "full (8 bits)" : "reduced (7 bits)"));
+  for (const std::string range : {"reduced", "full"}) {
+    const auto rr = run_llmc({"quantize", recipe, "--out", range, "--set", "quantize.activation_range=" + range},
+                             dir.path().string());
+    REQUIRE(rr.code == 0);
+    CHECK(reduce_range_flags(range) == std::set<bool>{range == "reduced"});
+  }
+  const auto bad = run_llmc({"quantize", recipe, "--out", "bad", "--set", "quantize.scheme=bf16",
+                             "--set", "quantize.activation_range=full", "--set", "quantize.exclude=[]"},
+                            dir.path().string());
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("quantize.activation_range") != std::string::npos);
 }
 
 TEST_CASE("include globs select layers; qnnpack works; unknown engines and empty selections fail") {

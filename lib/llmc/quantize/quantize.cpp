@@ -94,6 +94,15 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
            "bf16 runs them through oneDNN's bfloat16 GEMM (fast on CPUs with AVX512-BF16) with "
            "scaling, mask and softmax kept float32; it changes the numbers, see the report's "
            "agreement");
+  s.choice("activation_range", &QuantizeOptions::activation_range,
+           {{"auto", ActivationRange::automatic},
+            {"full", ActivationRange::full},
+            {"reduced", ActivationRange::reduced}},
+           "dynamic-int8: range of the run-time activation quantization; full: 8 bits (0..255); "
+           "reduced: 7 bits, for int8 kernels whose 16-bit intermediate sums can saturate on "
+           "CPUs without VNNI; auto: full with engine onednn on a CPU with VNNI (AVX512-VNNI or "
+           "AVX-VNNI), else reduced. An artifact made with full range may saturate on a CPU "
+           "without VNNI");
   s.flag("optimize_attention", &QuantizeOptions::optimize_attention, passes::kOptimizeAttentionHelp);
   s.origin(&QuantizeOptions::origin);
   s.check([](const QuantizeOptions& o, const recipe::Origin& where, recipe::Context& ctx) {
@@ -102,6 +111,10 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
       ctx.add({where.location, where.key,
                "bf16 and fp16 cast the whole model; include, exclude and embeddings apply to "
                "the int8 schemes"});
+    }
+    if (o.scheme != Scheme::dynamic_int8 && o.activation_range != ActivationRange::automatic) {
+      ctx.add({where.location, recipe::join_key(where.key, "activation_range"),
+               "activation_range applies to dynamic-int8 (static-int8 calibrates its ranges)"});
     }
     if ((o.scheme == Scheme::bf16 || o.scheme == Scheme::fp16) &&
         o.activation_matmuls != MatmulPrecision::fp32) {
@@ -263,6 +276,34 @@ void add_embeddings(torch::jit::Graph& graph, const QuantizeOptions& options, ut
   details["embeddings"] = tables;
 }
 
+bool cpu_has_vnni() {
+  const std::string& flags = util::machine_info().cpu_flags;
+  return flags.find("avx512_vnni") != std::string::npos || flags.find("avx_vnni") != std::string::npos;
+}
+
+// dynamic-int8: sets the reduce_range argument of every quantized::linear_dynamic call (LibTorch's
+// Finalize always writes true, fbgemm's 7-bit convention) and reports the choice.
+void set_activation_range(torch::jit::Graph& graph, const QuantizeOptions& options,
+                          util::Json& details, std::vector<std::string>& warnings) {
+  const bool vnni = cpu_has_vnni();
+  const bool full = options.activation_range == ActivationRange::full ||
+                    (options.activation_range == ActivationRange::automatic && vnni &&
+                     options.engine == Engine::onednn);
+  for (torch::jit::Node* node : graph.nodes()) {
+    if (node->kind() != c10::Symbol::fromQualString("quantized::linear_dynamic") ||
+        node->inputs().size() != 3) {
+      continue;
+    }
+    torch::jit::WithInsertPoint before(node);
+    node->replaceInput(2, graph.insertConstant(!full));
+  }
+  details["activation_range"] = full ? "full (8 bits)" : "reduced (7 bits)";
+  if (full && !vnni) {
+    warnings.push_back("activation_range: full on a CPU without VNNI: int8 products can "
+                       "saturate in the kernels' 16-bit intermediate sums");
+  }
+}
+
 // With `activation_matmuls: bf16`, the bf16_activation_matmuls pass on the finalized graph.
 void add_bf16_matmuls(torch::jit::Graph& graph, const QuantizeOptions& options,
                       util::Json& details, std::vector<std::string>& warnings) {
@@ -408,6 +449,7 @@ QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const Quantize
   auto graph = quantized.get_method("forward").graph();
 
   QuantizeOutcome out;
+  set_activation_range(*graph, options, out.details, out.warnings);
   out.quantized = quantized;
   int64_t selected = 0;
   const util::Json layers = layer_table(plan, "int8 weight, dynamic uint8 activations", selected);

@@ -20,6 +20,9 @@ enum class Scheme { dynamic_int8, static_int8, bf16, fp16 };
 enum class Engine { onednn, qnnpack, fbgemm, x86 };
 enum class Observer { minmax, percentile };
 enum class MatmulPrecision { fp32, bf16 };
+// dynamic-int8 activations: full 8-bit range, or 7 bits (reduce_range) for int8 kernels that
+// can saturate without VNNI; auto: full where the CPU has VNNI and the engine is onednn.
+enum class ActivationRange { automatic, full, reduced };
 
 struct QuantizeOptions {
   Scheme scheme = Scheme::dynamic_int8;
@@ -34,6 +37,7 @@ struct QuantizeOptions {
   // int8 schemes: activation x activation products (attention) in float32 or bfloat16
   MatmulPrecision activation_matmuls = MatmulPrecision::fp32;
   bool optimize_attention = true;            // passes::optimize_attention before quantizing
+  ActivationRange activation_range = ActivationRange::automatic;
   recipe::Origin origin;
 };
 
