@@ -52,11 +52,24 @@ std::optional<double> static_number(const Value* v, const Module& instance) {
     if (!x) return std::nullopt;
     return node->kind() == c10::aten::sqrt ? std::sqrt(*x) : *x;
   }
-  if (node->kind() == c10::aten::pow && node->inputs().size() == 2) {
+  if (node->inputs().size() == 2 &&
+      (node->kind() == c10::aten::pow || node->kind() == c10::aten::floordiv ||
+       node->kind() == c10::aten::mul || node->kind() == c10::aten::div)) {
+    // Numbers only (a tensor operand is run-time data): e.g. DistilBERT's
+    // math.sqrt(self.dim // self.n_heads).
+    for (const Value* in : node->inputs()) {
+      if (in->type()->kind() != c10::TypeKind::IntType &&
+          in->type()->kind() != c10::TypeKind::FloatType) {
+        return std::nullopt;
+      }
+    }
     const auto x = static_number(node->input(0), instance);
     const auto y = static_number(node->input(1), instance);
     if (!x || !y) return std::nullopt;
-    return std::pow(*x, *y);
+    if (node->kind() == c10::aten::pow) return std::pow(*x, *y);
+    if (node->kind() == c10::aten::mul) return *x * *y;
+    if (*y == 0) return std::nullopt;
+    return node->kind() == c10::aten::div ? *x / *y : std::floor(*x / *y);
   }
   return std::nullopt;
 }

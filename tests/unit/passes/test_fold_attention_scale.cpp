@@ -81,6 +81,31 @@ TEST_CASE("the tiny BERT fixture: every layer folded, outputs within float round
   CHECK((a - b).abs().max().item<double>() < 1e-5);
 }
 
+TEST_CASE("DistilBERT style: q / sqrt(dim // heads) before the product") {
+  torch::manual_seed(0);
+  torch::jit::Module original("Distil");
+  original.register_module("q_lin", linear(32, 32));
+  original.register_module("k_lin", linear(32, 32));
+  original.register_attribute("dim", c10::IntType::get(), int64_t{32});
+  original.register_attribute("n_heads", c10::IntType::get(), int64_t{2});
+  original.define(R"JIT(
+def forward(self, x):
+    dph = self.dim // self.n_heads
+    q = self.q_lin.forward(x).view(x.size(0), -1, self.n_heads, dph).transpose(1, 2) / dph ** 0.5
+    k = self.k_lin.forward(x).view(x.size(0), -1, self.n_heads, dph).transpose(1, 2)
+    return torch.matmul(q, k.transpose(2, 3))
+)JIT");
+  torch::jit::Module m = original.clone();
+  const auto x = torch::randn({2, 5, 32});
+  const at::Tensor before = original.forward({x}).toTensor();
+  const auto folded = llmc::passes::fold_attention_scale(m);
+  REQUIRE(folded.size() == 1);
+  CHECK(folded[0].linear == "q_lin");
+  CHECK(folded[0].divisor == 4.0);  // (32 // 2) ** 0.5
+  CHECK(folded[0].exact);
+  CHECK(torch::equal(m.forward({x}).toTensor(), before));
+}
+
 TEST_CASE("must not fold") {
   torch::manual_seed(0);
   SUBCASE("a divisor known only at run time") {
