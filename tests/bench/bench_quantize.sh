@@ -7,9 +7,10 @@ echo "settings: 1 LibTorch intra-op thread, OpenBLAS 1 thread, quantized engine 
 
 ./build/tools/llmc quantize tests/bench/quantize-bench.yaml --force -q --json \
   --set bench.runs="$runs" > build/bench/llmc-quantize.json
-# The same with the attention products in bf16 (quantize.activation_matmuls: bf16).
-./build/tools/llmc quantize tests/bench/quantize-bench.yaml --force -q --json --out build/bench/quantize-bf16-matmuls \
-  --set bench.runs="$runs" --set quantize.activation_matmuls=bf16 > build/bench/llmc-quantize-bf16-matmuls.json
+# The same with the attention products kept in float32 (quantize.activation_matmuls: fp32; the
+# default, auto, makes them bf16 on a CPU with AVX512-BF16).
+./build/tools/llmc quantize tests/bench/quantize-bench.yaml --force -q --json --out build/bench/quantize-fp32-matmuls \
+  --set bench.runs="$runs" --set quantize.activation_matmuls=fp32 > build/bench/llmc-quantize-fp32-matmuls.json
 # The same with LibTorch's own allocator (no huge pages: docs/cli.md#tensor-memory).
 LLMC_HUGE_PAGES=0 ./build/tools/llmc quantize tests/bench/quantize-bench.yaml --force -q --json \
   --out build/bench/quantize-small-pages --set bench.runs="$runs" > build/bench/llmc-quantize-small-pages.json
@@ -28,10 +29,10 @@ with open('build/bench/calib.jsonl', 'w') as f:
   --set bench.runs="$runs" --set quantize.scheme=static-int8 --set data.path=build/bench/calib.jsonl \
   --set quantize.calibration_batches=4 > build/bench/llmc-static.json
 "$torch_python" tests/bench/peer_quantize.py build/bench/bert_bench.pt \
-  build/bench/quantize/model.pt 16 128 8000 "$runs" build/bench/peer_int8.pt > build/bench/peer-quantize.json
+  build/bench/quantize/model.pt 16 128 8000 "$runs" build/bench/peer_int8.pt build/bench/quantize-fp32-matmuls/model.pt > build/bench/peer-quantize.json
 # Python with huge pages for every malloc (glibc >= 2.35), like llmc's allocator.
 GLIBC_TUNABLES=glibc.malloc.hugetlb=1 "$torch_python" tests/bench/peer_quantize.py build/bench/bert_bench.pt \
-  build/bench/quantize/model.pt 16 128 8000 "$runs" build/bench/peer_int8.pt > build/bench/peer-quantize-huge.json
+  build/bench/quantize/model.pt 16 128 8000 "$runs" build/bench/peer_int8.pt build/bench/quantize-fp32-matmuls/model.pt > build/bench/peer-quantize-huge.json
 
 "$torch_python" - <<'PY'
 import json
@@ -42,9 +43,10 @@ print()
 print("llmc's own run (original = the scripted model in eval mode, fp32):")
 print(f"  p50 {o['latency']['p50_ms']:.1f} ms -> {q['latency']['p50_ms']:.1f} ms: {r['comparison']['speedup']:.2f}x faster")
 print(f"  file {o['file_bytes']/2**20:.2f} MiB -> {q['file_bytes']/2**20:.2f} MiB: {r['comparison']['size_ratio']:.3f}x")
-print(f"  label agreement {r['agreement']['label_agreement']}, cosine {r['agreement']['cosine']:.5f}")
-b = json.load(open("build/bench/llmc-quantize-bf16-matmuls.json"))
-print(f"  with activation_matmuls: bf16: p50 {b['original']['latency']['p50_ms']:.1f} ms -> {b['result']['latency']['p50_ms']:.1f} ms: "
+print(f"  label agreement {r['agreement']['label_agreement']}, cosine {r['agreement']['cosine']:.5f}; "
+      f"attention products (activation_matmuls: auto): {r['details']['activation_matmuls']}")
+b = json.load(open("build/bench/llmc-quantize-fp32-matmuls.json"))
+print(f"  with activation_matmuls: fp32: p50 {b['original']['latency']['p50_ms']:.1f} ms -> {b['result']['latency']['p50_ms']:.1f} ms: "
       f"{b['comparison']['speedup']:.2f}x faster; label agreement {b['agreement']['label_agreement']}, cosine {b['agreement']['cosine']:.5f}")
 print()
 print(f"  tensor memory: huge pages {r['provenance']['huge_pages']}")
@@ -53,9 +55,10 @@ print(f"  with LLMC_HUGE_PAGES=0: p50 {s['original']['latency']['p50_ms']:.1f} m
 print()
 for label, f in (("default malloc", "peer-quantize.json"), ("GLIBC_TUNABLES=glibc.malloc.hugetlb=1", "peer-quantize-huge.json")):
     x = json.load(open(f"build/bench/{f}"))
-    print(f"one Python process, {label}, alternating runs (fp32 frozen, peer int8, llmc int8):")
-    print(f"  fp32 frozen {x['fp32_frozen']:.1f} ms | peer int8 {x['peer_int8']:.1f} ms | llmc int8 {x['llmc_int8']:.1f} ms")
-    print(f"  llmc int8 / peer int8 = {x['llmc_int8'] / x['peer_int8']:.3f}   fp32 / llmc int8 = {x['fp32_frozen'] / x['llmc_int8']:.2f}x")
+    print(f"one Python process, {label}, alternating runs (fp32 frozen, peer int8, llmc int8 default, llmc int8 with fp32 attention products):")
+    print(f"  fp32 frozen {x['fp32_frozen']:.1f} ms | peer int8 {x['peer_int8']:.1f} ms | llmc int8 {x['llmc_int8']:.1f} ms | llmc int8, fp32 products {x['llmc_int8_2']:.1f} ms")
+    print(f"  llmc int8 / peer int8 = {x['llmc_int8'] / x['peer_int8']:.3f} (like for like, fp32 products: {x['llmc_int8_2'] / x['peer_int8']:.3f})   "
+          f"fp32 / llmc int8 = {x['fp32_frozen'] / x['llmc_int8']:.2f}x")
 print(f"  label agreement with fp32: peer {p['peer_label_agreement']:.3f}, llmc {p['llmc_label_agreement']:.3f}")
 print(f"  file: peer {p['peer_bytes']/2**20:.2f} MiB, llmc {q['file_bytes']/2**20:.2f} MiB")
 print()
@@ -75,11 +78,11 @@ if [ -f "$model" ]; then
   ./build/tools/llmc quantize tests/bench/quantize-debtags.yaml --force -q --json --set model="$model" \
     > build/bench/llmc-quantize-debtags.json
   ./build/tools/llmc quantize tests/bench/quantize-debtags.yaml --force -q --json --set model="$model" \
-    --out build/bench/quantize-debtags-bf16-matmuls --set quantize.activation_matmuls=bf16 > build/bench/llmc-quantize-debtags-bf16-matmuls.json
+    --out build/bench/quantize-debtags-fp32-matmuls --set quantize.activation_matmuls=fp32 > build/bench/llmc-quantize-debtags-fp32-matmuls.json
   "$torch_python" - <<'PY'
 import json
-for f, label in (("llmc-quantize-debtags.json", "dynamic-int8 + 8-bit embeddings"),
-                 ("llmc-quantize-debtags-bf16-matmuls.json", "the same + activation_matmuls: bf16")):
+for f, label in (("llmc-quantize-debtags.json", "dynamic-int8 + 8-bit embeddings (activation_matmuls: auto)"),
+                 ("llmc-quantize-debtags-fp32-matmuls.json", "the same with activation_matmuls: fp32")):
     r = json.load(open(f"build/bench/{f}"))
     print(f"\ntrained debtags teacher ({r['original']['path']}), {label}, {r['inputs']['rows']} held-out packages "
           f"(20 labels, a row agrees when its whole predicted label set is the same):")

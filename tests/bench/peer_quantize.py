@@ -2,8 +2,9 @@
 onednn) on the same TorchScript model, and llmc's artifact loaded in the same process; fp32,
 the peer's int8 and llmc's int8 are timed alternately, run by run.
 
-Usage: /usr/bin/python3 peer_quantize.py MODEL.pt LLMC_INT8.pt BATCH SEQ VOCAB RUNS OUT_PEER.pt
-Prints one JSON object.
+Usage: /usr/bin/python3 peer_quantize.py MODEL.pt LLMC_INT8.pt BATCH SEQ VOCAB RUNS OUT_PEER.pt [LLMC_INT8_2.pt]
+With LLMC_INT8_2.pt (e.g. llmc's artifact with activation_matmuls: fp32, like for like with the
+peer) it is timed in the same alternation as "llmc_int8_2". Prints one JSON object.
 """
 import ctypes
 import json
@@ -31,6 +32,8 @@ def main():
     torch.jit.save(peer, peer_out)
     llmc = torch.jit.load(llmc_path)
     variants = {"fp32_frozen": fp32, "peer_int8": peer, "llmc_int8": llmc}
+    if len(sys.argv) > 8:
+        variants["llmc_int8_2"] = torch.jit.load(sys.argv[8])
     times = {k: [] for k in variants}
     outs = {}
     with torch.no_grad():
@@ -46,6 +49,8 @@ def main():
     result = {k: statistics.median(v) for k, v in times.items()}
     result["peer_label_agreement"] = (outs["peer_int8"].argmax(-1) == ref).float().mean().item()
     result["llmc_label_agreement"] = (outs["llmc_int8"].argmax(-1) == ref).float().mean().item()
+    if "llmc_int8_2" in outs:
+        result["llmc_2_label_agreement"] = (outs["llmc_int8_2"].argmax(-1) == ref).float().mean().item()
     result["peer_bytes"] = os.path.getsize(peer_out)
     print(json.dumps(result))
 

@@ -204,6 +204,15 @@ TEST_CASE("a model from llmc quantize (dynamic int8, 8-bit embeddings) exports i
   CHECK(rep.at("comparison").at("size_ratio").as_double() < 1.1);
   CHECK(fs::file_size(dir.path() / "out/model.onnx") < 0.4 * fs::file_size(fixture("bert_tiny_eval.pt")));
   check_independently((dir.path() / "out/model.onnx").string(), quantized, text_inputs(3, 19), 0.05);
+  // Attention products that quantize made bf16 (its default on AVX512-BF16 CPUs) are exported
+  // as float32 MatMuls: ONNX Runtime has no CPU kernel for a bf16 MatMul.
+  const bool bf16 = read_json((dir.path() / "q/report.json").string()).at("details").at("activation_matmuls").as_string() == "bf16";
+  bool restored = false;
+  for (const auto& p : rep.at("details").at("torchscript_passes").as_array()) {
+    restored = restored || p.as_string().rfind("float32_activation_matmuls (4 ", 0) == 0;
+  }
+  CHECK(restored == bf16);
+  CHECK(ops(rep, "MatMul") == 4);
 }
 
 TEST_CASE("verify.sizes, opset 13 and external data") {

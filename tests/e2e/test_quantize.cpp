@@ -226,6 +226,23 @@ TEST_CASE("activation_matmuls: bf16 computes the attention products in bfloat16"
   CHECK(details.at("activation_matmuls").as_string() == "bf16");
   CHECK(details.at("bf16_matmuls").as_int() == 4);
 
+  SUBCASE("auto, the default, is bf16 exactly where the CPU has AVX512-BF16; fp32 opts out") {
+    const bool avx512_bf16 =
+        llmc::util::machine_info().cpu_flags.find("avx512_bf16") != std::string::npos;
+    const auto rd = run_llmc({"quantize", recipe, "--out", "auto", "--set", "quantize.activation_matmuls=auto"},
+                             dir.path().string());
+    REQUIRE(rd.code == 0);
+    const auto da = read_json((dir.path() / "auto/report.json").string()).at("details");
+    CHECK(da.at("activation_matmuls").as_string() == (avx512_bf16 ? "bf16" : "fp32"));
+    const auto rf = run_llmc({"quantize", recipe, "--out", "fp32", "--set", "quantize.activation_matmuls=fp32"},
+                             dir.path().string());
+    REQUIRE(rf.code == 0);
+    CHECK(read_json((dir.path() / "fp32/report.json").string()).at("details").at("activation_matmuls").as_string() == "fp32");
+    // Per bf16 product: two casts in, one back (the model has one cast of its own, the mask's).
+    CHECK(count_ops(torch::jit::load((dir.path() / "auto/model.pt").string()), "aten::to") -
+              count_ops(torch::jit::load((dir.path() / "fp32/model.pt").string()), "aten::to") ==
+          (avx512_bf16 ? 12 : 0));
+  }
   SUBCASE("with the bf16 scheme it is a recipe error") {
     const auto bad = run_llmc({"quantize", recipe, "--out", "o2", "--set", "quantize.scheme=bf16"},
                               dir.path().string());
@@ -243,6 +260,11 @@ TEST_CASE("activation_matmuls: bf16 computes the attention products in bfloat16"
     CHECK(rc.code == 2);
     CHECK(rc.err.find("no matmul of two activations") != std::string::npos);
     CHECK(!fs::exists(dir.path() / "cnn" / "model.pt"));
+    // auto (the default) on the same model is simply fp32.
+    const auto ra = run_llmc({"quantize", cnn, "--out", "cnn-auto", "--set", "quantize.activation_matmuls=auto"},
+                             dir.path().string());
+    CHECK(ra.code == 0);
+    CHECK(read_json((dir.path() / "cnn-auto/report.json").string()).at("details").at("activation_matmuls").as_string() == "fp32");
   }
 }
 

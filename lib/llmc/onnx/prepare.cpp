@@ -11,6 +11,7 @@
 #include <torch/csrc/jit/passes/remove_mutation.h>
 
 #include "llmc/passes/bake_eval_mode.h"
+#include "llmc/passes/bf16_matmul.h"
 #include "llmc/util/error.h"
 
 namespace llmc::onnx {
@@ -91,6 +92,13 @@ PreparedGraph prepare_graph(const torch::jit::Module& model, const std::vector<s
 
   torch::jit::removeDropout(graph);
   out.passes.push_back("removeDropout");
+  // llmc quantize's bf16 attention products: ONNX Runtime has no CPU kernel for a bf16 MatMul,
+  // so the exported products read the float32 operands (more precise, not less).
+  if (const int restored = passes::float32_activation_matmuls(*graph); restored > 0) {
+    out.passes.push_back(fmt::format("float32_activation_matmuls ({} bf16 activation products "
+                                     "computed in float32)",
+                                     restored));
+  }
   torch::jit::FoldFrozenConvBatchnorm(graph);
   torch::jit::FoldFrozenConvAddOrSub(graph);
   torch::jit::FoldFrozenConvMulOrDiv(graph);

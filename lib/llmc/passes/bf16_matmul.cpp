@@ -78,7 +78,48 @@ void rewrite(torch::jit::Block* block, torch::jit::Graph& graph, Bf16MatmulResul
   }
 }
 
+// The input of an aten::to(self, bfloat16, …) node, or nullptr when `node` is no such cast.
+Value* bf16_cast_source(const Node* node) {
+  if (node->kind() != c10::aten::to || node->inputs().size() != 5) return nullptr;
+  const auto dtype = torch::jit::toIValue(node->input(1));
+  if (!dtype || !dtype->isInt() || dtype->toInt() != static_cast<int64_t>(at::kBFloat16)) {
+    return nullptr;
+  }
+  return node->input(0);
+}
+
+void restore(torch::jit::Block* block, int& restored) {
+  for (Node* node : block->nodes()) {
+    for (torch::jit::Block* sub : node->blocks()) restore(sub, restored);
+    if (node->kind() != c10::aten::matmul && node->kind() != c10::aten::bmm) continue;
+    if (node->inputs().size() != 2) continue;
+    // Operand i is cast directly, or (Kᵀ) a transpose reads the cast.
+    Node* holder[2] = {node, node};
+    size_t slot[2] = {0, 1};
+    Value* source[2] = {nullptr, nullptr};
+    for (size_t i = 0; i < 2; ++i) {
+      Node* producer = node->input(i)->node();
+      if (producer->kind() == c10::aten::transpose && producer->inputs().size() == 3 &&
+          producer->output()->uses().size() == 1) {
+        holder[i] = producer;
+        slot[i] = 0;
+        producer = producer->input(0)->node();
+      }
+      source[i] = bf16_cast_source(producer);
+    }
+    if (!source[0] || !source[1]) continue;
+    for (size_t i = 0; i < 2; ++i) holder[i]->replaceInput(slot[i], source[i]);
+    ++restored;
+  }
+}
+
 }  // namespace
+
+int float32_activation_matmuls(torch::jit::Graph& graph) {
+  int restored = 0;
+  restore(graph.block(), restored);
+  return restored;
+}
 
 Bf16MatmulResult bf16_activation_matmuls(torch::jit::Graph& graph) {
   Bf16MatmulResult result;

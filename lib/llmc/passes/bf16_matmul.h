@@ -17,4 +17,12 @@ struct Bf16MatmulResult {
 
 Bf16MatmulResult bf16_activation_matmuls(torch::jit::Graph& graph);
 
+// Pass float32_activation_matmuls, the inverse for exporters whose runtimes have no bf16 GEMM
+// (ONNX Runtime's CPU MatMul): every aten::matmul / aten::bmm whose two operands are both
+// aten::to(…, bfloat16) casts (the second possibly through a transpose), as the pass above writes
+// them, reads the uncast operands instead, so the product is computed in the operands' own
+// (float32) precision and the cast back becomes a no-op. Returns the number of products changed;
+// the dead casts are left for dead-code elimination.
+int float32_activation_matmuls(torch::jit::Graph& graph);
+
 }  // namespace llmc::passes

@@ -19,6 +19,7 @@
 #include "llmc/passes/optimize_attention.h"
 #include "llmc/passes/fp16_storage.h"
 #include "llmc/quantize/observers.h"
+#include "llmc/util/log.h"
 #include "llmc/util/machine.h"
 #include "llmc/recipe/parse.h"
 #include "llmc/util/error.h"
@@ -88,12 +89,15 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
          "also store the embedding tables selected by include/exclude as 8-bit rows with a "
          "per-row scale and bias (the largest part of small language models)");
   s.choice("activation_matmuls", &QuantizeOptions::activation_matmuls,
-           {{"fp32", MatmulPrecision::fp32}, {"bf16", MatmulPrecision::bf16}},
+           {{"auto", MatmulPrecision::automatic},
+            {"fp32", MatmulPrecision::fp32},
+            {"bf16", MatmulPrecision::bf16}},
            "int8 schemes: precision of the products of two activations (in a transformer, the "
            "attention products Q·Kᵀ and P·V, which int8 Linear quantization leaves in float32); "
            "bf16 runs them through oneDNN's bfloat16 GEMM (fast on CPUs with AVX512-BF16) with "
-           "scaling, mask and softmax kept float32; it changes the numbers, see the report's "
-           "agreement");
+           "scaling, mask and softmax kept float32, which changes the numbers (see the report's "
+           "agreement); auto: bf16 on a CPU with AVX512-BF16 when forward has such products, "
+           "else fp32");
   s.choice("activation_range", &QuantizeOptions::activation_range,
            {{"auto", ActivationRange::automatic},
             {"full", ActivationRange::full},
@@ -117,7 +121,7 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
                "activation_range applies to dynamic-int8 (static-int8 calibrates its ranges)"});
     }
     if ((o.scheme == Scheme::bf16 || o.scheme == Scheme::fp16) &&
-        o.activation_matmuls != MatmulPrecision::fp32) {
+        o.activation_matmuls != MatmulPrecision::automatic) {
       ctx.add({where.location, recipe::join_key(where.key, "activation_matmuls"),
                "activation_matmuls applies to the int8 schemes (bf16 and fp16 set the precision "
                "of the whole model)"});
@@ -304,21 +308,31 @@ void set_activation_range(torch::jit::Graph& graph, const QuantizeOptions& optio
   }
 }
 
-// With `activation_matmuls: bf16`, the bf16_activation_matmuls pass on the finalized graph.
+bool cpu_has_avx512_bf16() {
+  return util::machine_info().cpu_flags.find("avx512_bf16") != std::string::npos;
+}
+
+// The bf16_activation_matmuls pass on the finalized graph, with `activation_matmuls: bf16`, or
+// with auto on a CPU with AVX512-BF16.
 void add_bf16_matmuls(torch::jit::Graph& graph, const QuantizeOptions& options,
                       util::Json& details, std::vector<std::string>& warnings) {
-  details["activation_matmuls"] =
-      options.activation_matmuls == MatmulPrecision::bf16 ? "bf16" : "fp32";
-  if (options.activation_matmuls != MatmulPrecision::bf16) return;
-  const auto r = passes::bf16_activation_matmuls(graph);
-  if (r.converted == 0) {
+  const bool automatic = options.activation_matmuls == MatmulPrecision::automatic;
+  const bool bf16 = options.activation_matmuls == MatmulPrecision::bf16 ||
+                    (automatic && cpu_has_avx512_bf16());
+  const auto r = bf16 ? passes::bf16_activation_matmuls(graph) : passes::Bf16MatmulResult{};
+  if (bf16 && r.converted == 0 && !automatic) {
     throw RecipeError({{options.origin.location,
                         recipe::join_key(options.origin.key, "activation_matmuls"),
                         "activation_matmuls: bf16, but forward has no matmul of two activations "
                         "(only products with a weight, which the int8 scheme handles)"}});
   }
+  details["activation_matmuls"] = r.converted > 0 ? "bf16" : "fp32";
+  if (r.converted == 0) return;
   details["bf16_matmuls"] = r.converted;
-  if (util::machine_info().cpu_flags.find("avx512_bf16") == std::string::npos) {
+  if (automatic) {
+    log::info("activation_matmuls: auto: {} activation products in bf16 (the CPU has AVX512-BF16; "
+              "fp32 keeps them in float32)", r.converted);
+  } else if (!cpu_has_avx512_bf16()) {
     warnings.push_back("activation_matmuls: bf16 on a CPU without AVX512-BF16: oneDNN converts "
                        "instead of computing natively, which can be slower than float32");
   }

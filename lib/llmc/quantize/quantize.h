@@ -19,7 +19,9 @@ namespace llmc::quantize {
 enum class Scheme { dynamic_int8, static_int8, bf16, fp16 };
 enum class Engine { onednn, qnnpack, fbgemm, x86 };
 enum class Observer { minmax, percentile };
-enum class MatmulPrecision { fp32, bf16 };
+// int8 schemes: precision of activation x activation products; auto: bf16 where the CPU has
+// AVX512-BF16 (and the model has such products), else fp32.
+enum class MatmulPrecision { automatic, fp32, bf16 };
 // dynamic-int8 activations: full 8-bit range, or 7 bits (reduce_range) for int8 kernels that
 // can saturate without VNNI; auto: full where the CPU has VNNI and the engine is onednn.
 enum class ActivationRange { automatic, full, reduced };
@@ -35,7 +37,7 @@ struct QuantizeOptions {
   double percentile = 99.99;                 // for Observer::percentile
   bool per_channel = false;                  // int8 weights: one scale per output channel
   // int8 schemes: activation x activation products (attention) in float32 or bfloat16
-  MatmulPrecision activation_matmuls = MatmulPrecision::fp32;
+  MatmulPrecision activation_matmuls = MatmulPrecision::automatic;
   bool optimize_attention = true;            // passes::optimize_attention before quantizing
   ActivationRange activation_range = ActivationRange::automatic;
   recipe::Origin origin;

@@ -65,3 +65,39 @@ def forward(self, x):
   CHECK(r.weight_operand == 1);
   CHECK(count(*graph, "aten::to") == 0);
 }
+
+TEST_CASE("float32_activation_matmuls undoes the bf16 products exactly, and nothing else") {
+  torch::manual_seed(0);
+  torch::jit::Module reference = attention_like();
+  torch::manual_seed(0);
+  torch::jit::Module m = attention_like();
+  const auto q = torch::randn({2, 5, 8}), k = torch::randn({2, 5, 8}), v = torch::randn({2, 5, 8});
+  const at::Tensor before = reference.forward({q, k, v}).toTensor();
+
+  auto graph = m.get_method("forward").graph();
+  REQUIRE(llmc::passes::bf16_activation_matmuls(*graph).converted == 2);
+  CHECK(llmc::passes::float32_activation_matmuls(*graph) == 2);
+  // No bf16 cast is read any more (Kᵀ is a transpose of the float k again).
+  for (const auto* node : graph->nodes()) {
+    if (node->kind() != c10::aten::to || !node->output()->hasUses()) continue;
+    const auto dtype = torch::jit::toIValue(node->input(1));
+    CHECK(!(dtype && dtype->isInt() && dtype->toInt() == static_cast<int64_t>(at::kBFloat16)));
+  }
+  // Only the casts back (to the first operand's own dtype) are still used: float32 in, float32
+  // out, so the products are the float32 ones.
+  const at::Tensor after = m.forward({q, k, v}).toTensor();
+  CHECK(torch::equal(after, before));
+  // A second run finds nothing left to restore.
+  CHECK(llmc::passes::float32_activation_matmuls(*graph) == 0);
+}
+
+TEST_CASE("float32_activation_matmuls leaves a product with one float operand alone") {
+  torch::jit::Module m("M");
+  m.define(R"JIT(
+def forward(self, a, b):
+    return torch.matmul(a.to(15), b)
+)JIT");
+  auto graph = m.get_method("forward").graph();
+  CHECK(llmc::passes::float32_activation_matmuls(*graph) == 0);
+  CHECK(count(*graph, "aten::to") == 1);
+}
