@@ -1,4 +1,5 @@
 // `llmc quantize` end to end: dynamic int8 Linear layers, globs, engines, bad inputs.
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 
@@ -226,13 +227,16 @@ TEST_CASE("activation_matmuls: bf16 computes the attention products in bfloat16"
   CHECK(details.at("activation_matmuls").as_string() == "bf16");
   CHECK(details.at("bf16_matmuls").as_int() == 4);
 
-  SUBCASE("auto, the default, is bf16 exactly where the CPU has AVX512-BF16; fp32 opts out") {
-    const bool avx512_bf16 =
-        llmc::util::machine_info().cpu_flags.find("avx512_bf16") != std::string::npos;
+  SUBCASE("auto, the default, is bf16 where the CPU has AVX512-BF16 and oneDNN is not capped "
+          "below its AMX; fp32 opts out") {
+    const std::string& flags = llmc::util::machine_info().cpu_flags;
+    const bool amx = flags.find("amx_bf16") != std::string::npos;
     const auto rd = run_llmc({"quantize", recipe, "--out", "auto", "--set", "quantize.activation_matmuls=auto"},
                              dir.path().string());
     REQUIRE(rd.code == 0);
     const auto da = read_json((dir.path() / "auto/report.json").string()).at("details");
+    const bool avx512_bf16 = flags.find("avx512_bf16") != std::string::npos &&
+                             (!amx || da.at("onednn_isa").as_string() == "avx512_core_amx");
     CHECK(da.at("activation_matmuls").as_string() == (avx512_bf16 ? "bf16" : "fp32"));
     const auto rf = run_llmc({"quantize", recipe, "--out", "fp32", "--set", "quantize.activation_matmuls=fp32"},
                              dir.path().string());
@@ -430,4 +434,63 @@ TEST_CASE("static-int8: calibrated on data, conv + batch-norm folded, quantized 
     CHECK(e.err.find("NaN or Inf") != std::string::npos);
     CHECK_FALSE(fs::exists(dir.path() / "o3"));
   }
+}
+
+TEST_CASE("onednn_isa: auto caps oneDNN for dynamic-int8 on AMX CPUs; explicit caps and the "
+          "environment are honoured") {
+  llmc::test::TempDir dir;
+  const auto recipe = dir.write("r.yaml", quant_recipe("quantize: {scheme: dynamic-int8}\n"));
+  const auto details_of = [&](const std::string& out) {
+    return read_json((dir.path() / out / "report.json").string()).at("details");
+  };
+  const bool amx_int8 =
+      llmc::util::machine_info().cpu_flags.find("amx_int8") != std::string::npos;
+  const auto ra = run_llmc({"quantize", recipe, "--out", "auto"}, dir.path().string());
+  INFO(ra.err);
+  REQUIRE(ra.code == 0);
+  const auto da = details_of("auto");
+  CHECK(da.at("onednn_isa_cap").as_string() == (amx_int8 ? "avx512_core_bf16" : "none"));
+  CHECK(da.contains("deploy_env") == amx_int8);
+  if (amx_int8) {
+    CHECK(da.at("onednn_isa").as_string() == "avx512_core_bf16");
+    CHECK(da.at("deploy_env").as_string() == "ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16");
+  }
+
+  // An explicit cap is applied whatever the CPU, and the memory probes run under it too.
+  const auto rc = run_llmc({"quantize", recipe, "--out", "avx2", "--set", "quantize.onednn_isa=avx2"},
+                           dir.path().string());
+  INFO(rc.err);
+  REQUIRE(rc.code == 0);
+  const auto dc = details_of("avx2");
+  CHECK(dc.at("onednn_isa").as_string() == "avx2");
+  CHECK(dc.at("onednn_isa_cap").as_string() == "avx2");
+  CHECK(dc.at("deploy_env").as_string() == "ONEDNN_MAX_CPU_ISA=AVX2");
+
+  // `all` lifts the cap; static-int8 and bf16 are never capped by auto.
+  const auto rn = run_llmc({"quantize", recipe, "--out", "all", "--set", "quantize.onednn_isa=all"},
+                           dir.path().string());
+  REQUIRE(rn.code == 0);
+  CHECK(details_of("all").at("onednn_isa_cap").as_string() == "all");
+  CHECK_FALSE(details_of("all").contains("deploy_env"));
+  const auto rb = run_llmc({"quantize", recipe, "--out", "bf16", "--set", "quantize.scheme=bf16"},
+                           dir.path().string());
+  REQUIRE(rb.code == 0);
+  CHECK(details_of("bf16").at("onednn_isa_cap").as_string() == "none");
+
+  // With ONEDNN_MAX_CPU_ISA in the environment, auto leaves oneDNN to it.
+  setenv("ONEDNN_MAX_CPU_ISA", "AVX2", 1);
+  const auto re = run_llmc({"quantize", recipe, "--out", "env"}, dir.path().string());
+  unsetenv("ONEDNN_MAX_CPU_ISA");
+  INFO(re.err);
+  REQUIRE(re.code == 0);
+  const auto de = details_of("env");
+  CHECK(de.at("onednn_isa_cap").as_string() == "none");
+  CHECK(de.at("onednn_isa").as_string() == "avx2");
+  CHECK(de.at("onednn_isa_reason").as_string().find("from the environment") != std::string::npos);
+
+  const auto bad = run_llmc({"quantize", recipe, "--out", "bad", "--set", "quantize.onednn_isa=avx9"},
+                            dir.path().string());
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("quantize.onednn_isa") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir.path() / "bad"));
 }

@@ -1,6 +1,8 @@
 #include "llmc/quantize/quantize.h"
 
 
+#include <optional>
+
 #include <fmt/format.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
@@ -21,6 +23,7 @@
 #include "llmc/quantize/observers.h"
 #include "llmc/util/log.h"
 #include "llmc/util/machine.h"
+#include "llmc/util/onednn.h"
 #include "llmc/recipe/parse.h"
 #include "llmc/util/error.h"
 
@@ -107,6 +110,20 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
            "CPUs without VNNI; auto: full with engine onednn on a CPU with VNNI (AVX512-VNNI or "
            "AVX-VNNI), else reduced. An artifact made with full range may saturate on a CPU "
            "without VNNI");
+  s.choice("onednn_isa", &QuantizeOptions::onednn_isa,
+           {{"auto", IsaCap::automatic},
+            {"all", IsaCap::all},
+            {"avx512_core_amx", IsaCap::avx512_core_amx},
+            {"avx512_core_bf16", IsaCap::avx512_core_bf16},
+            {"avx512_core_vnni", IsaCap::avx512_core_vnni},
+            {"avx512_core", IsaCap::avx512_core},
+            {"avx2", IsaCap::avx2}},
+           "newest instruction set oneDNN (the onednn engine's int8 kernels and the bf16 GEMMs) "
+           "may use while llmc quantizes and measures; all: no cap; auto: "
+           "avx512_core_bf16 for dynamic-int8 with engine onednn on a CPU with AMX (the AMX "
+           "path of LibTorch 1.13's dynamic int8 GEMM is slower than AVX512-VNNI), unless "
+           "ONEDNN_MAX_CPU_ISA is set, else no cap. A process only; the artifact does not "
+           "change: serve it with the ONEDNN_MAX_CPU_ISA the report's details.deploy_env names");
   s.flag("optimize_attention", &QuantizeOptions::optimize_attention, passes::kOptimizeAttentionHelp);
   s.origin(&QuantizeOptions::origin);
   s.check([](const QuantizeOptions& o, const recipe::Origin& where, recipe::Context& ctx) {
@@ -317,8 +334,17 @@ bool cpu_has_avx512_bf16() {
 void add_bf16_matmuls(torch::jit::Graph& graph, const QuantizeOptions& options,
                       util::Json& details, std::vector<std::string>& warnings) {
   const bool automatic = options.activation_matmuls == MatmulPrecision::automatic;
+  // On a CPU with AMX whose oneDNN is capped below it (onednn_isa), bf16 products run on
+  // AVX512-BF16 and measured slower than float32 there (docs/benchmarks.md); with AMX, or on
+  // a CPU with AVX512-BF16 and no AMX, they measured faster.
+  const bool amx_capped = util::machine_info().cpu_flags.find("amx_bf16") != std::string::npos &&
+                          util::onednn_effective_isa() != "avx512_core_amx";
   const bool bf16 = options.activation_matmuls == MatmulPrecision::bf16 ||
-                    (automatic && cpu_has_avx512_bf16());
+                    (automatic && cpu_has_avx512_bf16() && !amx_capped);
+  if (automatic && cpu_has_avx512_bf16() && amx_capped) {
+    log::info("activation_matmuls: auto: float32 (oneDNN is capped below AMX, where bf16 "
+              "products measured slower than float32)");
+  }
   const auto r = bf16 ? passes::bf16_activation_matmuls(graph) : passes::Bf16MatmulResult{};
   if (bf16 && r.converted == 0 && !automatic) {
     throw RecipeError({{options.origin.location,
@@ -547,10 +573,57 @@ QuantizeOutcome store_fp16(const torch::jit::Module& model) {
   return out;
 }
 
+void apply_onednn_isa(const QuantizeOptions& options, util::Json& details,
+                      std::vector<std::string>& warnings) {
+  const std::string environment = util::onednn_isa_from_environment();
+  std::optional<util::OnednnIsa> cap;
+  std::string reason;
+  switch (options.onednn_isa) {
+    case IsaCap::automatic:
+      if (!environment.empty()) {
+        reason = "auto: ONEDNN_MAX_CPU_ISA=" + environment + " from the environment";
+      } else if (options.scheme == Scheme::dynamic_int8 && options.engine == Engine::onednn &&
+                 util::machine_info().cpu_flags.find("amx_int8") != std::string::npos) {
+        cap = util::OnednnIsa::avx512_core_bf16;
+        reason = "auto: dynamic-int8 on a CPU with AMX, whose int8 GEMMs run faster on "
+                 "AVX512-VNNI in this oneDNN";
+      } else {
+        reason = "auto: no cap";
+      }
+      break;
+    case IsaCap::all: cap = util::OnednnIsa::all; break;
+    case IsaCap::avx512_core_amx: cap = util::OnednnIsa::avx512_core_amx; break;
+    case IsaCap::avx512_core_bf16: cap = util::OnednnIsa::avx512_core_bf16; break;
+    case IsaCap::avx512_core_vnni: cap = util::OnednnIsa::avx512_core_vnni; break;
+    case IsaCap::avx512_core: cap = util::OnednnIsa::avx512_core; break;
+    case IsaCap::avx2: cap = util::OnednnIsa::avx2; break;
+  }
+  if (cap) {
+    if (reason.empty()) reason = "recipe";
+    if (!util::cap_onednn_isa(*cap)) {
+      warnings.push_back(fmt::format("onednn_isa: could not cap oneDNN at {}: it had already "
+                                     "chosen its instruction set in this process",
+                                     util::onednn_isa_name(*cap)));
+      cap.reset();
+    } else if (*cap != util::OnednnIsa::all) {
+      details["deploy_env"] = "ONEDNN_MAX_CPU_ISA=" + util::onednn_isa_env_value(*cap);
+      log::info("onednn_isa: oneDNN capped at {} ({}); serve the artifact with {}",
+                util::onednn_isa_name(*cap), reason, details.at("deploy_env").as_string());
+    }
+  }
+  details["onednn_isa"] = util::onednn_effective_isa();
+  details["onednn_isa_cap"] = cap ? util::onednn_isa_name(*cap) : std::string("none");
+  details["onednn_isa_reason"] = reason;
+}
+
 job::Job quantize_job(const QuantizeOptions& options) {
   job::Job j;
   j.command = "quantize";
   j.transform = [options](torch::jit::Module original, const job::TransformInput& in) {
+    // First: oneDNN fixes its ISA at its first primitive, and nothing has run one yet.
+    util::Json isa_details = util::Json::object();
+    std::vector<std::string> isa_warnings;
+    apply_onednn_isa(options, isa_details, isa_warnings);
     QuantizeOutcome q;
     passes::AttentionRewrites rewrites;
     if (options.optimize_attention) {
@@ -581,7 +654,9 @@ job::Job quantize_job(const QuantizeOptions& options) {
     t.artifact = q.quantized;
     t.details = std::move(q.details);
     if (options.optimize_attention) t.details["attention_rewrites"] = passes::to_json(rewrites);
+    for (const auto& [key, value] : isa_details.as_object()) t.details[key] = value;
     t.warnings = std::move(q.warnings);
+    t.warnings.insert(t.warnings.end(), isa_warnings.begin(), isa_warnings.end());
     if (options.scheme == Scheme::dynamic_int8 || options.scheme == Scheme::static_int8) t.quantized_engine = engine_name(options.engine);
     return t;
   };

@@ -25,6 +25,9 @@ enum class MatmulPrecision { automatic, fp32, bf16 };
 // dynamic-int8 activations: full 8-bit range, or 7 bits (reduce_range) for int8 kernels that
 // can saturate without VNNI; auto: full where the CPU has VNNI and the engine is onednn.
 enum class ActivationRange { automatic, full, reduced };
+// The ISA oneDNN may dispatch to in the process that quantizes and measures (util/onednn.h);
+// auto: avx512_core_bf16 for dynamic-int8 with onednn on a CPU with AMX, else no cap.
+enum class IsaCap { automatic, all, avx512_core_amx, avx512_core_bf16, avx512_core_vnni, avx512_core, avx2 };
 
 struct QuantizeOptions {
   Scheme scheme = Scheme::dynamic_int8;
@@ -40,6 +43,7 @@ struct QuantizeOptions {
   MatmulPrecision activation_matmuls = MatmulPrecision::automatic;
   bool optimize_attention = true;            // passes::optimize_attention before quantizing
   ActivationRange activation_range = ActivationRange::automatic;
+  IsaCap onednn_isa = IsaCap::automatic;
   recipe::Origin origin;
 };
 
@@ -91,6 +95,11 @@ QuantizeOutcome cast_bf16(const torch::jit::Module& model, const std::vector<boo
 // fp16: frozen, float32 weight constants stored as float16 with a cast back (fp16_storage pass):
 // half the file, float32 compute.
 QuantizeOutcome store_fp16(const torch::jit::Module& model);
+
+// Caps oneDNN's ISA for this process as `options.onednn_isa` says (before any primitive runs)
+// and records what oneDNN dispatches to in `details`.
+void apply_onednn_isa(const QuantizeOptions& options, util::Json& details,
+                      std::vector<std::string>& warnings);
 
 job::Job quantize_job(const QuantizeOptions& options);
 

@@ -25,7 +25,7 @@ MachineInfo machine_info() {
   }
   std::istringstream words(flags);
   std::string w;
-  for (const char* wanted : {"avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16"}) {
+  for (const char* wanted : {"avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8"}) {
     words.clear();
     words.seekg(0);
     while (words >> w) {
