@@ -8,9 +8,12 @@ echo "settings: 1 LibTorch intra-op thread, OpenBLAS 1 thread, quantized engine 
 ./build/tools/llmc quantize tests/bench/quantize-bench.yaml --force -q --json \
   --set bench.runs="$runs" > build/bench/llmc-quantize.json
 # The same with the attention products kept in float32 (quantize.activation_matmuls: fp32; the
-# default, auto, makes them bf16 on a CPU with AVX512-BF16).
+# default, auto, makes them bf16 on a CPU with AVX512-BF16 unless oneDNN is capped below AMX).
 ./build/tools/llmc quantize tests/bench/quantize-bench.yaml --force -q --json --out build/bench/quantize-fp32-matmuls \
   --set bench.runs="$runs" --set quantize.activation_matmuls=fp32 > build/bench/llmc-quantize-fp32-matmuls.json
+# The same with oneDNN uncapped (onednn_isa: all; on a CPU with AMX its int8 GEMM takes the AMX path).
+./build/tools/llmc quantize tests/bench/quantize-bench.yaml --force -q --json --out build/bench/quantize-isa-all \
+  --set bench.runs="$runs" --set quantize.onednn_isa=all > build/bench/llmc-quantize-isa-all.json
 # The same with LibTorch's own allocator (no huge pages: docs/cli.md#tensor-memory).
 LLMC_HUGE_PAGES=0 ./build/tools/llmc quantize tests/bench/quantize-bench.yaml --force -q --json \
   --out build/bench/quantize-small-pages --set bench.runs="$runs" > build/bench/llmc-quantize-small-pages.json
@@ -28,11 +31,18 @@ with open('build/bench/calib.jsonl', 'w') as f:
 ./build/tools/llmc quantize tests/bench/quantize-bench.yaml --force -q --json --out build/bench/quantize-static \
   --set bench.runs="$runs" --set quantize.scheme=static-int8 --set data.path=build/bench/calib.jsonl \
   --set quantize.calibration_batches=4 > build/bench/llmc-static.json
-"$torch_python" tests/bench/peer_quantize.py build/bench/bert_bench.pt \
+# The peer runs under the oneDNN ISA cap llmc chose (details.deploy_env, e.g.
+# ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 on a CPU with AMX), as a user serving the artifact would.
+deploy_env=$("$torch_python" -c "import json; print(json.load(open('build/bench/llmc-quantize.json'))['details'].get('deploy_env', ''))")
+echo "oneDNN ISA for llmc and the peer: $("$torch_python" -c "import json; d=json.load(open('build/bench/llmc-quantize.json'))['details']; print(d['onednn_isa'], '-', d['onednn_isa_reason'])")"
+env $deploy_env "$torch_python" tests/bench/peer_quantize.py build/bench/bert_bench.pt \
   build/bench/quantize/model.pt 16 128 8000 "$runs" build/bench/peer_int8.pt build/bench/quantize-fp32-matmuls/model.pt > build/bench/peer-quantize.json
 # Python with huge pages for every malloc (glibc >= 2.35), like llmc's allocator.
-GLIBC_TUNABLES=glibc.malloc.hugetlb=1 "$torch_python" tests/bench/peer_quantize.py build/bench/bert_bench.pt \
+env $deploy_env GLIBC_TUNABLES=glibc.malloc.hugetlb=1 "$torch_python" tests/bench/peer_quantize.py build/bench/bert_bench.pt \
   build/bench/quantize/model.pt 16 128 8000 "$runs" build/bench/peer_int8.pt build/bench/quantize-fp32-matmuls/model.pt > build/bench/peer-quantize-huge.json
+# And with oneDNN uncapped, as Python runs by default.
+env -u ONEDNN_MAX_CPU_ISA "$torch_python" tests/bench/peer_quantize.py build/bench/bert_bench.pt \
+  build/bench/quantize/model.pt 16 128 8000 "$runs" build/bench/peer_int8.pt build/bench/quantize-fp32-matmuls/model.pt > build/bench/peer-quantize-uncapped.json
 
 "$torch_python" - <<'PY'
 import json
@@ -44,16 +54,20 @@ print("llmc's own run (original = the scripted model in eval mode, fp32):")
 print(f"  p50 {o['latency']['p50_ms']:.1f} ms -> {q['latency']['p50_ms']:.1f} ms: {r['comparison']['speedup']:.2f}x faster")
 print(f"  file {o['file_bytes']/2**20:.2f} MiB -> {q['file_bytes']/2**20:.2f} MiB: {r['comparison']['size_ratio']:.3f}x")
 print(f"  label agreement {r['agreement']['label_agreement']}, cosine {r['agreement']['cosine']:.5f}; "
-      f"attention products (activation_matmuls: auto): {r['details']['activation_matmuls']}")
+      f"attention products (activation_matmuls: auto): {r['details']['activation_matmuls']}; oneDNN ISA {r['details']['onednn_isa']}")
 b = json.load(open("build/bench/llmc-quantize-fp32-matmuls.json"))
 print(f"  with activation_matmuls: fp32: p50 {b['original']['latency']['p50_ms']:.1f} ms -> {b['result']['latency']['p50_ms']:.1f} ms: "
       f"{b['comparison']['speedup']:.2f}x faster; label agreement {b['agreement']['label_agreement']}, cosine {b['agreement']['cosine']:.5f}")
 print()
 print(f"  tensor memory: huge pages {r['provenance']['huge_pages']}")
+a = json.load(open("build/bench/llmc-quantize-isa-all.json"))
+print(f"  with onednn_isa: all (oneDNN {a['details']['onednn_isa']}, products {a['details']['activation_matmuls']}): p50 {a['original']['latency']['p50_ms']:.1f} ms -> "
+      f"{a['result']['latency']['p50_ms']:.1f} ms: {a['comparison']['speedup']:.2f}x faster")
 s = json.load(open("build/bench/llmc-quantize-small-pages.json"))
 print(f"  with LLMC_HUGE_PAGES=0: p50 {s['original']['latency']['p50_ms']:.1f} ms -> {s['result']['latency']['p50_ms']:.1f} ms: {s['comparison']['speedup']:.2f}x faster")
 print()
-for label, f in (("default malloc", "peer-quantize.json"), ("GLIBC_TUNABLES=glibc.malloc.hugetlb=1", "peer-quantize-huge.json")):
+for label, f in (("default malloc", "peer-quantize.json"), ("GLIBC_TUNABLES=glibc.malloc.hugetlb=1", "peer-quantize-huge.json"),
+                 ("default malloc, oneDNN uncapped", "peer-quantize-uncapped.json")):
     x = json.load(open(f"build/bench/{f}"))
     print(f"one Python process, {label}, alternating runs (fp32 frozen, peer int8, llmc int8 default, llmc int8 with fp32 attention products):")
     print(f"  fp32 frozen {x['fp32_frozen']:.1f} ms | peer int8 {x['peer_int8']:.1f} ms | llmc int8 {x['llmc_int8']:.1f} ms | llmc int8, fp32 products {x['llmc_int8_2']:.1f} ms")

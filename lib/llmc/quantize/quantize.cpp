@@ -100,7 +100,8 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
            "bf16 runs them through oneDNN's bfloat16 GEMM (fast on CPUs with AVX512-BF16) with "
            "scaling, mask and softmax kept float32, which changes the numbers (see the report's "
            "agreement); auto: bf16 on a CPU with AVX512-BF16 when forward has such products, "
-           "else fp32");
+           "except on a CPU with AMX whose oneDNN is capped below it (onednn_isa), where they "
+           "measured slower; else fp32");
   s.choice("activation_range", &QuantizeOptions::activation_range,
            {{"auto", ActivationRange::automatic},
             {"full", ActivationRange::full},
