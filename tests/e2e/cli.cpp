@@ -61,7 +61,8 @@ void use_debtags_standin(const std::string& dir) {
       {"distill_text_train.jsonl", "train.jsonl"}, {"distill_text_test.jsonl", "test.jsonl"},
       {"distill_spm.model", "spm.model"},          {"distill_teacher.pt", "teacher.pt"},
       {"distill_student.pt", "student.pt"},         {"distill_teacher.pt", "out/teacher/model.pt"},
-      {"distill_teacher.pt", "out/teacher-continued/model.pt"}};
+      {"distill_teacher.pt", "out/teacher-continued/model.pt"},
+      {"lm_teacher.pt", "lm.pt"}};  // recipes/examples/debtags-lm
   for (const auto& [from, to] : files) {
     fs::copy_file(fixture(from), fs::path(dir) / to, fs::copy_options::overwrite_existing);
   }

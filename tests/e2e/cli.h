@@ -23,10 +23,10 @@ std::string source_root();
 
 util::Json read_json(const std::string& path);
 
-// A stand-in for the debtags case study's files (recipes/examples/debtags/) made from the tiny
-// distill fixtures, in the layout the recipes read: train.jsonl, test.jsonl, spm.model,
-// teacher.pt, student.pt and out/teacher/model.pt. Sets LLMC_DEBTAGS to it for this process
-// and the llmc runs it starts.
+// A stand-in for the debtags case study's files (recipes/examples/debtags/ and debtags-lm/) made
+// from the tiny distill fixtures, in the layout the recipes read: train.jsonl, test.jsonl,
+// spm.model, teacher.pt, student.pt, out/teacher/model.pt and lm.pt (a causal LM). Sets
+// LLMC_DEBTAGS to it for this process and the llmc runs it starts.
 void use_debtags_standin(const std::string& dir);
 
 }  // namespace llmc::test
