@@ -12,11 +12,10 @@ import os
 import sys
 
 import torch
-from torch import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "tests", "fixtures"))
-from make_fixtures import CausalLM  # noqa: E402  the project's GPT definition
+from make_fixtures import make_lm  # noqa: E402  the project's GPT definition
 
 CONFIG = dict(vocab=8000, hidden=256, layers=4, heads=4, inter=1024, max_pos=128)
 
@@ -24,14 +23,7 @@ CONFIG = dict(vocab=8000, hidden=256, layers=4, heads=4, inter=1024, max_pos=128
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "."
     os.makedirs(out, exist_ok=True)
-    torch.manual_seed(12)
-    m = CausalLM(CONFIG)
-    with torch.no_grad():
-        for mod in m.modules():
-            if isinstance(mod, (nn.Linear, nn.Embedding)):
-                mod.weight.normal_(0.0, 0.02)
-            if isinstance(mod, nn.Linear):
-                mod.bias.zero_()
+    m = make_lm(CONFIG, seed=12)
     s = torch.jit.script(m).train()
     torch.jit.save(s, os.path.join(out, "lm.pt"))
     n = sum(p.numel() for p in m.parameters())
