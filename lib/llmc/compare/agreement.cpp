@@ -53,73 +53,78 @@ LabelMatches label_matches(const at::Tensor& a, const at::Tensor& b, const recip
 
 }  // namespace
 
+AgreementAccumulator::AgreementAccumulator(recipe::TaskSpec task) : task_(std::move(task)) {}
+
+void AgreementAccumulator::add(const c10::IValue& reference, const c10::IValue& candidate) {
+  const auto ra = output_tensors(reference);
+  const auto cb = output_tensors(candidate);
+  if (ra.size() != cb.size()) {
+    throw InputError("", fmt::format("the result returns {} output tensors where the original "
+                                     "returns {}",
+                                     cb.size(), ra.size()));
+  }
+  for (size_t k = 0; k < ra.size(); ++k) {
+    if (ra[k].sizes() != cb[k].sizes()) {
+      std::ostringstream msg;
+      msg << "output " << k << " has shape " << cb[k].sizes() << " in the result but "
+          << ra[k].sizes() << " in the original";
+      throw InputError("", msg.str());
+    }
+    const auto a = ra[k].detach().to(at::kDouble).flatten();
+    const auto b = cb[k].detach().to(at::kDouble).flatten();
+    if (a.numel() == 0) continue;
+    result_.identical = result_.identical && ra[k].scalar_type() == cb[k].scalar_type() &&
+                        at::equal(ra[k], cb[k]);
+    const auto diff = (a - b).abs();
+    result_.max_abs_diff = std::max(result_.max_abs_diff, diff.max().item<double>());
+    sum_abs_ += diff.sum().item<double>();
+    dot_ += (a * b).sum().item<double>();
+    norm_a_ += (a * a).sum().item<double>();
+    norm_b_ += (b * b).sum().item<double>();
+    result_.elements += a.numel();
+  }
+  if (!ra.empty() && ra[0].dim() == 3 && task_.type == recipe::TaskKind::language_model &&
+      ra[0].is_floating_point()) {
+    // Next-token predictions agree, position by position.
+    const auto a = ra[0].argmax(2);
+    const auto b = cb[0].argmax(2);
+    label_same_ += a.eq(b).sum().item<int64_t>();
+    label_rows_ += a.numel();
+  } else if (!ra.empty() && ra[0].dim() == 2 && ra[0].size(1) > 1 && ra[0].is_floating_point()) {
+    const auto m = label_matches(ra[0].to(at::kFloat), cb[0].to(at::kFloat), task_);
+    label_same_ += m.rows_same;
+    label_rows_ += m.rows;
+    decisions_same_ += m.decisions_same;
+    decisions_ += m.decisions;
+  } else {
+    labels_measurable_ = false;
+  }
+}
+
+Agreement AgreementAccumulator::result() const {
+  Agreement r = result_;
+  if (r.elements > 0) r.mean_abs_diff = sum_abs_ / static_cast<double>(r.elements);
+  if (norm_a_ > 0 && norm_b_ > 0) {
+    r.cosine = dot_ / (std::sqrt(norm_a_) * std::sqrt(norm_b_));
+  } else {
+    r.cosine = norm_a_ == norm_b_ ? 1.0 : 0.0;
+  }
+  if (labels_measurable_ && label_rows_ > 0) {
+    r.label_agreement = static_cast<double>(label_same_) / static_cast<double>(label_rows_);
+    if (decisions_ > 0) {
+      r.decision_agreement = static_cast<double>(decisions_same_) / static_cast<double>(decisions_);
+    }
+  }
+  return r;
+}
+
 Agreement compare_outputs(const std::vector<c10::IValue>& reference,
                           const std::vector<c10::IValue>& candidate,
                           const recipe::TaskSpec& task) {
   LLMC_ASSERT(reference.size() == candidate.size(), "batch counts differ");
-  Agreement result;
-  double sum_abs = 0, dot = 0, norm_a = 0, norm_b = 0;
-  int64_t label_same = 0, label_rows = 0;
-  int64_t decisions_same = 0, decisions = 0;
-  bool labels_measurable = true;
-  for (size_t i = 0; i < reference.size(); ++i) {
-    const auto ra = output_tensors(reference[i]);
-    const auto cb = output_tensors(candidate[i]);
-    if (ra.size() != cb.size()) {
-      throw InputError("", fmt::format("the result returns {} output tensors where the original "
-                                       "returns {}",
-                                       cb.size(), ra.size()));
-    }
-    for (size_t k = 0; k < ra.size(); ++k) {
-      if (ra[k].sizes() != cb[k].sizes()) {
-        std::ostringstream msg;
-        msg << "output " << k << " has shape " << cb[k].sizes() << " in the result but "
-            << ra[k].sizes() << " in the original";
-        throw InputError("", msg.str());
-      }
-      const auto a = ra[k].detach().to(at::kDouble).flatten();
-      const auto b = cb[k].detach().to(at::kDouble).flatten();
-      if (a.numel() == 0) continue;
-      result.identical = result.identical && ra[k].scalar_type() == cb[k].scalar_type() &&
-                         at::equal(ra[k], cb[k]);
-      const auto diff = (a - b).abs();
-      result.max_abs_diff = std::max(result.max_abs_diff, diff.max().item<double>());
-      sum_abs += diff.sum().item<double>();
-      dot += (a * b).sum().item<double>();
-      norm_a += (a * a).sum().item<double>();
-      norm_b += (b * b).sum().item<double>();
-      result.elements += a.numel();
-    }
-    if (!ra.empty() && ra[0].dim() == 3 && task.type == recipe::TaskKind::language_model &&
-        ra[0].is_floating_point()) {
-      // Next-token predictions agree, position by position.
-      const auto a = ra[0].argmax(2);
-      const auto b = cb[0].argmax(2);
-      label_same += a.eq(b).sum().item<int64_t>();
-      label_rows += a.numel();
-    } else if (!ra.empty() && ra[0].dim() == 2 && ra[0].size(1) > 1 && ra[0].is_floating_point()) {
-      const auto m = label_matches(ra[0].to(at::kFloat), cb[0].to(at::kFloat), task);
-      label_same += m.rows_same;
-      label_rows += m.rows;
-      decisions_same += m.decisions_same;
-      decisions += m.decisions;
-    } else {
-      labels_measurable = false;
-    }
-  }
-  if (result.elements > 0) result.mean_abs_diff = sum_abs / static_cast<double>(result.elements);
-  if (norm_a > 0 && norm_b > 0) {
-    result.cosine = dot / (std::sqrt(norm_a) * std::sqrt(norm_b));
-  } else {
-    result.cosine = norm_a == norm_b ? 1.0 : 0.0;
-  }
-  if (labels_measurable && label_rows > 0) {
-    result.label_agreement = static_cast<double>(label_same) / static_cast<double>(label_rows);
-    if (decisions > 0) {
-      result.decision_agreement = static_cast<double>(decisions_same) / static_cast<double>(decisions);
-    }
-  }
-  return result;
+  AgreementAccumulator acc(task);
+  for (size_t i = 0; i < reference.size(); ++i) acc.add(reference[i], candidate[i]);
+  return acc.result();
 }
 
 std::pair<double, int64_t> next_token_nll(const at::Tensor& logits, const at::Tensor& labels) {
@@ -144,65 +149,64 @@ std::pair<double, int64_t> next_token_nll(const at::Tensor& logits, const at::Te
   return {nll.item<double>(), valid.sum().item<int64_t>()};
 }
 
+MetricAccumulator::MetricAccumulator(recipe::TaskSpec task) : task_(std::move(task)) {}
+
+void MetricAccumulator::add(const c10::IValue& output, const at::Tensor& y) {
+  const auto tensors = output_tensors(output);
+  if (task_.type == recipe::TaskKind::language_model) {
+    if (tensors.empty()) throw InputError("", "the model returns no tensor");
+    const auto [sum, n] = next_token_nll(tensors[0].detach(), y);
+    nll_ += sum;
+    tokens_ += n;
+    return;
+  }
+  if (tensors.empty() || tensors[0].dim() != 2) {
+    throw InputError("", "the task metric needs the model's first output to be logits "
+                         "[batch, classes]");
+  }
+  const at::Tensor l = tensors[0].detach().to(at::kFloat).contiguous();
+  if (classes_ >= 0 && l.size(1) != classes_) throw InputError("", "logit widths differ by batch");
+  classes_ = l.size(1);
+  rows_ += l.size(0);
+  logits_.insert(logits_.end(), l.data_ptr<float>(), l.data_ptr<float>() + l.numel());
+  if (task_.type == recipe::TaskKind::multi_label) {
+    if (y.dim() != 2 || y.size(1) != classes_) {
+      throw InputError("", fmt::format("multi-label labels must be multi-hot lists of {} "
+                                       "values (the model's output width)",
+                                       classes_));
+    }
+    const at::Tensor yf = y.to(at::kFloat).contiguous();
+    multi_hot_.insert(multi_hot_.end(), yf.data_ptr<float>(), yf.data_ptr<float>() + yf.numel());
+    return;
+  }
+  if (y.dim() != 1) throw InputError("", "single-label labels must be one class index per sample");
+  const at::Tensor yl = y.to(at::kLong).contiguous();
+  for (int64_t r = 0; r < yl.numel(); ++r) {
+    const int64_t c = yl.data_ptr<int64_t>()[r];
+    if (c < 0 || c >= classes_) {
+      throw InputError("", fmt::format("label {} does not fit the model's {} classes", c, classes_));
+    }
+    classes_of_rows_.push_back(c);
+  }
+}
+
+metrics::MetricSet MetricAccumulator::result() const {
+  if (task_.type == recipe::TaskKind::language_model) {
+    return metrics::language_model_metrics(nll_, tokens_);
+  }
+  if (task_.type == recipe::TaskKind::multi_label) {
+    return metrics::multi_label_metrics(logits_, multi_hot_, rows_, classes_, task_.threshold);
+  }
+  return metrics::single_label_metrics(logits_, rows_, classes_, classes_of_rows_);
+}
+
 metrics::MetricSet task_metrics(const std::vector<c10::IValue>& outputs,
                                 const std::vector<at::Tensor>& labels,
                                 const recipe::TaskSpec& task) {
   LLMC_ASSERT(outputs.size() == labels.size(), "one label tensor per batch");
-  if (task.type == recipe::TaskKind::language_model) {
-    double nll = 0;
-    int64_t tokens = 0;
-    for (size_t i = 0; i < outputs.size(); ++i) {
-      const auto tensors = output_tensors(outputs[i]);
-      if (tensors.empty()) throw InputError("", "the model returns no tensor");
-      const auto [sum, n] = next_token_nll(tensors[0].detach(), labels[i]);
-      nll += sum;
-      tokens += n;
-    }
-    return metrics::language_model_metrics(nll, tokens);
-  }
-  std::vector<float> logits;
-  std::vector<float> multi_hot;
-  std::vector<int64_t> classes_of_rows;
-  int64_t rows = 0, classes = -1;
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    const auto tensors = output_tensors(outputs[i]);
-    if (tensors.empty() || tensors[0].dim() != 2) {
-      throw InputError("", "the task metric needs the model's first output to be logits "
-                           "[batch, classes]");
-    }
-    const at::Tensor l = tensors[0].detach().to(at::kFloat).contiguous();
-    if (classes >= 0 && l.size(1) != classes) throw InputError("", "logit widths differ by batch");
-    classes = l.size(1);
-    rows += l.size(0);
-    logits.insert(logits.end(), l.data_ptr<float>(), l.data_ptr<float>() + l.numel());
-    const at::Tensor y = labels[i];
-    if (task.type == recipe::TaskKind::multi_label) {
-      if (y.dim() != 2 || y.size(1) != classes) {
-        throw InputError("", fmt::format("multi-label labels must be multi-hot lists of {} "
-                                         "values (the model's output width)",
-                                         classes));
-      }
-      const at::Tensor yf = y.to(at::kFloat).contiguous();
-      multi_hot.insert(multi_hot.end(), yf.data_ptr<float>(), yf.data_ptr<float>() + yf.numel());
-    } else {
-      if (y.dim() != 1) {
-        throw InputError("", "single-label labels must be one class index per sample");
-      }
-      const at::Tensor yl = y.to(at::kLong).contiguous();
-      for (int64_t r = 0; r < yl.numel(); ++r) {
-        const int64_t c = yl.data_ptr<int64_t>()[r];
-        if (c < 0 || c >= classes) {
-          throw InputError("", fmt::format("label {} does not fit the model's {} classes", c,
-                                           classes));
-        }
-        classes_of_rows.push_back(c);
-      }
-    }
-  }
-  if (task.type == recipe::TaskKind::multi_label) {
-    return metrics::multi_label_metrics(logits, multi_hot, rows, classes, task.threshold);
-  }
-  return metrics::single_label_metrics(logits, rows, classes, classes_of_rows);
+  MetricAccumulator acc(task);
+  for (size_t i = 0; i < outputs.size(); ++i) acc.add(outputs[i], labels[i]);
+  return acc.result();
 }
 
 }  // namespace llmc::compare

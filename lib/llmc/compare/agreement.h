@@ -17,8 +17,43 @@ namespace llmc::compare {
 // Tensors of an output value in a fixed order (tuples, lists and dicts flattened).
 std::vector<at::Tensor> output_tensors(const c10::IValue& output);
 
-// Compares outputs batch by batch. Throws InputError when the outputs differ in structure or
-// shape. Label agreement is measured on the first output tensor when it is [rows, classes].
+// Agreement of a candidate with a reference, fed one batch at a time so that no model's outputs
+// need to be kept (a language model's logits over an evaluation set run to gigabytes). add()
+// throws InputError when the outputs differ in structure or shape. Label agreement is measured
+// on the first output tensor when it is [rows, classes] (per position for a language model).
+class AgreementAccumulator {
+ public:
+  explicit AgreementAccumulator(recipe::TaskSpec task);
+  void add(const c10::IValue& reference, const c10::IValue& candidate);
+  Agreement result() const;
+
+ private:
+  recipe::TaskSpec task_;
+  Agreement result_;
+  double sum_abs_ = 0, dot_ = 0, norm_a_ = 0, norm_b_ = 0;
+  int64_t label_same_ = 0, label_rows_ = 0;
+  int64_t decisions_same_ = 0, decisions_ = 0;
+  bool labels_measurable_ = true;
+};
+
+// The task metric of a model's outputs, one batch at a time: classification keeps only the
+// [rows, classes] logits, a language model only its summed next-token loss.
+class MetricAccumulator {
+ public:
+  explicit MetricAccumulator(recipe::TaskSpec task);
+  void add(const c10::IValue& output, const at::Tensor& labels);
+  metrics::MetricSet result() const;
+
+ private:
+  recipe::TaskSpec task_;
+  double nll_ = 0;
+  int64_t tokens_ = 0;
+  std::vector<float> logits_, multi_hot_;
+  std::vector<int64_t> classes_of_rows_;
+  int64_t rows_ = 0, classes_ = -1;
+};
+
+// compare_outputs and task_metrics: the same over outputs already collected.
 Agreement compare_outputs(const std::vector<c10::IValue>& reference,
                           const std::vector<c10::IValue>& candidate,
                           const recipe::TaskSpec& task);

@@ -361,18 +361,17 @@ TrainResult train(TrainSetup s) {
   auto evaluate = [&]() {
     torch::NoGradGuard no_grad;
     s.student.eval();
-    std::vector<c10::IValue> outputs;
-    std::vector<at::Tensor> labels;
-    {
-      Autocast autocast(o.bf16);
-      for (const auto& b : s.eval->batches) {
-        outputs.emplace_back(logits_of(forward(s.student, b, s.student_path), s.student_path)
-                                 .to(at::kFloat));
-        labels.push_back(b.labels);
+    // Batch by batch: a language model's logits over the evaluation set would not fit.
+    compare::MetricAccumulator metric(s.task);
+    for (const auto& b : s.eval->batches) {
+      at::Tensor logits;
+      {
+        Autocast autocast(o.bf16);
+        logits = logits_of(forward(s.student, b, s.student_path), s.student_path).to(at::kFloat);
       }
+      metric.add(logits, b.labels);
     }
-    auto m = compare::task_metrics(outputs, labels, s.task);
-    return m;
+    return metric.result();
   };
 
   // Running sums since the last evaluation.

@@ -67,13 +67,6 @@ Inputs load_inputs(const recipe::CommonRecipe& common, const torch::jit::Module&
 
 namespace {
 
-std::vector<c10::IValue> run_all(torch::jit::Module& m, const data::InputSet& inputs,
-                                 const std::string& path) {
-  std::vector<c10::IValue> out;
-  for (const auto& b : inputs.batches) out.push_back(run_forward(m, b, path));
-  return out;
-}
-
 void fill_weights(report::ModelSide& side, const torch::jit::Module& m) {
   const auto w = model::weight_stats(m);
   side.parameter_count = w.count;
@@ -152,14 +145,23 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   r.latency_batch_rows = inputs.latency.rows;
 
   log::info("comparing outputs on {} rows", r.input_rows);
-  const auto ref_out = run_all(reference, inputs.agreement, original_path);
-  const auto res_out = run_all(artifact, inputs.agreement, artifact_path);
-  r.agreement = compare::compare_outputs(ref_out, res_out, common.task);
-  if (common.task.type != recipe::TaskKind::none) {
-    std::vector<at::Tensor> labels;
-    for (const auto& b : inputs.agreement.batches) labels.push_back(b.labels);
-    r.original.metrics = compare::task_metrics(ref_out, labels, common.task);
-    r.result.metrics = compare::task_metrics(res_out, labels, common.task);
+  // Batch by batch, keeping no outputs: a language model's logits over the data would not fit.
+  compare::AgreementAccumulator agreement(common.task);
+  compare::MetricAccumulator original_metric(common.task), result_metric(common.task);
+  const bool metrics = common.task.type != recipe::TaskKind::none;
+  for (const auto& batch : inputs.agreement.batches) {
+    const c10::IValue ref_out = run_forward(reference, batch, original_path);
+    const c10::IValue res_out = run_forward(artifact, batch, artifact_path);
+    agreement.add(ref_out, res_out);
+    if (metrics) {
+      original_metric.add(ref_out, batch.labels);
+      result_metric.add(res_out, batch.labels);
+    }
+  }
+  r.agreement = agreement.result();
+  if (metrics) {
+    r.original.metrics = original_metric.result();
+    r.result.metrics = result_metric.result();
   }
 
   if (job.verify) job.verify(artifact, tin, r);
