@@ -30,7 +30,7 @@ lm_table() {
     return
   fi
   echo
-  echo "3. $lm (GPT-style causal LM, hidden 256, 4 layers), perplexity on 1024 held-out packages (lower is better); OpenBLAS 2 threads; wanda calibrated on 8 batches of 16 of the same split"
+  echo "3. $lm (GPT-style causal LM, hidden 256, 4 layers), perplexity on 1024 held-out packages (lower is better); OpenBLAS 2 threads; wanda calibrated on 8 batches of 16 training packages"
   echo "| sparsity | magnitude | wanda |"
   echo "| ---: | ---: | ---: |"
   local s m line

@@ -138,6 +138,31 @@ TEST_CASE("wanda: |W| x ||X|| from calibration data, compared within each row") 
   const auto row_kept_min = orig.abs().masked_fill(w.eq(0), 1e9).amin(1);
   const auto row_dropped_max = orig.abs().masked_fill(w.ne(0), -1).amax(1);
   CHECK(row_dropped_max.gt(row_kept_min).any().item<bool>());
+  // Calibrated on the evaluation data: the report says so.
+  CHECK(rep.at("details").at("calibration_source").as_string() == fixture("distill_test.jsonl"));
+  bool overlap_warned = false;
+  for (const auto& w : rep.at("warnings").as_array()) {
+    overlap_warned = overlap_warned || w.as_string().find("also cover") != std::string::npos;
+  }
+  CHECK(overlap_warned);
+
+  SUBCASE("calibration_data: calibrated on other samples, so other masks and no warning") {
+    llmc::test::TempDir other;
+    const auto rc = run_ok(other, "recipe_version: 1\nmodel: " + fixture("distill_teacher.pt") +
+                                      "\noutput: out\n"
+                                      "data: {path: " + fixture("distill_test.jsonl") + ", labels: labels}\n"
+                                      "task: {type: multi-label}\nbench: {warmup: 1, runs: 2}\n"
+                                      "prune: {method: wanda, sparsity: 0.5, calibration_batches: 4, "
+                                      "exclude: [classifier], calibration_data: {path: " +
+                                      fixture("distill_train.jsonl") + ", batch_size: 16}}\n");
+    CHECK(rc.at("details").at("calibration_source").as_string() == fixture("distill_train.jsonl"));
+    CHECK(rc.at("details").at("calibration_rows").as_int() == 64);
+    CHECK(rc.at("warnings").as_array().empty());
+    const auto wc = weight(torch::jit::load((other.path() / "out/model.pt").string()),
+                           "bert.encoder.layer.0.output.dense");
+    CHECK(wc.eq(0).sum(1).eq(64).all().item<bool>());
+    CHECK_FALSE(at::equal(wc.eq(0), w.eq(0)));  // other activations, other choices
+  }
 }
 
 TEST_CASE("structured: feed-forward neurons and attention heads removed, tensors shrink") {
@@ -187,6 +212,8 @@ TEST_CASE("prune: bad inputs are clear errors with documented exit codes and no 
   expect("override", prune_recipe("prune: {sparsity: 0.5, overrides: [{layers: \"nope.*\", sparsity: 0.1}]}\n"), 2,
          "\"nope.*\" matches none of the selected layers");
   expect("wanda", prune_recipe("prune: {sparsity: 0.5, method: wanda}\n"), 2, "wanda scores weights by the activations");
+  expect("calibration", prune_recipe("prune: {sparsity: 0.5, method: wanda, calibration_data: {path: missing.jsonl}}\n"),
+         2, "prune.calibration_data.path: file not found");
   expect("pattern", prune_recipe("prune: {pattern: \"4:2\"}\n"), 2, "expected unstructured or N:M");
   expect("width", prune_recipe("prune: {pattern: \"3:5\"}\n"), 3, "multiple of 5");
   expect("fused", prune_recipe("prune: {structured: {heads: 0.5}}\n", "lm_student.pt"), 3,

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
+#include "llmc/data/inputs.h"
+#include "llmc/model/inspect.h"
 #include "llmc/model/layers.h"
 #include "llmc/passes/optimize_attention.h"
 #include "llmc/prune/capture.h"
@@ -36,9 +38,20 @@ std::string saved_bytes(const torch::jit::Module& m) {
   return out.str();
 }
 
-std::vector<data::Batch> calibration(const job::TransformInput& in, int64_t n) {
-  const auto& all = in.inputs.batches;
-  return {all.begin(), all.begin() + std::min<int64_t>(n, static_cast<int64_t>(all.size()))};
+// The first calibration_batches batches of calibration_data, else of the recipe's data.
+std::vector<data::Batch> calibration(const torch::jit::Module& model, const PruneOptions& o,
+                                     const job::TransformInput& in, std::string& source) {
+  std::vector<data::Batch> all;
+  if (o.calibration_data) {
+    all = data::load_jsonl(*o.calibration_data, model::forward_argument_names(model)).batches;
+    source = o.calibration_data->path;
+  } else {
+    all = in.inputs.batches;
+    source = in.inputs.source;
+  }
+  const auto n = std::min<int64_t>(o.calibration_batches, static_cast<int64_t>(all.size()));
+  all.resize(static_cast<size_t>(n));
+  return all;
 }
 
 // The rewritten model must compute what the original with the removed units masked computes.
@@ -92,12 +105,22 @@ job::Job prune_job(const PruneOptions& o) {
     model.eval();
     job::TransformResult result;
     Json& d = result.details;
-    const auto batches = calibration(in, o.calibration_batches);
-    if (o.needs_activations()) d["calibration_rows"] = [&] {
+    std::string calibration_source;
+    const auto batches = o.needs_activations()
+                             ? calibration(model, o, in, calibration_source)
+                             : std::vector<data::Batch>{};
+    if (o.needs_activations()) {
       int64_t rows = 0;
       for (const auto& b : batches) rows += b.rows;
-      return rows;
-    }();
+      d["calibration_rows"] = rows;
+      d["calibration_source"] = calibration_source;
+      if (!o.calibration_data) {
+        result.warnings.push_back(fmt::format(
+            "calibrated on the first {} rows of {}, which the agreement and metric figures also "
+            "cover; prune.calibration_data keeps them apart",
+            rows, calibration_source));
+      }
+    }
 
     // 1. Structured: whole units removed, verified against the masked original.
     if (o.structured_any()) {

@@ -73,7 +73,12 @@ recipe::Section<PruneRecipe> prune_schema() {
   s.section("structured", &PruneOptions::structured, structured_schema(),
             "structured pruning that shrinks tensors (applied before unstructured pruning)");
   s.integer("calibration_batches", &PruneOptions::calibration_batches, 1, 1 << 20,
-            "batches of the recipe's data whose activations wanda and activation importance use");
+            "batches whose activations wanda and activation importance use (from "
+            "calibration_data, else from the recipe's data)");
+  s.optional_section("calibration_data", &PruneOptions::calibration_data, recipe::data_schema(),
+                     "JSONL calibration data (e.g. training samples), so that the batches "
+                     "wanda and activation importance see are not the ones the report "
+                     "evaluates on; default: the first calibration_batches batches of `data`");
   s.integer("steps", &PruneOptions::steps, 1, 1000,
             "prune gradually in this many steps, sparsity rising linearly (wanda re-measures "
             "activations on the partly pruned model at each step)");
@@ -109,14 +114,16 @@ recipe::Section<PruneRecipe> prune_schema() {
   root.section("prune", &PruneRecipe::prune, s, "pruning options").required();
   root.check([](const PruneRecipe& r, const recipe::Origin&, recipe::Context& ctx) {
     const auto& o = r.prune;
-    if (o.method == Method::wanda && !r.common.data) {
+    const bool calibration = r.common.data || o.calibration_data;
+    if (o.method == Method::wanda && !calibration) {
       ctx.add({o.origin.location, recipe::join_key(o.origin.key, "method"),
-               "wanda scores weights by the activations they see: give `data:` (calibration "
-               "batches the model's forward reads)"});
+               "wanda scores weights by the activations they see: give `data:` or "
+               "`prune.calibration_data:` (calibration batches the model's forward reads)"});
     }
-    if (o.structured_any() && o.structured.importance == Importance::activation && !r.common.data) {
+    if (o.structured_any() && o.structured.importance == Importance::activation && !calibration) {
       ctx.add({o.origin.location, recipe::join_key(o.origin.key, "structured.importance"),
-               "activation importance needs `data:` (calibration batches)"});
+               "activation importance needs `data:` or `prune.calibration_data:` (calibration "
+               "batches)"});
     }
   });
   recipe::hint_other_sections(root, "prune");

@@ -3,6 +3,7 @@
 // feed-forward neurons and attention heads.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,8 @@ struct PruneOptions {
   std::vector<Override> overrides;
   StructuredOptions structured;
   int64_t calibration_batches = 8;
+  // Where calibration batches come from; default: the first batches of the recipe's `data`.
+  std::optional<recipe::DataSpec> calibration_data;
   int64_t steps = 1;
   bool optimize_attention = true;  // passes::optimize_attention after pruning
   recipe::Origin origin;
