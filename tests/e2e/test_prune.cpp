@@ -122,11 +122,15 @@ TEST_CASE("2:4 semi-structured: two zeros in every group of four inputs") {
 
 TEST_CASE("wanda: |W| x ||X|| from calibration data, compared within each row") {
   llmc::test::TempDir dir;
-  const auto rep = run_ok(dir, "recipe_version: 1\nmodel: " + fixture("distill_teacher.pt") +
-                                   "\noutput: out\n"
-                                   "data: {path: " + fixture("distill_test.jsonl") + ", labels: labels}\n"
-                                   "task: {type: multi-label}\nbench: {warmup: 1, runs: 2}\n"
-                                   "prune: {method: wanda, sparsity: 0.5, calibration_batches: 4, exclude: [classifier]}\n");
+  const auto wanda_recipe = [](const std::string& more_options) {
+    return "recipe_version: 1\nmodel: " + fixture("distill_teacher.pt") +
+           "\noutput: out\n"
+           "data: {path: " + fixture("distill_test.jsonl") + ", labels: labels}\n"
+           "task: {type: multi-label}\nbench: {warmup: 1, runs: 2}\n"
+           "prune: {method: wanda, sparsity: 0.5, calibration_batches: 4, exclude: [classifier]" +
+           more_options + "}\n";
+  };
+  const auto rep = run_ok(dir, wanda_recipe(""));
   CHECK(rep.at("details").at("method").as_string() == "wanda");
   CHECK(rep.at("details").at("calibration_rows").as_int() == 64);
   CHECK(rep.at("result").at("metrics").at("jaccard_samples").is_number());
@@ -148,13 +152,8 @@ TEST_CASE("wanda: |W| x ||X|| from calibration data, compared within each row") 
 
   SUBCASE("calibration_data: calibrated on other samples, so other masks and no warning") {
     llmc::test::TempDir other;
-    const auto rc = run_ok(other, "recipe_version: 1\nmodel: " + fixture("distill_teacher.pt") +
-                                      "\noutput: out\n"
-                                      "data: {path: " + fixture("distill_test.jsonl") + ", labels: labels}\n"
-                                      "task: {type: multi-label}\nbench: {warmup: 1, runs: 2}\n"
-                                      "prune: {method: wanda, sparsity: 0.5, calibration_batches: 4, "
-                                      "exclude: [classifier], calibration_data: {path: " +
-                                      fixture("distill_train.jsonl") + ", batch_size: 16}}\n");
+    const auto rc = run_ok(other, wanda_recipe(", calibration_data: {path: " +
+                                               fixture("distill_train.jsonl") + ", batch_size: 16}"));
     CHECK(rc.at("details").at("calibration_source").as_string() == fixture("distill_train.jsonl"));
     CHECK(rc.at("details").at("calibration_rows").as_int() == 64);
     CHECK(rc.at("warnings").as_array().empty());
