@@ -292,6 +292,15 @@ TEST_CASE("bf16: weights in bfloat16, float32 in and out, a drop-in replacement"
   CHECK(details.at("weight_bytes_after").as_int() * 2 == details.at("weight_bytes_before").as_int());
   CHECK(details.at("outputs_cast_to_fp32").as_int() == 1);
   CHECK(details.at("inputs_cast_to_bf16").as_int() == 0);  // token ids stay int64
+  // Every layer_norm of the artifact normalizes a float32 cast of its bf16 input.
+  int norms = 0;
+  for (const auto* node : q.get_method("forward").graph()->nodes()) {
+    if (node->kind() != c10::aten::layer_norm) continue;
+    ++norms;
+    CHECK(node->input(0)->node()->kind() == c10::aten::to);
+  }
+  CHECK(norms > 0);
+  CHECK(details.at("layer_norms_fp32").as_int() == norms);
 
   // A model with a float input: the input is cast to bf16 inside the graph.
   const auto cnn = dir.write("c.yaml", "recipe_version: 1\nmodel: " + fixture("cnn_bn.pt") +

@@ -17,6 +17,7 @@
 #include "llmc/passes/quantize_embeddings.h"
 #include "llmc/compare/agreement.h"
 #include "llmc/passes/bf16_matmul.h"
+#include "llmc/passes/fp32_layer_norm.h"
 #include "llmc/passes/cast_boundary.h"
 #include "llmc/passes/optimize_attention.h"
 #include "llmc/passes/fp16_storage.h"
@@ -536,8 +537,10 @@ QuantizeOutcome cast_bf16(const torch::jit::Module& model, const std::vector<boo
   for (const auto& p : m.named_parameters(true)) cast(p.value);
   for (const auto& b : m.named_buffers(true)) cast(b.value);
   torch::jit::Module frozen = torch::jit::freeze(m, c10::nullopt, /*optimize_numerics=*/true);
-  const auto boundary = passes::cast_boundary(*frozen.get_method("forward").graph(),
-                                              at::kBFloat16, float_inputs);
+  auto graph = frozen.get_method("forward").graph();
+  const auto boundary = passes::cast_boundary(*graph, at::kBFloat16, float_inputs);
+  const auto norms = passes::fp32_layer_norm(*graph);
+  torch::jit::EliminateDeadCode(graph);
   QuantizeOutcome out;
   out.quantized = frozen;
   out.details["scheme"] = "bf16";
@@ -546,6 +549,7 @@ QuantizeOutcome cast_bf16(const torch::jit::Module& model, const std::vector<boo
   out.details["weight_bytes_after"] = bytes_after;
   out.details["inputs_cast_to_bf16"] = boundary.inputs_cast;
   out.details["outputs_cast_to_fp32"] = boundary.outputs_cast;
+  out.details["layer_norms_fp32"] = norms.converted;
   out.details["cpu_has_avx512_bf16"] = util::machine_info().cpu_flags.find("avx512_bf16") !=
                                        std::string::npos;
   return out;
