@@ -318,6 +318,35 @@ TEST_CASE("bf16: weights in bfloat16, float32 in and out, a drop-in replacement"
   CHECK(bad.err.find("bf16 and fp16 cast the whole model") != std::string::npos);
 }
 
+TEST_CASE("bf16 on a causal LM whose forward builds a float32 mask") {
+  // lm_teacher adds a float32 causal mask to bf16 scores: the attention product after it would
+  // mix float32 and bf16 without pass lowp_compute_inputs.
+  llmc::test::TempDir dir;
+  const auto recipe = dir.write(
+      "lm.yaml", "recipe_version: 1\nmodel: " + fixture("lm_teacher.pt") +
+                     "\noutput: out\nexample_inputs:\n"
+                     "  - {name: input_ids, shape: [4, 24], dtype: int64, range: [0, 1000]}\n"
+                     "  - {name: attention_mask, shape: [4, 24], dtype: int64, fill: 1}\n"
+                     "bench: {warmup: 1, runs: 2}\ngates: {min_cosine: 0.999}\n"
+                     "quantize: {scheme: bf16}\n");
+  const auto r = run_llmc({"quantize", recipe, "--json"}, dir.path().string());
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto details = llmc::util::parse_json(r.out).at("details");
+  CHECK(details.at("product_operands_cast").as_int() > 0);
+  CHECK(details.at("layer_norms_fp32").as_int() > 0);
+  auto q = torch::jit::load((dir.path() / "out/model.pt").string());
+  torch::NoGradGuard no_grad;
+  const auto ids = torch::randint(0, 1000, {2, 17}, torch::kLong);
+  const auto mask = torch::ones({2, 17}, torch::kLong);
+  const auto out = q.forward({ids, mask}).toTensor();
+  CHECK((out.scalar_type() == torch::kFloat));
+  auto fp32 = torch::jit::load(fixture("lm_teacher.pt"));
+  fp32.eval();
+  const auto ref = fp32.forward({ids, mask}).toTensor();
+  CHECK(((out - ref).norm() / ref.norm()).item<double>() < 0.02);
+}
+
 TEST_CASE("fp16: half the weight bytes on disk, float32 compute, same outputs to fp16 precision") {
   llmc::test::TempDir dir;
   const auto recipe = dir.write("r.yaml", quant_recipe("quantize: {scheme: fp16}\n"));

@@ -18,6 +18,7 @@
 #include "llmc/compare/agreement.h"
 #include "llmc/passes/bf16_matmul.h"
 #include "llmc/passes/fp32_layer_norm.h"
+#include "llmc/passes/lowp_compute_inputs.h"
 #include "llmc/passes/cast_boundary.h"
 #include "llmc/passes/optimize_attention.h"
 #include "llmc/passes/fp16_storage.h"
@@ -540,6 +541,7 @@ QuantizeOutcome cast_bf16(const torch::jit::Module& model, const std::vector<boo
   auto graph = frozen.get_method("forward").graph();
   const auto boundary = passes::cast_boundary(*graph, at::kBFloat16, float_inputs);
   const auto norms = passes::fp32_layer_norm(*graph);
+  const int operands_cast = passes::lowp_compute_inputs(*graph, at::kBFloat16);
   torch::jit::EliminateDeadCode(graph);
   QuantizeOutcome out;
   out.quantized = frozen;
@@ -550,6 +552,7 @@ QuantizeOutcome cast_bf16(const torch::jit::Module& model, const std::vector<boo
   out.details["inputs_cast_to_bf16"] = boundary.inputs_cast;
   out.details["outputs_cast_to_fp32"] = boundary.outputs_cast;
   out.details["layer_norms_fp32"] = norms.converted;
+  out.details["product_operands_cast"] = operands_cast;
   out.details["cpu_has_avx512_bf16"] = util::machine_info().cpu_flags.find("avx512_bf16") !=
                                        std::string::npos;
   return out;

@@ -1,0 +1,54 @@
+#include "llmc/passes/lowp_compute_inputs.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <torch/csrc/jit/ir/ir.h>
+
+namespace llmc::passes {
+
+namespace {
+
+// Operand positions that carry activations (weights and biases of the frozen graph are
+// constants of the compute type already; casting a constant is harmless but useless).
+const std::map<std::string, std::vector<size_t>>& operands() {
+  static const std::map<std::string, std::vector<size_t>> kinds = {
+      {"aten::linear", {0, 1}},          {"aten::matmul", {0, 1}},
+      {"aten::mm", {0, 1}},              {"aten::bmm", {0, 1}},
+      {"aten::addmm", {0, 1, 2}},        {"aten::baddbmm", {0, 1, 2}},
+      {"aten::conv1d", {0, 1}},          {"aten::conv2d", {0, 1}},
+      {"aten::conv3d", {0, 1}},          {"aten::conv_transpose1d", {0, 1}},
+      {"aten::conv_transpose2d", {0, 1}}, {"aten::conv_transpose3d", {0, 1}},
+      {"aten::_convolution", {0, 1}}};
+  return kinds;
+}
+
+bool is_constant(const torch::jit::Value* v) { return v->node()->kind() == c10::prim::Constant; }
+
+void rewrite(torch::jit::Block* block, torch::jit::Graph& graph, at::ScalarType type, int& cast) {
+  for (torch::jit::Node* node : block->nodes()) {
+    for (torch::jit::Block* sub : node->blocks()) rewrite(sub, graph, type, cast);
+    const auto it = operands().find(node->kind().toQualString());
+    if (it == operands().end()) continue;
+    torch::jit::WithInsertPoint before(node);
+    for (const size_t i : it->second) {
+      if (i >= node->inputs().size()) continue;
+      torch::jit::Value* v = node->input(i);
+      if (is_constant(v) || v->type()->kind() != c10::TypeKind::TensorType) continue;
+      node->replaceInput(i, graph.insert(c10::aten::to, {v, c10::IValue(static_cast<int64_t>(type)),
+                                                         false, false, c10::IValue()}));
+      ++cast;
+    }
+  }
+}
+
+}  // namespace
+
+int lowp_compute_inputs(torch::jit::Graph& graph, at::ScalarType compute_type) {
+  int cast = 0;
+  rewrite(graph.block(), graph, compute_type, cast);
+  return cast;
+}
+
+}  // namespace llmc::passes

@@ -1,0 +1,19 @@
+// Pass lowp_compute_inputs: in a graph whose weights were cast to a 16-bit float type, the
+// activation operands of every matrix product and convolution (aten::linear, matmul, mm, bmm,
+// addmm, baddbmm, conv1d/2d/3d, conv_transpose1d/2d/3d, _convolution) are cast to that type.
+// A model may build float32 tensors of its own in forward (a causal mask from torch.full or
+// torch.triu, position encodings): added to a bf16 activation they promote it to float32, and the
+// next product then mixes float32 with bf16 weights or activations, which LibTorch refuses
+// ("expected scalar type BFloat16 but found Float"). This is PyTorch's autocast policy for
+// these ops: whatever precision reaches them, they compute in the low-precision type. A cast of
+// a tensor that already has the type returns it unchanged (no copy).
+#pragma once
+
+#include <torch/script.h>
+
+namespace llmc::passes {
+
+// Returns the number of operands now cast (at most two per node).
+int lowp_compute_inputs(torch::jit::Graph& graph, at::ScalarType compute_type);
+
+}  // namespace llmc::passes
