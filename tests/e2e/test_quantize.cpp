@@ -428,6 +428,7 @@ TEST_CASE("static-int8: calibrated on data, conv + batch-norm folded, quantized 
   CHECK(d.at("quantized_ops").at("quantized::linear").as_int() == 1);
   CHECK(report.at("warnings").at(0).as_string().find("calibrated on the first 2 batches") !=
         std::string::npos);
+  CHECK(fs::path(d.at("calibration_source").as_string()).filename() == "images.jsonl");
   auto q = torch::jit::load((dir.path() / "out/model.pt").string());
   CHECK(count_ops(q, "aten::batch_norm") == 0);
 
@@ -463,6 +464,37 @@ TEST_CASE("static-int8: calibrated on data, conv + batch-norm folded, quantized 
     CHECK(e.err.find("wrong.jsonl:1: missing field \"input\" (for forward argument \"input\")") !=
           std::string::npos);
     CHECK_FALSE(fs::exists(dir.path() / "o4"));
+  }
+  SUBCASE("calibration_data: calibrated on other samples, so other ranges and no warning") {
+    // 24 other images (the same generator, a different count, so other values for the first 16).
+    llmc::test::TempDir other;
+    const auto calib = image_jsonl(other, 40, false);
+    const auto rc = run_llmc({"quantize", recipe, "--out", "cd", "--json", "--set",
+                              "quantize.calibration_data={path: " + calib + ", batch_size: 16}"},
+                             dir.path().string());
+    INFO(rc.err);
+    REQUIRE(rc.code == 0);
+    const auto rep = llmc::util::parse_json(rc.out);
+    CHECK(rep.at("details").at("calibration_source").as_string() == calib);
+    CHECK(rep.at("details").at("calibration_rows").as_int() == 32);
+    CHECK(rep.at("warnings").as_array().empty());
+    CHECK(rep.at("agreement").at("max_abs_diff").as_double() !=
+          report.at("agreement").at("max_abs_diff").as_double());
+  }
+  SUBCASE("calibration_data is a recipe error outside static-int8, and a missing file names the key") {
+    const auto e = run_llmc({"quantize", recipe, "--out", "o5", "--set", "quantize.scheme=dynamic-int8",
+                             "--set", "quantize.calibration_data={path: images.jsonl}"},
+                            dir.path().string());
+    CHECK(e.code == 2);
+    CHECK(e.err.find("quantize.calibration_data: calibration_data applies to static-int8") !=
+          std::string::npos);
+    const auto m = run_llmc({"quantize", recipe, "--out", "o6", "--set",
+                             "quantize.calibration_data={path: missing.jsonl}"},
+                            dir.path().string());
+    CHECK(m.code == 2);
+    CHECK(m.err.find("quantize.calibration_data.path: file not found") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir.path() / "o5"));
+    CHECK_FALSE(fs::exists(dir.path() / "o6"));
   }
   SUBCASE("Inf in calibration is an input error and writes nothing") {
     image_jsonl(dir, 8, true);

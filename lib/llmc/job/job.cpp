@@ -99,6 +99,15 @@ void write_report(report::Report& r, const recipe::CommonRecipe& common,
   out.commit();
 }
 
+data::InputSet calibration_batches(const torch::jit::Module& model,
+                                   const std::optional<recipe::DataSpec>& spec, int64_t count,
+                                   const TransformInput& in) {
+  data::InputSet set = spec ? data::load_jsonl(*spec, model::forward_argument_names(model))
+                            : data::InputSet{in.inputs.batches, in.inputs.source};
+  if (static_cast<int64_t>(set.batches.size()) > count) set.batches.resize(static_cast<size_t>(count));
+  return set;
+}
+
 report::Report run(const Job& job, const recipe::CommonRecipe& common, const RunOptions& options) {
   report::Report r;
   r.command = job.command;

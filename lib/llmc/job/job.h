@@ -52,6 +52,13 @@ struct TransformInput {
   const data::Batch& latency_batch;    // the batch latency is measured on
 };
 
+// Calibration batches for a subcommand that measures activations (prune's wanda, quantize's
+// static-int8): the first `count` batches of `spec` (a JSONL file of their own, e.g. training
+// samples) when given, else of the recipe's data in `in`. `source` names where they came from.
+data::InputSet calibration_batches(const torch::jit::Module& model,
+                                   const std::optional<recipe::DataSpec>& spec, int64_t count,
+                                   const TransformInput& in);
+
 struct Job {
   std::string command;  // "eval-freeze"
   // Builds the artifact from a freshly loaded original.

@@ -38,22 +38,6 @@ std::string saved_bytes(const torch::jit::Module& m) {
   return out.str();
 }
 
-// The first calibration_batches batches of calibration_data, else of the recipe's data.
-std::vector<data::Batch> calibration(const torch::jit::Module& model, const PruneOptions& o,
-                                     const job::TransformInput& in, std::string& source) {
-  std::vector<data::Batch> all;
-  if (o.calibration_data) {
-    all = data::load_jsonl(*o.calibration_data, model::forward_argument_names(model)).batches;
-    source = o.calibration_data->path;
-  } else {
-    all = in.inputs.batches;
-    source = in.inputs.source;
-  }
-  const auto n = std::min<int64_t>(o.calibration_batches, static_cast<int64_t>(all.size()));
-  all.resize(static_cast<size_t>(n));
-  return all;
-}
-
 // The rewritten model must compute what the original with the removed units masked computes.
 void verify_structured(torch::jit::Module& pruned, torch::jit::Module& masked,
                        const std::vector<StructuredChange>& changes,
@@ -105,10 +89,12 @@ job::Job prune_job(const PruneOptions& o) {
     model.eval();
     job::TransformResult result;
     Json& d = result.details;
-    std::string calibration_source;
-    const auto batches = o.needs_activations()
-                             ? calibration(model, o, in, calibration_source)
-                             : std::vector<data::Batch>{};
+    const data::InputSet calibration =
+        o.needs_activations()
+            ? job::calibration_batches(model, o.calibration_data, o.calibration_batches, in)
+            : data::InputSet{};
+    const std::vector<data::Batch>& batches = calibration.batches;
+    const std::string& calibration_source = calibration.source;
     if (o.needs_activations()) {
       int64_t rows = 0;
       for (const auto& b : batches) rows += b.rows;

@@ -79,7 +79,12 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
   s.texts("exclude", &QuantizeOptions::exclude,
           "globs over module names of Linear layers to keep in fp32 (e.g. classifier)");
   s.integer("calibration_batches", &QuantizeOptions::calibration_batches, 1, 100000,
-            "static-int8: batches of the recipe's data run through the observers");
+            "static-int8: batches run through the observers (from calibration_data, else "
+            "from the recipe's data)");
+  s.optional_section("calibration_data", &QuantizeOptions::calibration_data, recipe::data_schema(),
+                     "static-int8: JSONL calibration data (e.g. training samples), so that the "
+                     "batches the observers see are not the ones the report evaluates on; "
+                     "default: the first calibration_batches batches of `data`");
   s.choice("observer", &QuantizeOptions::observer,
            {{"minmax", Observer::minmax}, {"percentile", Observer::percentile}},
            "static-int8 activation ranges: minmax (running min/max) or percentile (lowest and "
@@ -136,6 +141,10 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
                "bf16 and fp16 cast the whole model; include, exclude and embeddings apply to "
                "the int8 schemes"});
     }
+    if (o.scheme != Scheme::static_int8 && o.calibration_data) {
+      ctx.add({where.location, recipe::join_key(where.key, "calibration_data"),
+               "calibration_data applies to static-int8 (the other schemes do not calibrate)"});
+    }
     if (o.scheme != Scheme::dynamic_int8 && o.activation_range != ActivationRange::automatic) {
       ctx.add({where.location, recipe::join_key(where.key, "activation_range"),
                "activation_range applies to dynamic-int8 (static-int8 calibrates its ranges)"});
@@ -160,10 +169,10 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
   root.inline_section(&QuantizeRecipe::common, recipe::common_schema());
   root.section("quantize", &QuantizeRecipe::quantize, s, "quantize options");
   root.check([](const QuantizeRecipe& r, const recipe::Origin&, recipe::Context& ctx) {
-    if (r.quantize.scheme == Scheme::static_int8 && !r.common.data) {
+    if (r.quantize.scheme == Scheme::static_int8 && !r.common.data && !r.quantize.calibration_data) {
       ctx.add({r.quantize.origin.location, recipe::join_key(r.quantize.origin.key, "scheme"),
-               "static-int8 calibrates activation ranges on real inputs: give `data:` (a JSONL "
-               "file the model's forward reads)"});
+               "static-int8 calibrates activation ranges on real inputs: give `data:` or "
+               "`quantize.calibration_data:` (a JSONL file the model's forward reads)"});
     }
   });
   recipe::hint_other_sections(root, "quantize");
@@ -648,12 +657,17 @@ job::Job quantize_job(const QuantizeOptions& options) {
       q = store_fp16(original);
     } else if (options.scheme == Scheme::static_int8) {
       use_engine(options.engine, options.origin);
-      q = quantize_static(original, options, in.inputs.batches);
-      // Agreement is measured on the recipe's data too: say so when they overlap.
-      q.warnings.push_back(fmt::format(
-          "static-int8 was calibrated on the first {} batches of {}, which the agreement and "
-          "metric figures also cover",
-          q.details.at("calibration_batches").as_int(), in.inputs.source));
+      const data::InputSet calibration = job::calibration_batches(
+          original, options.calibration_data, options.calibration_batches, in);
+      q = quantize_static(original, options, calibration.batches);
+      q.details["calibration_source"] = calibration.source;
+      // Without calibration_data, agreement is measured on the same data: say so.
+      if (!options.calibration_data) {
+        q.warnings.push_back(fmt::format(
+            "static-int8 was calibrated on the first {} batches of {}, which the agreement and "
+            "metric figures also cover; quantize.calibration_data keeps them apart",
+            q.details.at("calibration_batches").as_int(), in.inputs.source));
+      }
     } else {
       use_engine(options.engine, options.origin);
       q = quantize_dynamic(original, options);

@@ -4,6 +4,7 @@
 // quantized at run time.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,8 @@ struct QuantizeOptions {
   std::vector<std::string> exclude;          // globs kept in fp32 (e.g. "classifier")
   bool embeddings = false;                   // also 8-bit-per-row embedding tables
   int64_t calibration_batches = 8;           // static-int8: data batches run through observers
+  // static-int8: calibration batches from their own JSONL (default: the recipe's data)
+  std::optional<recipe::DataSpec> calibration_data;
   Observer observer = Observer::minmax;      // static-int8 activation ranges
   double percentile = 99.99;                 // for Observer::percentile
   bool per_channel = false;                  // int8 weights: one scale per output channel
