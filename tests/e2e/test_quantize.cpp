@@ -347,6 +347,65 @@ TEST_CASE("bf16 on a causal LM whose forward builds a float32 mask") {
   CHECK(((out - ref).norm() / ref.norm()).item<double>() < 0.02);
 }
 
+TEST_CASE("dynamic-int8 quantizes LSTMs (scripted and traced) to aten::quantized_lstm") {
+  llmc::test::TempDir dir;
+  const auto recipe = [&](const std::string& model, const std::string& section) {
+    return dir.write("r.yaml", "recipe_version: 1\nmodel: " + fixture(model) +
+                                   "\noutput: out\nexample_inputs:\n"
+                                   "  - {name: input_ids, shape: [8, 20], dtype: int64, range: [0, 1000]}\n"
+                                   "bench: {warmup: 1, runs: 2}\ngates: {min_cosine: 0.99}\n" + section);
+  };
+  for (const std::string model : {"export_lstm.pt", "export_lstm_traced.pt"}) {
+    CAPTURE(model);
+    const auto r = run_llmc({"quantize", recipe(model, "quantize: {scheme: dynamic-int8}\n"),
+                             "--out", "q", "--force", "--json"},
+                            dir.path().string());
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    const auto rep = llmc::util::parse_json(r.out);
+    const auto& d = rep.at("details");
+    CHECK(d.at("quantized_lstms").as_int() == 1);
+    CHECK(d.at("quantized_linear_ops").as_int() == 1);  // the classifier
+    const auto& lstm = d.at("lstms").at(0);
+    CHECK(lstm.at("lstm").as_string() == "lstm");
+    CHECK(lstm.at("hidden_size").as_int() == 24);
+    CHECK(lstm.at("layers").as_int() == 2);
+    CHECK(lstm.at("bidirectional").as_bool());
+    CHECK(rep.at("warnings").as_array().empty());
+    CHECK(rep.at("comparison").at("size_ratio").as_double() < 0.75);
+    auto q = torch::jit::load((dir.path() / "q/model.pt").string());
+    CHECK(count_ops(q, "aten::quantized_lstm") == 1);
+    CHECK(count_ops(q, "aten::lstm") == 0);
+    // Plain LibTorch runs it for another batch and sequence length, close to float32.
+    torch::NoGradGuard no_grad;
+    const auto ids = torch::randint(0, 1000, {3, 11}, torch::kLong);
+    const auto out = q.forward({ids}).toTensor();
+    auto fp32 = torch::jit::load(fixture(model));
+    fp32.eval();
+    const auto ref = fp32.forward({ids}).toTensor();
+    CHECK(out.sizes().equals(ref.sizes()));
+    CHECK((out - ref).abs().max().item<double>() < 0.01);
+  }
+  SUBCASE("only the LSTM, or all but it") {
+    const auto only = run_llmc({"quantize", recipe("export_lstm.pt", "quantize: {include: [lstm]}\n"),
+                                "--out", "o1", "--json"},
+                               dir.path().string());
+    INFO(only.err);
+    REQUIRE(only.code == 0);
+    const auto d1 = llmc::util::parse_json(only.out).at("details");
+    CHECK(d1.at("quantized_lstms").as_int() == 1);
+    CHECK(d1.at("quantized_linear_ops").as_int() == 0);
+    const auto rest = run_llmc({"quantize", recipe("export_lstm.pt", "quantize: {exclude: [lstm]}\n"),
+                                "--out", "o2", "--json"},
+                               dir.path().string());
+    REQUIRE(rest.code == 0);
+    const auto d2 = llmc::util::parse_json(rest.out).at("details");
+    CHECK(d2.at("quantized_lstms").as_int() == 0);
+    CHECK(d2.at("layers").at(1).at("quantized").as_string() == "kept fp32");
+    CHECK(count_ops(torch::jit::load((dir.path() / "o2/model.pt").string()), "aten::lstm") == 1);
+  }
+}
+
 TEST_CASE("fp16: half the weight bytes on disk, float32 compute, same outputs to fp16 precision") {
   llmc::test::TempDir dir;
   const auto recipe = dir.write("r.yaml", quant_recipe("quantize: {scheme: fp16}\n"));

@@ -31,4 +31,20 @@ std::vector<NamedLayer> linear_layers(const torch::jit::Module& model) {
   return out;
 }
 
+bool is_lstm(const torch::jit::Module& m) {
+  const std::string type = m.type()->name() ? m.type()->name()->qualifiedName() : "";
+  const std::string suffix = ".LSTM";
+  return type.size() > suffix.size() &&
+         type.compare(type.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+         (m.hasattr("_flat_weights") || m.hasattr("weight_ih_l0"));
+}
+
+std::vector<NamedLayer> lstm_layers(const torch::jit::Module& model) {
+  std::vector<NamedLayer> out;
+  for (const auto& sub : model.named_modules()) {
+    if (!sub.name.empty() && is_lstm(sub.value)) out.push_back({sub.name, sub.value});
+  }
+  return out;
+}
+
 }  // namespace llmc::model

@@ -26,4 +26,10 @@ struct NamedLayer {
 // Every Linear submodule in named_modules() order.
 std::vector<NamedLayer> linear_layers(const torch::jit::Module& model);
 
+// torch.nn.LSTM (its type name ends in ".LSTM"; scripted it holds _flat_weights, traced
+// weight_ih_l0).
+bool is_lstm(const torch::jit::Module& m);
+// Every LSTM submodule in named_modules() order.
+std::vector<NamedLayer> lstm_layers(const torch::jit::Module& model);
+
 }  // namespace llmc::model

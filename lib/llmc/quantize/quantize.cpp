@@ -2,6 +2,7 @@
 
 
 #include <optional>
+#include <set>
 
 #include <fmt/format.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
@@ -19,6 +20,7 @@
 #include "llmc/passes/bf16_matmul.h"
 #include "llmc/passes/fp32_layer_norm.h"
 #include "llmc/passes/lowp_compute_inputs.h"
+#include "llmc/passes/quantize_lstm.h"
 #include "llmc/passes/cast_boundary.h"
 #include "llmc/passes/optimize_attention.h"
 #include "llmc/passes/fp16_storage.h"
@@ -74,10 +76,11 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
            "quantized kernel library; the artifact's int8 weights are repacked for the engine "
            "of the process that loads it (Debian's LibTorch has onednn and qnnpack, not fbgemm)");
   s.texts("include", &QuantizeOptions::include,
-          "globs over module names (e.g. \"bert.encoder.*\") selecting the Linear layers to "
-          "quantize");
+          "globs over module names (e.g. \"bert.encoder.*\") selecting the Linear layers (and, "
+          "with dynamic-int8, the LSTMs) to quantize");
   s.texts("exclude", &QuantizeOptions::exclude,
-          "globs over module names of Linear layers to keep in fp32 (e.g. classifier)");
+          "globs over module names of Linear layers (and LSTMs) to keep in fp32 (e.g. "
+          "classifier)");
   s.integer("calibration_batches", &QuantizeOptions::calibration_batches, 1, 100000,
             "static-int8: batches run through the observers (from calibration_data, else "
             "from the recipe's data)");
@@ -207,7 +210,7 @@ void use_engine(Engine engine, const recipe::Origin& where) {
 }
 
 std::vector<LayerPlan> plan_layers(const torch::jit::Module& model,
-                                   const QuantizeOptions& options) {
+                                   const QuantizeOptions& options, bool lstm) {
   std::vector<LayerPlan> plan;
   for (const auto& sub : model::linear_layers(model)) {
     LayerPlan layer;
@@ -220,16 +223,36 @@ std::vector<LayerPlan> plan_layers(const torch::jit::Module& model,
     layer.quantize = model::selected(sub.name, options.include, options.exclude);
     plan.push_back(layer);
   }
+  for (const auto& sub : lstm ? model::lstm_layers(model) : std::vector<model::NamedLayer>{}) {
+    LayerPlan layer;
+    layer.name = sub.name;
+    layer.lstm = true;
+    if (sub.module.hasattr("input_size") && sub.module.hasattr("hidden_size")) {
+      layer.in_features = sub.module.attr("input_size").toInt();
+      layer.out_features = sub.module.attr("hidden_size").toInt();
+    } else if (sub.module.hasattr("weight_hh_l0")) {
+      const at::Tensor w_ih = sub.module.attr("weight_ih_l0").toTensor();
+      layer.in_features = w_ih.size(1);
+      layer.out_features = w_ih.size(0) / 4;
+    }
+    layer.quantize = model::selected(sub.name, options.include, options.exclude);
+    plan.push_back(layer);
+  }
   const bool any = std::any_of(plan.begin(), plan.end(), [](const auto& l) { return l.quantize; });
   if (!any) {
     std::string message =
-        plan.empty() ? "the model has no Linear layers to quantize"
+        plan.empty() ? std::string(lstm ? "the model has no Linear or LSTM layers to quantize"
+                                        : "the model has no Linear layers to quantize")
                      : fmt::format("include {} minus exclude {} selects none of the model's {} "
-                                   "Linear layers (e.g. {})",
+                                   "{} layers (e.g. {})",
                                    fmt::join(options.include, ", "),
                                    options.exclude.empty() ? "(nothing)"
                                                            : fmt::format("{}", fmt::join(options.exclude, ", ")),
-                                   plan.size(), plan.front().name);
+                                   plan.size(),
+                                   std::any_of(plan.begin(), plan.end(), [](const auto& l) { return l.lstm; })
+                                       ? "Linear and LSTM"
+                                       : "Linear",
+                                   plan.front().name);
     throw RecipeError({{options.origin.location, options.origin.key, message}});
   }
   return plan;
@@ -260,12 +283,12 @@ torch::jit::QConfigDict qconfig_for(const std::vector<LayerPlan>& plan,
   if (options.include == std::vector<std::string>{"*"}) {
     dict[""] = qconfig;
     for (const auto& layer : plan) {
-      if (!layer.quantize) dict[layer.name] = c10::nullopt;
+      if (!layer.quantize && !layer.lstm) dict[layer.name] = c10::nullopt;
     }
   } else {
     dict[""] = c10::nullopt;
     for (const auto& layer : plan) {
-      if (layer.quantize) dict[layer.name] = qconfig;
+      if (layer.quantize && !layer.lstm) dict[layer.name] = qconfig;
     }
   }
   return dict;
@@ -278,7 +301,8 @@ util::Json layer_table(const std::vector<LayerPlan>& plan, const std::string& ho
   for (const auto& layer : plan) {
     util::Json l = util::Json::object();
     l["layer"] = layer.name;
-    l["shape"] = fmt::format("{}x{}", layer.out_features, layer.in_features);
+    l["shape"] = layer.lstm ? fmt::format("LSTM {}->{}", layer.in_features, layer.out_features)
+                            : fmt::format("{}x{}", layer.out_features, layer.in_features);
     l["quantized"] = layer.quantize ? how : "kept fp32";
     layers.push_back(l);
     selected += layer.quantize ? 1 : 0;
@@ -316,7 +340,8 @@ bool cpu_has_vnni() {
 
 // dynamic-int8: sets the reduce_range argument of every quantized::linear_dynamic call (LibTorch's
 // Finalize always writes true, fbgemm's 7-bit convention) and reports the choice.
-void set_activation_range(torch::jit::Graph& graph, const QuantizeOptions& options,
+// Returns whether activations use the full 8-bit range.
+bool set_activation_range(torch::jit::Graph& graph, const QuantizeOptions& options,
                           util::Json& details, std::vector<std::string>& warnings) {
   const bool vnni = cpu_has_vnni();
   const bool full = options.activation_range == ActivationRange::full ||
@@ -335,6 +360,7 @@ void set_activation_range(torch::jit::Graph& graph, const QuantizeOptions& optio
     warnings.push_back("activation_range: full on a CPU without VNNI: int8 products can "
                        "saturate in the kernels' 16-bit intermediate sums");
   }
+  return full;
 }
 
 bool cpu_has_avx512_bf16() {
@@ -485,8 +511,94 @@ QuantizeOutcome quantize_static(const torch::jit::Module& model, const QuantizeO
   return out;
 }
 
+namespace {
+
+// A float weight quantized to qint8 by llmc's weight observer (the one graph-mode quantization
+// uses for the Linear weights): symmetric, per tensor or per output channel.
+at::Tensor observed_qint8(const at::Tensor& w, bool per_channel) {
+  torch::jit::Module observer = per_channel ? weight_per_channel_observer() : weight_observer();
+  observer.forward({w});
+  const auto qparams = observer.run_method("calculate_qparams").toTuple();
+  const at::Tensor scale = qparams->elements().at(0).toTensor();
+  const at::Tensor zero_point = qparams->elements().at(1).toTensor();
+  if (per_channel) {
+    return at::quantize_per_channel(w, scale.to(at::kDouble), zero_point.to(at::kLong), 0, at::kQInt8);
+  }
+  return at::quantize_per_tensor(w, scale.item<double>(), zero_point.item<int64_t>(), at::kQInt8);
+}
+
+// The quantize_lstm pass for the selected LSTMs of the plan; fills their rows of `layers` and
+// returns the bytes it quantized and replaced.
+std::pair<int64_t, int64_t> add_lstms(torch::jit::Graph& graph, const torch::jit::Module& model,
+                                      const std::vector<LayerPlan>& plan,
+                                      const QuantizeOptions& options, bool reduce_range,
+                                      util::Json& layers, util::Json& details,
+                                      std::vector<std::string>& warnings, int& converted) {
+  std::set<std::string> selected;
+  for (const auto& layer : plan) {
+    if (layer.lstm && layer.quantize) selected.insert(layer.name);
+  }
+  converted = 0;
+  if (selected.empty()) return {0, 0};
+  passes::QuantizeLstmOptions o;
+  o.select = [&](const std::string& name) { return selected.count(name) > 0; };
+  o.quantize_weight = [&](const at::Tensor& w) { return observed_qint8(w, options.per_channel); };
+  o.reduce_range = reduce_range;
+  std::vector<std::pair<std::string, at::Tensor>> first_weights;
+  for (const auto& sub : model::lstm_layers(model)) {
+    if (sub.module.hasattr("weight_ih_l0")) {
+      first_weights.emplace_back(sub.name, sub.module.attr("weight_ih_l0").toTensor());
+    }
+  }
+  o.name_by_weight = [&](const at::Tensor& w) {
+    for (const auto& [name, t] : first_weights) {
+      if (t.sizes() == w.sizes() && t.scalar_type() == w.scalar_type() && at::equal(t, w)) return name;
+    }
+    return std::string();
+  };
+  std::vector<passes::LstmSkip> skipped;
+  const auto done = passes::quantize_lstm(graph, o, skipped);
+  int64_t after = 0, before = 0;
+  util::Json table = util::Json::array();
+  for (const auto& l : done) {
+    util::Json t = util::Json::object();
+    t["lstm"] = l.name;
+    t["input_size"] = l.input_size;
+    t["hidden_size"] = l.hidden_size;
+    t["layers"] = l.layers;
+    t["bidirectional"] = l.bidirectional;
+    t["bytes_before"] = l.bytes_before;
+    t["bytes_after"] = l.bytes_after;
+    table.push_back(t);
+    before += l.bytes_before;
+    after += l.bytes_after;
+    selected.erase(l.name);
+  }
+  details["lstms"] = table;
+  converted = static_cast<int>(done.size());
+  for (const auto& skip : skipped) {
+    warnings.push_back(fmt::format("LSTM {} stays float32: {}", skip.name, skip.reason));
+  }
+  // Rows of selected LSTMs the pass did not convert say so.
+  for (auto& row : layers.as_array()) {
+    if (selected.count(row.at("layer").as_string())) row["quantized"] = "kept fp32 (see warnings)";
+  }
+  for (const auto& name : selected) {
+    const bool explained = std::any_of(skipped.begin(), skipped.end(), [&](const auto& s) { return s.name == name; });
+    if (!explained) {
+      warnings.push_back(fmt::format("LSTM {} stays float32: forward calls it in a way the "
+                                     "quantize_lstm pass does not recognise (no aten::lstm on its "
+                                     "constant weights)",
+                                     name));
+    }
+  }
+  return {after, before};
+}
+
+}  // namespace
+
 QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const QuantizeOptions& options) {
-  const auto plan = plan_layers(model, options);
+  const auto plan = plan_layers(model, options, /*lstm=*/true);
   torch::jit::Module m = model.clone();
   m.eval();
   const torch::jit::QConfigDict qconfig = qconfig_for(
@@ -501,15 +613,21 @@ QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const Quantize
   auto graph = quantized.get_method("forward").graph();
 
   QuantizeOutcome out;
-  set_activation_range(*graph, options, out.details, out.warnings);
+  const bool full_range = set_activation_range(*graph, options, out.details, out.warnings);
   out.quantized = quantized;
   int64_t selected = 0;
-  const util::Json layers = layer_table(plan, "int8 weight, dynamic uint8 activations", selected);
+  util::Json layers = layer_table(plan, "int8 weight, dynamic uint8 activations", selected);
   int64_t int8_bytes = 0;
   for (const auto& layer : plan) {
-    if (layer.quantize) int8_bytes += layer.out_features * layer.in_features;
+    if (layer.quantize && !layer.lstm) int8_bytes += layer.out_features * layer.in_features;
   }
-  const int64_t fp32_bytes = 4 * int8_bytes;
+  int64_t fp32_bytes = 4 * int8_bytes;
+  int lstms = 0;
+  const auto [lstm_after, lstm_before] =
+      add_lstms(*graph, model, plan, options, !full_range, layers, out.details, out.warnings, lstms);
+  int8_bytes += lstm_after;
+  fp32_bytes += lstm_before;
+  torch::jit::EliminateDeadCode(graph);
   const int kernels = count_kind(graph->block(), "quantized::linear_dynamic");
   out.details["scheme"] = "dynamic-int8";
   out.details["per_channel"] = options.per_channel;
@@ -517,14 +635,16 @@ QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const Quantize
   out.details["layers_selected"] = selected;
   out.details["layers_total"] = static_cast<int64_t>(plan.size());
   out.details["quantized_linear_ops"] = kernels;
+  out.details["quantized_lstms"] = lstms;
   out.details["quantized_weight_bytes"] = int8_bytes;
   out.details["replaced_fp32_weight_bytes"] = fp32_bytes;
   out.details["layers"] = layers;
   add_embeddings(*graph, options, out.details);
   add_bf16_matmuls(*graph, options, out.details, out.warnings);
-  if (kernels == 0) {
-    throw InputError("", "no Linear layer was quantized: the selected layers are not called "
-                         "through aten::linear in forward");
+  if (kernels == 0 && lstms == 0) {
+    throw InputError("", "no layer was quantized: the selected Linear layers are not called "
+                         "through aten::linear in forward (and no selected LSTM through "
+                         "aten::lstm)");
   }
   return out;
 }

@@ -65,17 +65,19 @@ std::string engine_name(Engine engine);
 // does not have it.
 void use_engine(Engine engine, const recipe::Origin& where);
 
-// One Linear layer of the model and what happens to it.
+// One Linear (or LSTM) layer of the model and what happens to it.
 struct LayerPlan {
   std::string name;  // module path, e.g. "bert.encoder.layer.0.attention.self.query"
-  int64_t in_features = 0;
-  int64_t out_features = 0;
+  bool lstm = false;
+  int64_t in_features = 0;   // LSTM: input_size
+  int64_t out_features = 0;  // LSTM: hidden_size
   bool quantize = false;
 };
 
-// The Linear layers of `model` with the include/exclude globs applied. RecipeError naming the
-// globs when they select no layer.
-std::vector<LayerPlan> plan_layers(const torch::jit::Module& model, const QuantizeOptions& options);
+// The Linear layers of `model`, and with `lstm` its LSTMs, with the include/exclude globs
+// applied. RecipeError naming the globs when they select no layer.
+std::vector<LayerPlan> plan_layers(const torch::jit::Module& model, const QuantizeOptions& options,
+                                   bool lstm = false);
 
 struct QuantizeOutcome {
   torch::jit::Module quantized;
