@@ -41,6 +41,7 @@ int report_error(const std::string& message, llmc::ExitCode code) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  llmc::util::reexec_with_huge_page_heap(argv);
   llmc::tools::set_command_line(argc, argv);
   llmc::util::install_huge_page_allocator();
   CLI::App app{"llmc: make trained TorchScript models ready for production, with a report that "

@@ -1,5 +1,6 @@
 // `llmc eval-freeze` end to end: artifact, reports, determinism, exit codes, bad inputs.
 #include <filesystem>
+#include <fstream>
 
 #include "torch_doctest.h"
 #include <torch/script.h>
@@ -97,6 +98,22 @@ TEST_CASE("LLMC_HUGE_PAGES=0 keeps LibTorch's allocator, with the same artifact,
   llmc::test::TempDir dir;
   const auto recipe = dir.write("r.yaml", bert_recipe(fixture("bert_tiny.pt")));
   REQUIRE(run_llmc({"eval-freeze", recipe, "--out", "on"}, dir.path().string()).code == 0);
+  // Where the kernel's huge pages are `madvise`, llmc re-runs itself with malloc's heap on huge
+  // pages too (glibc >= 2.35, as on Debian bookworm), and the report says so.
+  std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string mode;
+  std::getline(thp, mode);
+  const std::string on_status =
+      read_json((dir.path() / "on/report.json").string()).at("provenance").at("huge_pages").as_string();
+  CHECK((on_status.find("GLIBC_TUNABLES=glibc.malloc.hugetlb=1") != std::string::npos) ==
+        (mode.find("[madvise]") != std::string::npos));
+  // A GLIBC_TUNABLES that names the tunable is the user's choice: no re-run, no claim.
+  setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=0", 1);
+  const auto user = run_llmc({"eval-freeze", recipe, "--out", "user"}, dir.path().string());
+  unsetenv("GLIBC_TUNABLES");
+  REQUIRE(user.code == 0);
+  CHECK(read_json((dir.path() / "user/report.json").string()).at("provenance").at("huge_pages")
+            .as_string().find("GLIBC_TUNABLES") == std::string::npos);
   setenv("LLMC_HUGE_PAGES", "0", 1);
   const auto r = run_llmc({"eval-freeze", recipe, "--out", "off"}, dir.path().string());
   unsetenv("LLMC_HUGE_PAGES");

@@ -1,9 +1,13 @@
 #include "llmc/util/huge_pages.h"
 
+#include <gnu/libc-version.h>
 #include <malloc.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -122,7 +126,50 @@ std::string kernel_thp_mode() {
   return line.substr(open + 1, close - open - 1);
 }
 
+constexpr const char* kHeapTunable = "glibc.malloc.hugetlb=1";
+
+// GLIBC_TUNABLES names glibc.malloc.hugetlb (any value: the user's choice stands).
+bool heap_tunable_set() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  return tunables != nullptr && std::strstr(tunables, "glibc.malloc.hugetlb") != nullptr;
+}
+
+// ... with a value that puts the heap on huge pages (1: madvise, 2: hugetlbfs pages).
+bool heap_on_huge_pages() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  const char* at = tunables ? std::strstr(tunables, "glibc.malloc.hugetlb=") : nullptr;
+  if (at == nullptr) return false;
+  const char value = at[std::strlen("glibc.malloc.hugetlb=")];
+  return value == '1' || value == '2';
+}
+
+// glibc >= 2.35 knows glibc.malloc.hugetlb.
+bool glibc_has_hugetlb_tunable() {
+  int major = 0, minor = 0;
+  return std::sscanf(gnu_get_libc_version(), "%d.%d", &major, &minor) == 2 &&
+         (major > 2 || (major == 2 && minor >= 35));
+}
+
 }  // namespace
+
+void reexec_with_huge_page_heap(char** argv) {
+  const char* env = std::getenv("LLMC_HUGE_PAGES");
+  if (env != nullptr && std::string(env) == "0") return;
+  if (std::getenv("LLMC_HEAP_REEXEC") != nullptr || heap_tunable_set()) return;
+  if (kernel_thp_mode() != "madvise" || !glibc_has_hugetlb_tunable()) return;
+  const char* old = std::getenv("GLIBC_TUNABLES");
+  const std::string tunables =
+      old != nullptr && *old != '\0' ? std::string(old) + ":" + kHeapTunable : std::string(kHeapTunable);
+  setenv("GLIBC_TUNABLES", tunables.c_str(), 1);
+  setenv("LLMC_HEAP_REEXEC", "1", 1);
+  execv("/proc/self/exe", argv);
+  // Not replaced (no /proc, say): go on as we are, without the tunable.
+  if (old != nullptr) {
+    setenv("GLIBC_TUNABLES", old, 1);
+  } else {
+    unsetenv("GLIBC_TUNABLES");
+  }
+}
 
 std::string install_huge_page_allocator() {
   if (g_status != "not installed") return g_status;
@@ -140,7 +187,10 @@ std::string install_huge_page_allocator() {
   mallopt(M_MMAP_THRESHOLD, static_cast<int>(kHugePageBytes));
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
   return g_status = "madvise for tensors >= 2 MiB, freed blocks reused (kernel: " + mode +
-                    "); smaller ones from malloc's heap, kept for reuse";
+                    "); smaller ones from malloc's heap, kept for reuse" +
+                    (heap_on_huge_pages() ? std::string(", the heap on huge pages too (GLIBC_TUNABLES=") +
+                                              std::getenv("GLIBC_TUNABLES") + ")"
+                                        : std::string());
 }
 
 std::string huge_pages_status() { return g_status; }
