@@ -107,3 +107,48 @@ PY
 else
   echo "(no trained debtags teacher at $model: agreement on held-out data skipped)"
 fi
+
+# The trained causal LM of recipes/examples/debtags-lm, when it exists: every scheme, judged by
+# perplexity and next-token agreement on 1 024 held-out packages.
+lm=${LLMC_QUANTIZE_LM:-$deb/out/lm/model.pt}
+if [ -f "$lm" ]; then
+  for scheme in dynamic-int8 static-int8 bf16 fp16; do
+    extra=()
+    # static-int8 calibrates on training packages, not on the packages it is judged on.
+    [ "$scheme" = static-int8 ] && extra=(--set "quantize.calibration_data={path: $deb/train.jsonl, text: text, tokenizer: $deb/spm.model, max_length: 128, batch_size: 16, max_samples: 128}")
+    ./build/tools/llmc quantize tests/bench/quantize-debtags-lm.yaml --force -q --json --set model="$lm" \
+      --out "build/bench/quantize-lm-$scheme" --set quantize.scheme=$scheme "${extra[@]}" > "build/bench/quantize-lm-$scheme.json"
+  done
+  "$torch_python" - <<'PY'
+import json
+print("\ntrained causal LM (debtags-lm), 1024 held-out packages, batch 16 x 128, 1 thread:")
+print("| scheme | perplexity (fp32 -> result) | next-token agreement | p50 speed-up | file |")
+for scheme in ("dynamic-int8", "static-int8", "bf16", "fp16"):
+    r = json.load(open(f"build/bench/quantize-lm-{scheme}.json"))
+    print(f"| {scheme} | {r['original']['metrics']['perplexity']:.2f} -> {r['result']['metrics']['perplexity']:.2f} | "
+          f"{r['agreement']['label_agreement']:.4f} | {r['comparison']['speedup']:.2f}x | {r['comparison']['size_ratio']:.3f}x |")
+PY
+else
+  echo "(no trained language model at $lm (recipes/examples/debtags-lm/run.sh): LM table skipped)"
+fi
+
+# LSTMs: an LSTM classifier (embedding 8000 x 256, 2-layer bidirectional LSTM, hidden 512) at
+# batch 16 x 128; the peer is PyTorch's eager quantize_dynamic ({LSTM, Linear}), timed in one
+# Python process with llmc's artifact, under llmc's deploy_env and the heap tunable llmc runs with.
+"$torch_python" tests/bench/peer_quantize_lstm.py make build/bench/lstm_bench.pt
+./build/tools/llmc quantize tests/bench/quantize-lstm-bench.yaml --force -q --json > build/bench/llmc-lstm.json
+lstm_env=$("$torch_python" -c "import json; print(json.load(open('build/bench/llmc-lstm.json'))['details'].get('deploy_env', ''))")
+env $lstm_env GLIBC_TUNABLES=glibc.malloc.hugetlb=1 "$torch_python" tests/bench/peer_quantize_lstm.py peer \
+  build/bench/quantize-lstm/model.pt 5 build/bench/peer_lstm_int8.pt > build/bench/peer-lstm.json
+"$torch_python" - <<'PY'
+import json
+r = json.load(open("build/bench/llmc-lstm.json"))
+p = json.load(open("build/bench/peer-lstm.json"))
+print("\nLSTM classifier (2-layer bidirectional, hidden 512), batch 16 x 128, dynamic-int8:")
+print(f"  llmc's own report: p50 {r['original']['latency']['p50_ms']:.1f} -> {r['result']['latency']['p50_ms']:.1f} ms "
+      f"({r['comparison']['speedup']:.2f}x), file {r['comparison']['size_ratio']:.3f}x, cosine {r['agreement']['cosine']:.5f}")
+print(f"  one Python process, alternating: fp32 frozen {p['fp32_frozen']:.1f} ms | peer int8 {p['peer_int8']:.1f} ms | "
+      f"llmc int8 {p['llmc_int8']:.1f} ms; llmc / peer = {p['llmc_int8'] / p['peer_int8']:.3f}")
+print(f"  max |int8 - fp32| of the logits: peer {p['peer_int8_max_abs_diff']:.5f}, llmc {p['llmc_int8_max_abs_diff']:.5f}; "
+      f"file: peer {p['peer_bytes'] / 2**20:.2f} MiB, llmc {r['result']['file_bytes'] / 2**20:.2f} MiB")
+PY
