@@ -386,6 +386,19 @@ TEST_CASE("dynamic-int8 quantizes LSTMs (scripted and traced) to aten::quantized
     CHECK(out.sizes().equals(ref.sizes()));
     CHECK((out - ref).abs().max().item<double>() < 0.01);
   }
+  SUBCASE("per-channel weights, and the qnnpack engine") {
+    for (const std::string set : {"quantize.per_channel=true", "quantize.engine=qnnpack"}) {
+      CAPTURE(set);
+      const auto r = run_llmc({"quantize", recipe("export_lstm.pt", "quantize: {scheme: dynamic-int8}\n"),
+                               "--out", "o3", "--force", "--json", "--set", set},
+                              dir.path().string());
+      INFO(r.err);
+      REQUIRE(r.code == 0);
+      const auto rep = llmc::util::parse_json(r.out);
+      CHECK(rep.at("details").at("quantized_lstms").as_int() == 1);
+      CHECK(rep.at("agreement").at("cosine").as_double() > 0.999);
+    }
+  }
   SUBCASE("only the LSTM, or all but it") {
     const auto only = run_llmc({"quantize", recipe("export_lstm.pt", "quantize: {include: [lstm]}\n"),
                                 "--out", "o1", "--json"},
