@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <set>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -38,10 +39,23 @@ int report_error(const std::string& message, llmc::ExitCode code) {
   return static_cast<int>(code);
 }
 
+
+// Subcommands that load and run models: only they are worth re-executing for the huge-page
+// heap (LibTorch's start-up, about 0.6 s here, is paid twice).
+bool runs_models(int argc, char** argv) {
+  static const std::set<std::string> commands = {"eval-freeze", "quantize", "prune", "distill",
+                                                  "export-onnx"};
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i][0] == '-') continue;  // global flags (--json, -q, -v) come without values
+    return commands.count(argv[i]) > 0;
+  }
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  llmc::util::reexec_with_huge_page_heap(argv);
+  if (runs_models(argc, argv)) llmc::util::reexec_with_huge_page_heap(argv);
   llmc::tools::set_command_line(argc, argv);
   llmc::util::install_huge_page_allocator();
   CLI::App app{"llmc: make trained TorchScript models ready for production, with a report that "

@@ -97,9 +97,15 @@ TEST_CASE("dropout active before, identical outputs after, equal to the original
 TEST_CASE("LLMC_HUGE_PAGES=0 keeps LibTorch's allocator, with the same artifact, and says so") {
   llmc::test::TempDir dir;
   const auto recipe = dir.write("r.yaml", bert_recipe(fixture("bert_tiny.pt")));
-  REQUIRE(run_llmc({"eval-freeze", recipe, "--out", "on"}, dir.path().string()).code == 0);
   // Where the kernel's huge pages are `madvise`, llmc re-runs itself with malloc's heap on huge
-  // pages too (glibc >= 2.35, as on Debian bookworm), and the report says so.
+  // pages too (glibc >= 2.35, as on Debian bookworm), and the report says so. (The suite sets
+  // the tunable for every other test, sparing each run the re-execution.)
+  const char* suite_tunables = std::getenv("GLIBC_TUNABLES");
+  const std::string saved = suite_tunables ? suite_tunables : "";
+  unsetenv("GLIBC_TUNABLES");
+  const auto on_run = run_llmc({"eval-freeze", recipe, "--out", "on"}, dir.path().string());
+  if (!saved.empty()) setenv("GLIBC_TUNABLES", saved.c_str(), 1);
+  REQUIRE(on_run.code == 0);
   std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
   std::string mode;
   std::getline(thp, mode);
@@ -110,7 +116,11 @@ TEST_CASE("LLMC_HUGE_PAGES=0 keeps LibTorch's allocator, with the same artifact,
   // A GLIBC_TUNABLES that names the tunable is the user's choice: no re-run, no claim.
   setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=0", 1);
   const auto user = run_llmc({"eval-freeze", recipe, "--out", "user"}, dir.path().string());
-  unsetenv("GLIBC_TUNABLES");
+  if (saved.empty()) {
+    unsetenv("GLIBC_TUNABLES");
+  } else {
+    setenv("GLIBC_TUNABLES", saved.c_str(), 1);
+  }
   REQUIRE(user.code == 0);
   CHECK(read_json((dir.path() / "user/report.json").string()).at("provenance").at("huge_pages")
             .as_string().find("GLIBC_TUNABLES") == std::string::npos);
