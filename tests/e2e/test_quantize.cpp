@@ -198,34 +198,37 @@ TEST_CASE("activation_matmuls: bf16 computes the attention products in bfloat16"
   llmc::test::TempDir dir;
   const auto recipe = dir.write(
       "r.yaml", quant_recipe("quantize: {scheme: dynamic-int8, activation_matmuls: bf16}\n"));
-  const auto r = run_llmc({"quantize", recipe}, dir.path().string());
-  INFO(r.err);
-  REQUIRE(r.code == 0);
-  auto q = torch::jit::load((dir.path() / "out/model.pt").string());
-  // 2 layers x (Q·Kᵀ, P·V), each now fed bf16 operands.
-  int bf16_matmuls = 0;
-  for (const auto* node : q.get_method("forward").graph()->nodes()) {
-    if (node->kind() != c10::aten::matmul) continue;
-    // Kᵀ is cast before its transpose, which stays a view.
-    bool both_cast = true;
-    for (const auto* in : node->inputs()) {
-      const auto* n = in->node();
-      if (n->kind() == c10::aten::transpose) n = n->input(0)->node();
-      both_cast = both_cast && n->kind() == c10::aten::to;
+  // Each SUBCASE re-runs what is outside them: the main job is a subcase of its own.
+  SUBCASE("explicit bf16: both operands cast, close to float32") {
+    const auto r = run_llmc({"quantize", recipe}, dir.path().string());
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    auto q = torch::jit::load((dir.path() / "out/model.pt").string());
+    // 2 layers x (Q·Kᵀ, P·V), each now fed bf16 operands.
+    int bf16_matmuls = 0;
+    for (const auto* node : q.get_method("forward").graph()->nodes()) {
+      if (node->kind() != c10::aten::matmul) continue;
+      // Kᵀ is cast before its transpose, which stays a view.
+      bool both_cast = true;
+      for (const auto* in : node->inputs()) {
+        const auto* n = in->node();
+        if (n->kind() == c10::aten::transpose) n = n->input(0)->node();
+        both_cast = both_cast && n->kind() == c10::aten::to;
+      }
+      bf16_matmuls += both_cast ? 1 : 0;
     }
-    bf16_matmuls += both_cast ? 1 : 0;
+    CHECK(bf16_matmuls == 4);
+    torch::NoGradGuard no_grad;
+    const auto ids = torch::randint(0, 1000, {4, 16}, torch::kLong);
+    const auto mask = torch::ones({4, 16}, torch::kLong);
+    auto fp32 = torch::jit::load(fixture("bert_tiny_eval.pt"));
+    const auto b = q.forward({ids, mask}).toTensor();
+    CHECK((b.scalar_type() == torch::kFloat));
+    CHECK((fp32.forward({ids, mask}).toTensor() - b).abs().max().item<double>() < 0.05);
+    const auto details = read_json((dir.path() / "out/report.json").string()).at("details");
+    CHECK(details.at("activation_matmuls").as_string() == "bf16");
+    CHECK(details.at("bf16_matmuls").as_int() == 4);
   }
-  CHECK(bf16_matmuls == 4);
-  torch::NoGradGuard no_grad;
-  const auto ids = torch::randint(0, 1000, {4, 16}, torch::kLong);
-  const auto mask = torch::ones({4, 16}, torch::kLong);
-  auto fp32 = torch::jit::load(fixture("bert_tiny_eval.pt"));
-  const auto b = q.forward({ids, mask}).toTensor();
-  CHECK((b.scalar_type() == torch::kFloat));
-  CHECK((fp32.forward({ids, mask}).toTensor() - b).abs().max().item<double>() < 0.05);
-  const auto details = read_json((dir.path() / "out/report.json").string()).at("details");
-  CHECK(details.at("activation_matmuls").as_string() == "bf16");
-  CHECK(details.at("bf16_matmuls").as_int() == 4);
 
   SUBCASE("auto, the default, is bf16 where the CPU has AVX512-BF16 and oneDNN is not capped "
           "below its AMX; fp32 opts out") {
@@ -355,36 +358,39 @@ TEST_CASE("dynamic-int8 quantizes LSTMs (scripted and traced) to aten::quantized
                                    "  - {name: input_ids, shape: [8, 20], dtype: int64, range: [0, 1000]}\n"
                                    "bench: {warmup: 1, runs: 2}\ngates: {min_cosine: 0.99}\n" + section);
   };
-  for (const std::string model : {"export_lstm.pt", "export_lstm_traced.pt"}) {
-    CAPTURE(model);
-    const auto r = run_llmc({"quantize", recipe(model, "quantize: {scheme: dynamic-int8}\n"),
-                             "--out", "q", "--force", "--json"},
-                            dir.path().string());
-    INFO(r.err);
-    REQUIRE(r.code == 0);
-    const auto rep = llmc::util::parse_json(r.out);
-    const auto& d = rep.at("details");
-    CHECK(d.at("quantized_lstms").as_int() == 1);
-    CHECK(d.at("quantized_linear_ops").as_int() == 1);  // the classifier
-    const auto& lstm = d.at("lstms").at(0);
-    CHECK(lstm.at("lstm").as_string() == "lstm");
-    CHECK(lstm.at("hidden_size").as_int() == 24);
-    CHECK(lstm.at("layers").as_int() == 2);
-    CHECK(lstm.at("bidirectional").as_bool());
-    CHECK(rep.at("warnings").as_array().empty());
-    CHECK(rep.at("comparison").at("size_ratio").as_double() < 0.75);
-    auto q = torch::jit::load((dir.path() / "q/model.pt").string());
-    CHECK(count_ops(q, "aten::quantized_lstm") == 1);
-    CHECK(count_ops(q, "aten::lstm") == 0);
-    // Plain LibTorch runs it for another batch and sequence length, close to float32.
-    torch::NoGradGuard no_grad;
-    const auto ids = torch::randint(0, 1000, {3, 11}, torch::kLong);
-    const auto out = q.forward({ids}).toTensor();
-    auto fp32 = torch::jit::load(fixture(model));
-    fp32.eval();
-    const auto ref = fp32.forward({ids}).toTensor();
-    CHECK(out.sizes().equals(ref.sizes()));
-    CHECK((out - ref).abs().max().item<double>() < 0.01);
+  // Each SUBCASE re-runs what is outside them: the test keeps everything inside one.
+  SUBCASE("scripted and traced") {
+    for (const std::string model : {"export_lstm.pt", "export_lstm_traced.pt"}) {
+      CAPTURE(model);
+      const auto r = run_llmc({"quantize", recipe(model, "quantize: {scheme: dynamic-int8}\n"),
+                               "--out", "q", "--force", "--json"},
+                              dir.path().string());
+      INFO(r.err);
+      REQUIRE(r.code == 0);
+      const auto rep = llmc::util::parse_json(r.out);
+      const auto& d = rep.at("details");
+      CHECK(d.at("quantized_lstms").as_int() == 1);
+      CHECK(d.at("quantized_linear_ops").as_int() == 1);  // the classifier
+      const auto& lstm = d.at("lstms").at(0);
+      CHECK(lstm.at("lstm").as_string() == "lstm");
+      CHECK(lstm.at("hidden_size").as_int() == 24);
+      CHECK(lstm.at("layers").as_int() == 2);
+      CHECK(lstm.at("bidirectional").as_bool());
+      CHECK(rep.at("warnings").as_array().empty());
+      CHECK(rep.at("comparison").at("size_ratio").as_double() < 0.75);
+      auto q = torch::jit::load((dir.path() / "q/model.pt").string());
+      CHECK(count_ops(q, "aten::quantized_lstm") == 1);
+      CHECK(count_ops(q, "aten::lstm") == 0);
+      // Plain LibTorch runs it for another batch and sequence length, close to float32.
+      torch::NoGradGuard no_grad;
+      const auto ids = torch::randint(0, 1000, {3, 11}, torch::kLong);
+      const auto out = q.forward({ids}).toTensor();
+      auto fp32 = torch::jit::load(fixture(model));
+      fp32.eval();
+      const auto ref = fp32.forward({ids}).toTensor();
+      CHECK(out.sizes().equals(ref.sizes()));
+      CHECK((out - ref).abs().max().item<double>() < 0.01);
+    }
   }
   SUBCASE("per-channel weights, and the qnnpack engine") {
     for (const std::string set : {"quantize.per_channel=true", "quantize.engine=qnnpack"}) {
@@ -488,35 +494,38 @@ TEST_CASE("static-int8: calibrated on data, conv + batch-norm folded, quantized 
                     "\noutput: out\ndata: {path: images.jsonl, batch_size: 8}\nbench: {runs: 3}\n"
                     "gates: {min_cosine: 0.99, min_label_agreement: 0.9, max_size_ratio: 0.5}\n"
                     "quantize: {scheme: static-int8, calibration_batches: 2}\n");
-  const auto r = run_llmc({"quantize", recipe}, dir.path().string());
-  INFO(r.err);
-  REQUIRE(r.code == 0);
-  const auto report = read_json((dir.path() / "out/report.json").string());
-  const auto& d = report.at("details");
-  CHECK(d.at("scheme").as_string() == "static-int8");
-  CHECK(d.at("calibration_batches").as_int() == 2);
-  CHECK(d.at("calibration_rows").as_int() == 16);
-  CHECK(d.at("quantized_ops").at("quantized::conv2d_relu").as_int() == 2);
-  CHECK(d.at("quantized_ops").at("quantized::linear").as_int() == 1);
-  CHECK(report.at("warnings").at(0).as_string().find("calibrated on the first 2 batches") !=
-        std::string::npos);
-  CHECK(fs::path(d.at("calibration_source").as_string()).filename() == "images.jsonl");
-  auto q = torch::jit::load((dir.path() / "out/model.pt").string());
-  CHECK(count_ops(q, "aten::batch_norm") == 0);
+  // Each SUBCASE re-runs what is outside them: the main job is a subcase of its own.
+  SUBCASE("calibrated on the recipe's data") {
+    const auto r = run_llmc({"quantize", recipe}, dir.path().string());
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    const auto report = read_json((dir.path() / "out/report.json").string());
+    const auto& d = report.at("details");
+    CHECK(d.at("scheme").as_string() == "static-int8");
+    CHECK(d.at("calibration_batches").as_int() == 2);
+    CHECK(d.at("calibration_rows").as_int() == 16);
+    CHECK(d.at("quantized_ops").at("quantized::conv2d_relu").as_int() == 2);
+    CHECK(d.at("quantized_ops").at("quantized::linear").as_int() == 1);
+    CHECK(report.at("warnings").at(0).as_string().find("calibrated on the first 2 batches") !=
+          std::string::npos);
+    CHECK(fs::path(d.at("calibration_source").as_string()).filename() == "images.jsonl");
+    auto q = torch::jit::load((dir.path() / "out/model.pt").string());
+    CHECK(count_ops(q, "aten::batch_norm") == 0);
 
-  SUBCASE("per-channel weights and a percentile observer change the result") {
-    const auto pc = run_llmc({"quantize", recipe, "--out", "pc", "--set", "quantize.per_channel=true",
-                              "--set", "quantize.observer=percentile", "--set",
-                              "quantize.percentile=99.9"},
-                             dir.path().string());
-    INFO(pc.err);
-    REQUIRE(pc.code == 0);
-    const auto other = read_json((dir.path() / "pc/report.json").string());
-    CHECK(other.at("details").at("per_channel").as_bool());
-    CHECK(other.at("details").at("observer").as_string() == "percentile 99.9");
-    CHECK(other.at("agreement").at("max_abs_diff").as_double() !=
-          report.at("agreement").at("max_abs_diff").as_double());
-    CHECK(other.at("agreement").at("cosine").as_double() > 0.99);
+    SUBCASE("per-channel weights and a percentile observer change the result") {
+      const auto pc = run_llmc({"quantize", recipe, "--out", "pc", "--set", "quantize.per_channel=true",
+                                "--set", "quantize.observer=percentile", "--set",
+                                "quantize.percentile=99.9"},
+                               dir.path().string());
+      INFO(pc.err);
+      REQUIRE(pc.code == 0);
+      const auto other = read_json((dir.path() / "pc/report.json").string());
+      CHECK(other.at("details").at("per_channel").as_bool());
+      CHECK(other.at("details").at("observer").as_string() == "percentile 99.9");
+      CHECK(other.at("agreement").at("max_abs_diff").as_double() !=
+            report.at("agreement").at("max_abs_diff").as_double());
+      CHECK(other.at("agreement").at("cosine").as_double() > 0.99);
+    }
   }
   SUBCASE("no data to calibrate on is a recipe error") {
     const auto no_data = dir.write(
@@ -537,7 +546,7 @@ TEST_CASE("static-int8: calibrated on data, conv + batch-norm folded, quantized 
           std::string::npos);
     CHECK_FALSE(fs::exists(dir.path() / "o4"));
   }
-  SUBCASE("calibration_data: calibrated on other samples, so other ranges and no warning") {
+  SUBCASE("calibration_data: calibrated on other samples (2 batches of 16), and no warning") {
     // 24 other images (the same generator, a different count, so other values for the first 16).
     llmc::test::TempDir other;
     const auto calib = image_jsonl(other, 40, false);
@@ -550,23 +559,6 @@ TEST_CASE("static-int8: calibrated on data, conv + batch-norm folded, quantized 
     CHECK(rep.at("details").at("calibration_source").as_string() == calib);
     CHECK(rep.at("details").at("calibration_rows").as_int() == 32);
     CHECK(rep.at("warnings").as_array().empty());
-    CHECK(rep.at("agreement").at("max_abs_diff").as_double() !=
-          report.at("agreement").at("max_abs_diff").as_double());
-  }
-  SUBCASE("calibration_data is a recipe error outside static-int8, and a missing file names the key") {
-    const auto e = run_llmc({"quantize", recipe, "--out", "o5", "--set", "quantize.scheme=dynamic-int8",
-                             "--set", "quantize.calibration_data={path: images.jsonl}"},
-                            dir.path().string());
-    CHECK(e.code == 2);
-    CHECK(e.err.find("quantize.calibration_data: calibration_data applies to static-int8") !=
-          std::string::npos);
-    const auto m = run_llmc({"quantize", recipe, "--out", "o6", "--set",
-                             "quantize.calibration_data={path: missing.jsonl}"},
-                            dir.path().string());
-    CHECK(m.code == 2);
-    CHECK(m.err.find("quantize.calibration_data.path: file not found") != std::string::npos);
-    CHECK_FALSE(fs::exists(dir.path() / "o5"));
-    CHECK_FALSE(fs::exists(dir.path() / "o6"));
   }
   SUBCASE("Inf in calibration is an input error and writes nothing") {
     image_jsonl(dir, 8, true);
@@ -576,6 +568,28 @@ TEST_CASE("static-int8: calibrated on data, conv + batch-norm folded, quantized 
     CHECK(e.err.find("NaN or Inf") != std::string::npos);
     CHECK_FALSE(fs::exists(dir.path() / "o3"));
   }
+}
+
+TEST_CASE("quantize.calibration_data: a recipe error outside static-int8, and a missing file names the key") {
+  llmc::test::TempDir dir;
+  image_jsonl(dir, 8, false);
+  const auto recipe = dir.write(
+      "r.yaml", "recipe_version: 1\nmodel: " + fixture("cnn_bn.pt") +
+                    "\noutput: out\ndata: {path: images.jsonl, batch_size: 8}\nbench: {runs: 2}\n"
+                    "quantize: {scheme: static-int8, calibration_batches: 1}\n");
+  const auto e = run_llmc({"quantize", recipe, "--out", "o5", "--set", "quantize.scheme=dynamic-int8",
+                           "--set", "quantize.calibration_data={path: images.jsonl}"},
+                          dir.path().string());
+  CHECK(e.code == 2);
+  CHECK(e.err.find("quantize.calibration_data: calibration_data applies to static-int8") !=
+        std::string::npos);
+  const auto m = run_llmc({"quantize", recipe, "--out", "o6", "--set",
+                           "quantize.calibration_data={path: missing.jsonl}"},
+                          dir.path().string());
+  CHECK(m.code == 2);
+  CHECK(m.err.find("quantize.calibration_data.path: file not found") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir.path() / "o5"));
+  CHECK_FALSE(fs::exists(dir.path() / "o6"));
 }
 
 TEST_CASE("onednn_isa: auto caps oneDNN for dynamic-int8 on AMX CPUs; explicit caps and the "
