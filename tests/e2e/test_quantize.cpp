@@ -7,7 +7,9 @@
 
 #include "cli.h"
 #include "test_support.h"
-#include "llmc/util/machine.h"
+#include "llmc/quantize/cpu_policy.h"
+#include "llmc/util/cpu_features.h"
+#include "llmc/util/onednn.h"
 
 using llmc::test::fixture;
 using llmc::test::read_json;
@@ -98,7 +100,11 @@ TEST_CASE("dynamic-int8: Linear layers become quantized::linear_dynamic, the cla
     }
     return flags;
   };
-  const bool vnni = llmc::util::machine_info().cpu_flags.find("vnni") != std::string::npos;
+  // What the CPU policy decides for this machine at the ISA oneDNN reported in the run.
+  const bool vnni = llmc::quantize::decide_activation_range(
+                        llmc::util::cpu_features(),
+                        *llmc::util::parse_onednn_isa(d.at("onednn_isa").as_string()), {})
+                        .full;
   CHECK(reduce_range_flags("out") == std::set<bool>{!vnni});
   CHECK(d.at("activation_range").as_string() == (vnni ? "full (8 bits)" : "reduced (7 bits)"));
   for (const std::string range : {"reduced", "full"}) {
@@ -232,14 +238,14 @@ TEST_CASE("activation_matmuls: bf16 computes the attention products in bfloat16"
 
   SUBCASE("auto, the default, is bf16 where the CPU has AVX512-BF16 and oneDNN is not capped "
           "below its AMX; fp32 opts out") {
-    const std::string& flags = llmc::util::machine_info().cpu_flags;
-    const bool amx = flags.find("amx_bf16") != std::string::npos;
     const auto rd = run_llmc({"quantize", recipe, "--out", "auto", "--set", "quantize.activation_matmuls=auto"},
                              dir.path().string());
     REQUIRE(rd.code == 0);
     const auto da = read_json((dir.path() / "auto/report.json").string()).at("details");
-    const bool avx512_bf16 = flags.find("avx512_bf16") != std::string::npos &&
-                             (!amx || da.at("onednn_isa").as_string() == "avx512_core_amx");
+    const bool avx512_bf16 = llmc::quantize::decide_activation_matmuls(
+                                 llmc::util::cpu_features(),
+                                 *llmc::util::parse_onednn_isa(da.at("onednn_isa").as_string()), {})
+                                 .bf16;
     CHECK(da.at("activation_matmuls").as_string() == (avx512_bf16 ? "bf16" : "fp32"));
     const auto rf = run_llmc({"quantize", recipe, "--out", "fp32", "--set", "quantize.activation_matmuls=fp32"},
                              dir.path().string());
@@ -599,8 +605,7 @@ TEST_CASE("onednn_isa: auto caps oneDNN for dynamic-int8 on AMX CPUs; explicit c
   const auto details_of = [&](const std::string& out) {
     return read_json((dir.path() / out / "report.json").string()).at("details");
   };
-  const bool amx_int8 =
-      llmc::util::machine_info().cpu_flags.find("amx_int8") != std::string::npos;
+  const bool amx_int8 = llmc::util::cpu_features().amx_int8;
   const auto ra = run_llmc({"quantize", recipe, "--out", "auto"}, dir.path().string());
   INFO(ra.err);
   REQUIRE(ra.code == 0);
@@ -622,6 +627,22 @@ TEST_CASE("onednn_isa: auto caps oneDNN for dynamic-int8 on AMX CPUs; explicit c
   CHECK(dc.at("onednn_isa").as_string() == "avx2");
   CHECK(dc.at("onednn_isa_cap").as_string() == "avx2");
   CHECK(dc.at("deploy_env").as_string() == "ONEDNN_MAX_CPU_ISA=AVX2");
+  // auto keeps the attention products float32 under a cap where oneDNN has no bf16 (on AMD Zen 4
+  // this combination once failed with "could not create a primitive descriptor iterator").
+  CHECK(dc.at("activation_matmuls").as_string() == "fp32");
+  // An explicit bf16 there is refused before any work on AVX-512 CPUs (LibTorch sends bf16
+  // products to oneDNN on them); elsewhere LibTorch computes them itself.
+  const auto rx = run_llmc({"quantize", recipe, "--out", "avx2-bf16", "--set", "quantize.onednn_isa=avx2",
+                            "--set", "quantize.activation_matmuls=bf16"},
+                           dir.path().string());
+  if (llmc::util::cpu_features().avx512_core()) {
+    CHECK(rx.code == 2);
+    CHECK(rx.err.find("quantize.activation_matmuls: activation_matmuls: bf16 cannot run here") !=
+          std::string::npos);
+    CHECK_FALSE(fs::exists(dir.path() / "avx2-bf16"));
+  } else {
+    CHECK(rx.code == 0);
+  }
 
   // `all` lifts the cap; static-int8 and bf16 are never capped by auto.
   const auto rn = run_llmc({"quantize", recipe, "--out", "all", "--set", "quantize.onednn_isa=all"},

@@ -1,3 +1,4 @@
+#include "llmc/model/load.h"
 #include "llmc/bench/memory_probe.h"
 
 #include <spawn.h>
@@ -97,7 +98,7 @@ int memory_probe_main(const std::string& model_path, const std::string& inputs_p
   const c10::IValue args = torch::jit::pickle_load(bytes);
   std::vector<c10::IValue> stack(args.toTupleRef().elements().begin(),
                                  args.toTupleRef().elements().end());
-  torch::jit::Module m = torch::jit::load(model_path);
+  torch::jit::Module m = model::load(model_path);
   torch::NoGradGuard no_grad;
   for (int i = 0; i < 2; ++i) m.forward(stack);
   util::Json j = util::Json::object();

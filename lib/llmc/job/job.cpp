@@ -108,6 +108,26 @@ data::InputSet calibration_batches(const torch::jit::Module& model,
   return set;
 }
 
+void add_load_notes(const model::LoadNotes& notes, report::Report& r) {
+  if (notes.sdpa_decomposed == 0 && notes.sdpa_left.empty()) return;
+  util::Json sdpa = util::Json::object();
+  sdpa["decomposed"] = notes.sdpa_decomposed;
+  sdpa["mask_dtype_unknown"] = notes.sdpa_mask_dtype_unknown;
+  r.details["scaled_dot_product_attention"] = sdpa;
+  log::info("{} scaled_dot_product_attention calls (PyTorch 2.x attention) decomposed into "
+            "matmul, softmax and matmul (pass decompose_sdpa)", notes.sdpa_decomposed);
+  if (notes.sdpa_mask_dtype_unknown > 0) {
+    r.warnings.push_back(fmt::format(
+        "{} scaled_dot_product_attention calls have a mask whose dtype llmc could not tell "
+        "from the model's code: they choose between the boolean and the additive form at run "
+        "time (prim::If), which export-onnx cannot lower",
+        notes.sdpa_mask_dtype_unknown));
+  }
+  for (const auto& left : notes.sdpa_left) {
+    r.warnings.push_back("a scaled_dot_product_attention call was kept as it is: " + left);
+  }
+}
+
 report::Report run(const Job& job, const recipe::CommonRecipe& common, const RunOptions& options) {
   report::Report r;
   r.command = job.command;
@@ -124,7 +144,8 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   util::OutputDir out(common.output, options.force, protect);
 
   log::info("loading {}", common.model);
-  torch::jit::Module original = model::load(common.model);
+  model::LoadNotes load_notes;
+  torch::jit::Module original = model::load(common.model, &load_notes);
   const Inputs inputs = load_inputs(common, original);
   const TransformInput tin{common, inputs.agreement, inputs.latency};
 
@@ -149,6 +170,7 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   fill_weights(r.result, artifact);
   r.details = std::move(t.details);
   r.warnings = std::move(t.warnings);
+  add_load_notes(load_notes, r);
   r.inputs_source = inputs.agreement.source;
   r.input_rows = inputs.agreement.rows();
   r.latency_batch_rows = inputs.latency.rows;

@@ -12,6 +12,7 @@
 
 #include <torch/script.h>
 
+#include "llmc/model/load.h"
 #include "llmc/data/inputs.h"
 #include "llmc/recipe/common.h"
 #include "llmc/report/report.h"
@@ -51,6 +52,10 @@ struct TransformInput {
   const data::InputSet& inputs;        // agreement inputs (data batches or example batch)
   const data::Batch& latency_batch;    // the batch latency is measured on
 };
+
+// Records in the report what model::load did to the input model (PyTorch 2.x attention
+// decomposed), in details.scaled_dot_product_attention and warnings.
+void add_load_notes(const model::LoadNotes& notes, report::Report& r);
 
 // Calibration batches for a subcommand that measures activations (prune's wanda, quantize's
 // static-int8): the first `count` batches of `spec` (a JSONL file of their own, e.g. training

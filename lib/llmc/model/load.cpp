@@ -9,6 +9,10 @@
 #include <fmt/format.h>
 #include <torch/version.h>
 
+#include "llmc/model/newer_ops.h"
+#include "llmc/passes/decompose_sdpa.h"
+#include "llmc/util/log.h"
+
 #include "llmc/util/atomic_file.h"
 #include "llmc/util/error.h"
 
@@ -197,7 +201,42 @@ std::string describe(FileKind kind) {
   return "unknown";
 }
 
-torch::jit::Module load(const std::string& path) {
+namespace {
+
+// "Unknown builtin op: aten::foo." and the archive's line from a c10::Error of torch::jit::load:
+// the operator, and "code/__torch__/x.py:12" (empty when the message has none).
+std::pair<std::string, std::string> unknown_operator(const std::string& what) {
+  std::string op;
+  const std::string marker = "Unknown builtin op: ";
+  if (const auto at = what.find(marker); at != std::string::npos) {
+    const auto start = at + marker.size();
+    auto end = what.find_first_of(".\n ", start);
+    // "aten::foo." ends at the full stop after the name (names contain no dots but overloads).
+    op = what.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  }
+  std::string where;
+  const std::string file_marker = "Serialized   File \"";
+  auto f = what.find(file_marker);
+  size_t skip = file_marker.size();
+  if (f == std::string::npos) {
+    f = what.find("File \"");
+    skip = 6;
+  }
+  if (f != std::string::npos) {
+    const auto start = f + skip;
+    const auto end = what.find('"', start);
+    const auto line_at = what.find("line ", end);
+    if (end != std::string::npos && line_at != std::string::npos) {
+      const auto digits = what.find_first_not_of("0123456789", line_at + 5);
+      where = what.substr(start, end - start) + ":" + what.substr(line_at + 5, digits - line_at - 5);
+    }
+  }
+  return {op, where};
+}
+
+}  // namespace
+
+torch::jit::Module load(const std::string& path, LoadNotes* notes) {
   const FileKind kind = sniff_file(path);
   if (kind != FileKind::torchscript) {
     const bool fixable_by_export = kind == FileKind::torch_pickle_zip ||
@@ -207,24 +246,45 @@ torch::jit::Module load(const std::string& path) {
     throw InputError(path, "cannot load model: the file is " + describe(kind),
                      fixable_by_export ? export_hint() : "");
   }
+  register_newer_operators();
+  torch::jit::Module module;
   try {
-    return torch::jit::load(path, torch::kCPU);
+    module = torch::jit::load(path, torch::kCPU);
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();
     const std::string first_line = what.substr(0, what.find('\n'));
+    const auto [op, where] = unknown_operator(what);
+    if (!op.empty()) {
+      throw InputError(
+          path,
+          fmt::format("cannot load TorchScript model: it calls {}{}, which LibTorch " TORCH_VERSION
+                      " does not have (the archive was written by a newer PyTorch)",
+                      op, where.empty() ? "" : " at " + where),
+          "re-export it with operators LibTorch " TORCH_VERSION " has: for a transformers "
+          "model, load it with attn_implementation=\"eager\" before tracing; otherwise trace "
+          "or script it with torch 1.13, or replace that call in the model's code");
+    }
     std::string hint = export_hint();
-    if (what.find("scaled_dot_product_attention") != std::string::npos ||
-        what.find("Unknown builtin op") != std::string::npos ||
-        what.find("version") != std::string::npos) {
+    if (what.find("version") != std::string::npos) {
       hint = "the archive was likely written by a newer PyTorch than LibTorch " TORCH_VERSION
-             " reads; trace it with eager attention (no scaled_dot_product_attention) and "
-             "an older torch, or re-export it";
+             " reads; re-export it with torch 1.13";
     }
     throw InputError(path, "cannot load TorchScript model: " + first_line, hint);
   } catch (const std::exception& e) {
     throw InputError(path, std::string("cannot load TorchScript model: ") + e.what(),
                      export_hint());
   }
+  const passes::DecomposeSdpaResult sdpa = passes::decompose_sdpa(module);
+  if (sdpa.decomposed > 0) {
+    log::debug("{}: {} scaled_dot_product_attention calls decomposed into matmul/softmax "
+               "(PyTorch 2.x attention)", path, sdpa.decomposed);
+  }
+  if (notes != nullptr) {
+    notes->sdpa_decomposed = sdpa.decomposed;
+    notes->sdpa_mask_dtype_unknown = sdpa.mask_dtype_unknown;
+    notes->sdpa_left = sdpa.left;
+  }
+  return module;
 }
 
 void save(const torch::jit::Module& module, const std::string& path) {

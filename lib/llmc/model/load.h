@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <torch/script.h>
 
@@ -28,8 +29,19 @@ enum class FileKind {
 FileKind sniff_file(const std::string& path);
 std::string describe(FileKind kind);
 
-// Loads a TorchScript model on the CPU. Throws InputError for anything else.
-torch::jit::Module load(const std::string& path);
+// What load did to the model beyond reading it.
+struct LoadNotes {
+  int sdpa_decomposed = 0;      // aten::scaled_dot_product_attention calls decomposed
+  int sdpa_mask_dtype_unknown = 0;
+  std::vector<std::string> sdpa_left;  // calls that could not be decomposed, and why
+};
+
+// Loads a TorchScript model on the CPU. Throws InputError for anything else. Archives of a newer
+// PyTorch load too where they call only operators model/newer_ops.h registers; their
+// scaled_dot_product_attention calls are decomposed into LibTorch 1.13's operators
+// (passes/decompose_sdpa.h), which `notes` records. An operator LibTorch lacks is an InputError
+// naming it, its line in the archive and what to do.
+torch::jit::Module load(const std::string& path, LoadNotes* notes = nullptr);
 
 // Serializes a module to `path` atomically.
 void save(const torch::jit::Module& module, const std::string& path);

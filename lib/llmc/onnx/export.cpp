@@ -177,7 +177,8 @@ report::Report run_export(const ExportRecipe& recipe, const job::RunOptions& opt
     }
   }
   log::info("loading {}", common.model);
-  torch::jit::Module original = model::load(common.model);
+  model::LoadNotes load_notes;
+  torch::jit::Module original = model::load(common.model, &load_notes);
   original.eval();
   const job::Inputs inputs = job::load_inputs(common, original);
   const auto arg_names = model::forward_argument_names(original);
@@ -460,6 +461,7 @@ report::Report run_export(const ExportRecipe& recipe, const job::RunOptions& opt
                                     threads.describe(), ort.version, common.threads);
   }
   r.details = std::move(d);
+  job::add_load_notes(load_notes, r);
   job::write_report(r, common, options, threads, out);
   log::info("wrote {}", common.output);
   return r;

@@ -24,7 +24,9 @@
 #include "llmc/passes/cast_boundary.h"
 #include "llmc/passes/optimize_attention.h"
 #include "llmc/passes/fp16_storage.h"
+#include "llmc/quantize/cpu_policy.h"
 #include "llmc/quantize/observers.h"
+#include "llmc/util/cpu_features.h"
 #include "llmc/util/log.h"
 #include "llmc/util/machine.h"
 #include "llmc/util/onednn.h"
@@ -159,7 +161,29 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
                "of the whole model)"});
     }
   });
-  // Checked with the rest of the recipe, before any model is loaded.
+  // Checked with the rest of the recipe, before any model is loaded: bf16 compute that
+  // oneDNN, capped as this run will cap it, cannot run on this CPU.
+  s.check([](const QuantizeOptions& o, const recipe::Origin& where, recipe::Context& ctx) {
+    const util::CpuFeatures& cpu = util::cpu_features();
+    const std::string environment = util::onednn_isa_from_environment();
+    std::optional<util::OnednnIsa> cap = decide_onednn_isa(cpu, o, environment).cap;
+    if (!cap && !environment.empty()) cap = util::parse_onednn_isa(environment);
+    const util::OnednnIsa effective = onednn_isa_under(cpu, cap);
+    if (o.scheme == Scheme::dynamic_int8 || o.scheme == Scheme::static_int8) {
+      const MatmulDecision d = decide_activation_matmuls(cpu, effective, o);
+      if (!d.error.empty()) {
+        ctx.add({where.location, recipe::join_key(where.key, "activation_matmuls"), d.error});
+      }
+    } else if (o.scheme == Scheme::bf16) {
+      if (const std::string b = bf16_compute_blocker(cpu, effective); !b.empty()) {
+        ctx.add({where.location,
+                 recipe::join_key(where.key, o.onednn_isa == IsaCap::automatic ? "scheme"
+                                                                               : "onednn_isa"),
+                 "scheme bf16 cannot run here: " + b +
+                     (o.onednn_isa == IsaCap::automatic ? " (from ONEDNN_MAX_CPU_ISA)" : "")});
+      }
+    }
+  });
   s.check([](const QuantizeOptions& o, const recipe::Origin& where, recipe::Context& ctx) {
     const auto supported = at::globalContext().supportedQEngines();
     if (std::find(supported.begin(), supported.end(), to_qengine(o.engine)) == supported.end()) {
@@ -333,58 +357,40 @@ void add_embeddings(torch::jit::Graph& graph, const QuantizeOptions& options, ut
   details["embeddings"] = tables;
 }
 
-bool cpu_has_vnni() {
-  const std::string& flags = util::machine_info().cpu_flags;
-  return flags.find("avx512_vnni") != std::string::npos || flags.find("avx_vnni") != std::string::npos;
-}
-
 // dynamic-int8: sets the reduce_range argument of every quantized::linear_dynamic call (LibTorch's
-// Finalize always writes true, fbgemm's 7-bit convention) and reports the choice.
-// Returns whether activations use the full 8-bit range.
+// Finalize always writes true, fbgemm's 7-bit convention) and reports the choice
+// (decide_activation_range). Returns whether activations use the full 8-bit range.
 bool set_activation_range(torch::jit::Graph& graph, const QuantizeOptions& options,
                           util::Json& details, std::vector<std::string>& warnings) {
-  const bool vnni = cpu_has_vnni();
-  const bool full = options.activation_range == ActivationRange::full ||
-                    (options.activation_range == ActivationRange::automatic && vnni &&
-                     options.engine == Engine::onednn);
+  const RangeDecision d =
+      decide_activation_range(util::cpu_features(), util::onednn_effective_isa(), options);
   for (torch::jit::Node* node : graph.nodes()) {
     if (node->kind() != c10::Symbol::fromQualString("quantized::linear_dynamic") ||
         node->inputs().size() != 3) {
       continue;
     }
     torch::jit::WithInsertPoint before(node);
-    node->replaceInput(2, graph.insertConstant(!full));
+    node->replaceInput(2, graph.insertConstant(!d.full));
   }
-  details["activation_range"] = full ? "full (8 bits)" : "reduced (7 bits)";
-  if (full && !vnni) {
-    warnings.push_back("activation_range: full on a CPU without VNNI: int8 products can "
-                       "saturate in the kernels' 16-bit intermediate sums");
-  }
-  return full;
+  details["activation_range"] = d.full ? "full (8 bits)" : "reduced (7 bits)";
+  if (!d.warning.empty()) warnings.push_back(d.warning);
+  return d.full;
 }
 
-bool cpu_has_avx512_bf16() {
-  return util::machine_info().cpu_flags.find("avx512_bf16") != std::string::npos;
-}
-
-// The bf16_activation_matmuls pass on the finalized graph, with `activation_matmuls: bf16`, or
-// with auto on a CPU with AVX512-BF16.
+// The bf16_activation_matmuls pass on the finalized graph when decide_activation_matmuls says
+// so.
 void add_bf16_matmuls(torch::jit::Graph& graph, const QuantizeOptions& options,
                       util::Json& details, std::vector<std::string>& warnings) {
   const bool automatic = options.activation_matmuls == MatmulPrecision::automatic;
-  // On a CPU with AMX whose oneDNN is capped below it (onednn_isa), bf16 products run on
-  // AVX512-BF16 and measured slower than float32 there (docs/benchmarks.md); with AMX, or on
-  // a CPU with AVX512-BF16 and no AMX, they measured faster.
-  const bool amx_capped = util::machine_info().cpu_flags.find("amx_bf16") != std::string::npos &&
-                          util::onednn_effective_isa() != "avx512_core_amx";
-  const bool bf16 = options.activation_matmuls == MatmulPrecision::bf16 ||
-                    (automatic && cpu_has_avx512_bf16() && !amx_capped);
-  if (automatic && cpu_has_avx512_bf16() && amx_capped) {
-    log::info("activation_matmuls: auto: float32 (oneDNN is capped below AMX, where bf16 "
-              "products measured slower than float32)");
+  const MatmulDecision d =
+      decide_activation_matmuls(util::cpu_features(), util::onednn_effective_isa(), options);
+  if (!d.error.empty()) {
+    throw RecipeError({{options.origin.location,
+                        recipe::join_key(options.origin.key, "activation_matmuls"), d.error}});
   }
-  const auto r = bf16 ? passes::bf16_activation_matmuls(graph) : passes::Bf16MatmulResult{};
-  if (bf16 && r.converted == 0 && !automatic) {
+  if (automatic) log::info("activation_matmuls: {}", d.reason);
+  const auto r = d.bf16 ? passes::bf16_activation_matmuls(graph) : passes::Bf16MatmulResult{};
+  if (d.bf16 && r.converted == 0 && !automatic) {
     throw RecipeError({{options.origin.location,
                         recipe::join_key(options.origin.key, "activation_matmuls"),
                         "activation_matmuls: bf16, but forward has no matmul of two activations "
@@ -393,13 +399,8 @@ void add_bf16_matmuls(torch::jit::Graph& graph, const QuantizeOptions& options,
   details["activation_matmuls"] = r.converted > 0 ? "bf16" : "fp32";
   if (r.converted == 0) return;
   details["bf16_matmuls"] = r.converted;
-  if (automatic) {
-    log::info("activation_matmuls: auto: {} activation products in bf16 (the CPU has AVX512-BF16; "
-              "fp32 keeps them in float32)", r.converted);
-  } else if (!cpu_has_avx512_bf16()) {
-    warnings.push_back("activation_matmuls: bf16 on a CPU without AVX512-BF16: oneDNN converts "
-                       "instead of computing natively, which can be slower than float32");
-  }
+  if (automatic) log::info("activation_matmuls: {} activation products in bf16", r.converted);
+  if (!d.warning.empty()) warnings.push_back(d.warning);
 }
 
 // Runs one of LibTorch's quantization passes; its failures become input errors.
@@ -682,8 +683,7 @@ QuantizeOutcome cast_bf16(const torch::jit::Module& model, const std::vector<boo
   out.details["outputs_cast_to_fp32"] = boundary.outputs_cast;
   out.details["layer_norms_fp32"] = norms.converted;
   out.details["product_operands_cast"] = operands_cast;
-  out.details["cpu_has_avx512_bf16"] = util::machine_info().cpu_flags.find("avx512_bf16") !=
-                                       std::string::npos;
+  out.details["cpu_has_avx512_bf16"] = util::cpu_features().avx512_bf16;
   return out;
 }
 
@@ -712,45 +712,23 @@ QuantizeOutcome store_fp16(const torch::jit::Module& model) {
 
 void apply_onednn_isa(const QuantizeOptions& options, util::Json& details,
                       std::vector<std::string>& warnings) {
-  const std::string environment = util::onednn_isa_from_environment();
-  std::optional<util::OnednnIsa> cap;
-  std::string reason;
-  switch (options.onednn_isa) {
-    case IsaCap::automatic:
-      if (!environment.empty()) {
-        reason = "auto: ONEDNN_MAX_CPU_ISA=" + environment + " from the environment";
-      } else if (options.scheme == Scheme::dynamic_int8 && options.engine == Engine::onednn &&
-                 util::machine_info().cpu_flags.find("amx_int8") != std::string::npos) {
-        cap = util::OnednnIsa::avx512_core_bf16;
-        reason = "auto: dynamic-int8 on a CPU with AMX, whose int8 GEMMs run faster on "
-                 "AVX512-VNNI in this oneDNN";
-      } else {
-        reason = "auto: no cap";
-      }
-      break;
-    case IsaCap::all: cap = util::OnednnIsa::all; break;
-    case IsaCap::avx512_core_amx: cap = util::OnednnIsa::avx512_core_amx; break;
-    case IsaCap::avx512_core_bf16: cap = util::OnednnIsa::avx512_core_bf16; break;
-    case IsaCap::avx512_core_vnni: cap = util::OnednnIsa::avx512_core_vnni; break;
-    case IsaCap::avx512_core: cap = util::OnednnIsa::avx512_core; break;
-    case IsaCap::avx2: cap = util::OnednnIsa::avx2; break;
-  }
-  if (cap) {
-    if (reason.empty()) reason = "recipe";
-    if (!util::cap_onednn_isa(*cap)) {
+  IsaDecision d = decide_onednn_isa(util::cpu_features(), options,
+                                    util::onednn_isa_from_environment());
+  if (d.cap) {
+    if (!util::cap_onednn_isa(*d.cap)) {
       warnings.push_back(fmt::format("onednn_isa: could not cap oneDNN at {}: it had already "
                                      "chosen its instruction set in this process",
-                                     util::onednn_isa_name(*cap)));
-      cap.reset();
-    } else if (*cap != util::OnednnIsa::all) {
-      details["deploy_env"] = "ONEDNN_MAX_CPU_ISA=" + util::onednn_isa_env_value(*cap);
+                                     util::onednn_isa_name(*d.cap)));
+      d.cap.reset();
+    } else if (*d.cap != util::OnednnIsa::all) {
+      details["deploy_env"] = "ONEDNN_MAX_CPU_ISA=" + util::onednn_isa_env_value(*d.cap);
       log::info("onednn_isa: oneDNN capped at {} ({}); serve the artifact with {}",
-                util::onednn_isa_name(*cap), reason, details.at("deploy_env").as_string());
+                util::onednn_isa_name(*d.cap), d.reason, details.at("deploy_env").as_string());
     }
   }
-  details["onednn_isa"] = util::onednn_effective_isa();
-  details["onednn_isa_cap"] = cap ? util::onednn_isa_name(*cap) : std::string("none");
-  details["onednn_isa_reason"] = reason;
+  details["onednn_isa"] = util::onednn_isa_name(util::onednn_effective_isa());
+  details["onednn_isa_cap"] = d.cap ? util::onednn_isa_name(*d.cap) : std::string("none");
+  details["onednn_isa_reason"] = d.reason;
 }
 
 job::Job quantize_job(const QuantizeOptions& options) {

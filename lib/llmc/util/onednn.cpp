@@ -17,6 +17,7 @@ dnnl_cpu_isa_t to_dnnl(OnednnIsa isa) {
     case OnednnIsa::avx512_core_vnni: return dnnl_cpu_isa_avx512_core_vnni;
     case OnednnIsa::avx512_core: return dnnl_cpu_isa_avx512_core;
     case OnednnIsa::avx2: return dnnl_cpu_isa_avx2;
+    case OnednnIsa::sse41: return dnnl_cpu_isa_sse41;
   }
   return dnnl_cpu_isa_all;
 }
@@ -31,8 +32,33 @@ std::string onednn_isa_name(OnednnIsa isa) {
     case OnednnIsa::avx512_core_vnni: return "avx512_core_vnni";
     case OnednnIsa::avx512_core: return "avx512_core";
     case OnednnIsa::avx2: return "avx2";
+    case OnednnIsa::sse41: return "sse41";
   }
   return "?";
+}
+
+int onednn_isa_rank(OnednnIsa isa) {
+  switch (isa) {
+    case OnednnIsa::sse41: return 0;
+    case OnednnIsa::avx2: return 1;
+    case OnednnIsa::avx512_core: return 2;
+    case OnednnIsa::avx512_core_vnni: return 3;
+    case OnednnIsa::avx512_core_bf16: return 4;
+    case OnednnIsa::avx512_core_amx: return 5;
+    case OnednnIsa::all: return 6;
+  }
+  return 0;
+}
+
+std::optional<OnednnIsa> parse_onednn_isa(const std::string& name) {
+  std::string lower;
+  for (char c : name) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (OnednnIsa isa : {OnednnIsa::all, OnednnIsa::avx512_core_amx, OnednnIsa::avx512_core_bf16,
+                        OnednnIsa::avx512_core_vnni, OnednnIsa::avx512_core, OnednnIsa::avx2,
+                        OnednnIsa::sse41}) {
+    if (lower == onednn_isa_name(isa)) return isa;
+  }
+  return std::nullopt;
 }
 
 std::string onednn_isa_env_value(OnednnIsa isa) {
@@ -55,15 +81,15 @@ bool cap_onednn_isa(OnednnIsa isa) {
   return true;
 }
 
-std::string onednn_effective_isa() {
+OnednnIsa onednn_effective_isa() {
   // The values are bit sets, each ISA a superset of the ones below it: the largest match wins.
   const unsigned effective = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
   for (OnednnIsa isa : {OnednnIsa::avx512_core_amx, OnednnIsa::avx512_core_bf16,
                         OnednnIsa::avx512_core_vnni, OnednnIsa::avx512_core, OnednnIsa::avx2}) {
     const unsigned bits = static_cast<unsigned>(to_dnnl(isa));
-    if ((effective & bits) == bits) return onednn_isa_name(isa);
+    if ((effective & bits) == bits) return isa;
   }
-  return "below avx2";
+  return OnednnIsa::sse41;
 }
 
 }  // namespace llmc::util

@@ -1,6 +1,8 @@
 // Shape and layout: size, view/reshape, permute/transpose, (un)squeeze, flatten, expand, cat,
-// stack, split/chunk/unbind, repeat, and the list plumbing (ListUnpack, __getitem__). Sizes on
+// stack, split/chunk/unbind, repeat, repeat_interleave, and the list plumbing (ListUnpack, __getitem__). Sizes on
 // dynamic axes are computed in the graph (Shape -> Gather), never baked in.
+#include <limits>
+
 #include <fmt/format.h>
 
 #include "llmc/onnx/lower_context.h"
@@ -158,6 +160,46 @@ void register_shape(Registry& r) {
       x = c.b.node1("Unsqueeze", {x, c.b.const_i64(axes)});
     }
     c.emit(n, "Tile", {x, c.b.const_i64(reps)});
+  });
+  // repeat_interleave(x, repeats, dim) with one static repeat count (LLaMA's grouped-query
+  // attention repeats each key/value head for its query heads): Unsqueeze after dim, Tile it,
+  // Reshape the two axes into one. Target: x's shape with dim multiplied, dynamic dims read off
+  // Shape(x).
+  r.add("aten::repeat_interleave", [](LowerContext& c, const Node* n) {
+    if (n->inputs().size() < 3 || c.is_none(n->input(2))) {
+      c.unsupported(n, "repeat_interleave without dim (it flattens the input)");
+    }
+    int64_t repeats = 0;
+    if (n->input(1)->type()->kind() == c10::TypeKind::IntType) {
+      repeats = c.int_arg(n, 1);
+    } else {
+      const c10::IValue t = c.static_arg(n, 1);
+      const at::Tensor reps = t.toTensor().flatten();
+      if (reps.numel() == 0 || !reps.eq(reps[0]).all().item<bool>()) {
+        c.unsupported(n, "repeat_interleave with different repeat counts per element");
+      }
+      repeats = reps[0].item<int64_t>();
+    }
+    const int64_t rank = c.rank(n->input(0));
+    const int64_t d = c.norm_dim(c.int_arg(n, 2), rank);
+    const std::string x = c.in(n->input(0));
+    const std::string shape = c.b.node1("Shape", {x});
+    const auto piece = [&](int64_t from, int64_t to) {
+      return c.b.node1("Slice", {shape, c.b.const_i64({from}), c.b.const_i64({to}),
+                                 c.b.const_i64({0})});
+    };
+    const int64_t size = c.shape(n->input(0))[static_cast<size_t>(d)];
+    const std::string merged = size >= 0 ? c.b.const_i64({size * repeats})
+                                         : c.b.node1("Mul", {piece(d, d + 1),
+                                                             c.b.const_i64({repeats})});
+    const std::string target =
+        c.b.node1("Concat", {piece(0, d), merged, piece(d + 1, std::numeric_limits<int64_t>::max())},
+                  {attr("axis", 0)});
+    std::vector<int64_t> tiles(static_cast<size_t>(rank + 1), 1);
+    tiles[static_cast<size_t>(d + 1)] = repeats;
+    const std::string tiled =
+        c.b.node1("Tile", {c.b.node1("Unsqueeze", {x, c.b.const_i64({d + 1})}), c.b.const_i64(tiles)});
+    c.emit(n, "Reshape", {tiled, target});
   });
   r.add("aten::cat", [](LowerContext& c, const Node* n) {
     const auto t = c.dtype(n->output());
