@@ -9,6 +9,7 @@
 #include "llmc/gates/gates.h"
 #include "llmc/model/inspect.h"
 #include "llmc/model/load.h"
+#include "llmc/passes/conv1d_to_linear.h"
 #include "llmc/util/atomic_file.h"
 #include "llmc/util/error.h"
 #include "llmc/util/huge_pages.h"
@@ -106,6 +107,20 @@ data::InputSet calibration_batches(const torch::jit::Module& model,
                             : data::InputSet{in.inputs.batches, in.inputs.source};
   if (static_cast<int64_t>(set.batches.size()) > count) set.batches.resize(static_cast<size_t>(count));
   return set;
+}
+
+void canonicalize_matrix_layers(torch::jit::Module& model, TransformResult& t) {
+  const auto r = passes::conv1d_to_linear(model);
+  if (!r.converted.empty()) {
+    util::Json names = util::Json::array();
+    for (const auto& n : r.converted) names.push_back(n);
+    t.details["conv1d_as_linear"] = names;
+    log::info("{} Conv1D layers (weight [in, out], addmm) treated as Linear layers",
+              r.converted.size());
+  }
+  for (const auto& s : r.skipped) {
+    t.warnings.push_back("a Conv1D layer was left as it is, so it is not quantized or pruned: " + s);
+  }
 }
 
 void add_load_notes(const model::LoadNotes& notes, report::Report& r) {

@@ -57,6 +57,11 @@ struct TransformInput {
 // decomposed), in details.scaled_dot_product_attention and warnings.
 void add_load_notes(const model::LoadNotes& notes, report::Report& r);
 
+// Runs passes::conv1d_to_linear on `model` (GPT-2's Conv1D layers become Linear layers for
+// quantize and prune) and records it in `t`: details.conv1d_as_linear (the layers' names) and a
+// warning naming the layers it had to leave alone.
+void canonicalize_matrix_layers(torch::jit::Module& model, TransformResult& t);
+
 // Calibration batches for a subcommand that measures activations (prune's wanda, quantize's
 // static-int8): the first `count` batches of `spec` (a JSONL file of their own, e.g. training
 // samples) when given, else of the recipe's data in `in`. `source` names where they came from.

@@ -2,6 +2,8 @@
 
 #include <fnmatch.h>
 
+#include <torch/csrc/jit/api/function_impl.h>
+
 namespace llmc::model {
 
 bool matches_any(const std::string& name, const std::vector<std::string>& globs) {
@@ -16,11 +18,34 @@ bool selected(const std::string& name, const std::vector<std::string>& include,
   return matches_any(name, include) && !matches_any(name, exclude);
 }
 
+namespace {
+
+// Its forward calls aten::linear on `self.weight` (a Conv1D after passes::conv1d_to_linear).
+bool computes_linear_on_own_weight(const torch::jit::Module& m) {
+  torch::jit::Function* f = m.type()->findMethod("forward");
+  auto* gf = f ? dynamic_cast<torch::jit::GraphFunction*>(f) : nullptr;
+  if (gf == nullptr) return false;
+  const auto graph = gf->graph();
+  for (const torch::jit::Node* n : graph->nodes()) {
+    if (n->kind() != c10::aten::linear || n->inputs().size() < 2) continue;
+    const torch::jit::Node* w = n->input(1)->node();
+    if (w->kind() == c10::prim::GetAttr && w->s(c10::attr::name) == "weight" &&
+        w->input(0) == graph->inputs().at(0)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 bool is_linear(const torch::jit::Module& m) {
   const auto type_name = m.type()->name();
-  if (!type_name) return false;
+  if (!type_name || !m.hasattr("weight")) return false;
   const std::string q = type_name->qualifiedName();
-  return q.size() >= 7 && q.compare(q.size() - 7, 7, ".Linear") == 0 && m.hasattr("weight");
+  if (q.size() >= 7 && q.compare(q.size() - 7, 7, ".Linear") == 0) return true;
+  const c10::IValue w = m.attr("weight");
+  return w.isTensor() && w.toTensor().dim() == 2 && computes_linear_on_own_weight(m);
 }
 
 std::vector<NamedLayer> linear_layers(const torch::jit::Module& model) {

@@ -15,7 +15,9 @@ bool matches_any(const std::string& name, const std::vector<std::string>& globs)
 bool selected(const std::string& name, const std::vector<std::string>& include,
               const std::vector<std::string>& exclude);
 
-// torch.nn.Linear (scripted: its type name ends in ".Linear" and it holds a weight).
+// torch.nn.Linear (its type name ends in ".Linear" and it holds a weight), or any module whose
+// forward calls aten::linear on its own 2-D weight (GPT-2's Conv1D after
+// passes::conv1d_to_linear).
 bool is_linear(const torch::jit::Module& m);
 
 struct NamedLayer {

@@ -247,12 +247,9 @@ torch::jit::Module load(const std::string& path, LoadNotes* notes) {
                      fixable_by_export ? export_hint() : "");
   }
   register_newer_operators();
-  torch::jit::Module module;
-  try {
-    module = torch::jit::load(path, torch::kCPU);
-  } catch (const c10::Error& e) {
-    std::string what = e.what_without_backtrace();
-    const std::string first_line = what.substr(0, what.find('\n'));
+  // What went wrong, as an InputError: an operator the archive calls that LibTorch lacks (a
+  // torch::jit::ErrorReport from the compiler), else the message's first non-empty line.
+  const auto refuse = [&path](const std::string& what) {
     const auto [op, where] = unknown_operator(what);
     if (!op.empty()) {
       throw InputError(
@@ -260,19 +257,30 @@ torch::jit::Module load(const std::string& path, LoadNotes* notes) {
           fmt::format("cannot load TorchScript model: it calls {}{}, which LibTorch " TORCH_VERSION
                       " does not have (the archive was written by a newer PyTorch)",
                       op, where.empty() ? "" : " at " + where),
-          "re-export it with operators LibTorch " TORCH_VERSION " has: for a transformers "
-          "model, load it with attn_implementation=\"eager\" before tracing; otherwise trace "
-          "or script it with torch 1.13, or replace that call in the model's code");
+          op.find("attention") != std::string::npos
+              ? "re-export it with eager attention: for a transformers model, load it with "
+                "attn_implementation=\"eager\" before tracing"
+              : "re-export it with operators LibTorch " TORCH_VERSION " has: trace or script "
+                "it with torch 1.13, or replace that call in the model's code (for a "
+                "transformers model, also load it with attn_implementation=\"eager\")");
     }
+    const auto start = what.find_first_not_of(" \n");
+    const std::string rest = start == std::string::npos ? "" : what.substr(start);
+    const std::string first_line = rest.substr(0, rest.find('\n'));
     std::string hint = export_hint();
     if (what.find("version") != std::string::npos) {
       hint = "the archive was likely written by a newer PyTorch than LibTorch " TORCH_VERSION
              " reads; re-export it with torch 1.13";
     }
     throw InputError(path, "cannot load TorchScript model: " + first_line, hint);
+  };
+  torch::jit::Module module;
+  try {
+    module = torch::jit::load(path, torch::kCPU);
+  } catch (const c10::Error& e) {
+    refuse(e.what_without_backtrace());
   } catch (const std::exception& e) {
-    throw InputError(path, std::string("cannot load TorchScript model: ") + e.what(),
-                     export_hint());
+    refuse(e.what());
   }
   const passes::DecomposeSdpaResult sdpa = passes::decompose_sdpa(module);
   if (sdpa.decomposed > 0) {

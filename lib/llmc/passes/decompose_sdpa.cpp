@@ -72,7 +72,10 @@ class MaskInference {
         "aten::triu", "aten::masked_fill", "aten::detach", "aten::__getitem__", "aten::index",
         "aten::flatten", "aten::repeat_interleave", "aten::__and__", "aten::__or__",
         "aten::bitwise_and", "aten::bitwise_or", "aten::bitwise_not", "aten::__invert__",
-        "aten::chunk", "prim::ListUnpack", "aten::split"};
+        "aten::chunk", "prim::ListUnpack", "aten::split",
+        // in place: the result has self's dtype
+        "aten::mul_", "aten::add_", "aten::sub_", "aten::div_", "aten::masked_fill_",
+        "aten::fill_", "aten::copy_", "aten::clamp_", "aten::clamp", "aten::tril_", "aten::triu_"};
     static const std::set<std::string> arithmetic = {
         "aten::mul", "aten::add", "aten::sub", "aten::rsub", "aten::div", "aten::neg",
         "aten::log", "aten::exp", "aten::pow"};
@@ -179,7 +182,7 @@ Value* apply_mask(Graph& g, Value* scores, Value* mask, MaskKind kind) {
   switch (kind) {
     case MaskKind::none: return scores;
     case MaskKind::additive:
-      return g.insert(c10::aten::add, {scores, mask, constant(g, int64_t{1})});
+      return g.insert(c10::aten::add, {scores, mask});
     case MaskKind::boolean: {
       Value* dropped = g.insert(c10::Symbol::fromQualString("aten::logical_not"), {mask});
       return g.insert(c10::aten::masked_fill, {scores, dropped, constant(g, neg_inf)});

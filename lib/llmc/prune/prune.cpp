@@ -89,6 +89,7 @@ job::Job prune_job(const PruneOptions& o) {
     model.eval();
     job::TransformResult result;
     Json& d = result.details;
+    job::canonicalize_matrix_layers(model, result);
     const data::InputSet calibration =
         o.needs_activations()
             ? job::calibration_batches(model, o.calibration_data, o.calibration_batches, in)

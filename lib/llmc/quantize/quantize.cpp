@@ -745,6 +745,12 @@ job::Job quantize_job(const QuantizeOptions& options) {
       original = original.clone();
       rewrites = passes::optimize_attention(original);
     }
+    // int8 quantizes Linear layers: GPT-2's Conv1D layers become ones first.
+    job::TransformResult canonical;
+    if (options.scheme == Scheme::dynamic_int8 || options.scheme == Scheme::static_int8) {
+      if (!options.optimize_attention) original = original.clone();
+      job::canonicalize_matrix_layers(original, canonical);
+    }
     if (options.scheme == Scheme::bf16) {
       std::vector<bool> float_inputs;
       for (const auto& arg : in.latency_batch.args) {
@@ -775,7 +781,9 @@ job::Job quantize_job(const QuantizeOptions& options) {
     t.details = std::move(q.details);
     if (options.optimize_attention) t.details["attention_rewrites"] = passes::to_json(rewrites);
     for (const auto& [key, value] : isa_details.as_object()) t.details[key] = value;
+    for (const auto& [key, value] : canonical.details.as_object()) t.details[key] = value;
     t.warnings = std::move(q.warnings);
+    t.warnings.insert(t.warnings.end(), canonical.warnings.begin(), canonical.warnings.end());
     t.warnings.insert(t.warnings.end(), isa_warnings.begin(), isa_warnings.end());
     if (options.scheme == Scheme::dynamic_int8 || options.scheme == Scheme::static_int8) t.quantized_engine = engine_name(options.engine);
     return t;
