@@ -18,6 +18,7 @@
 
 #include "llmc/util/json.h"
 #include "llmc/util/process.h"
+#include "llmc/util/temp_file.h"
 #include "llmc/util/threads.h"
 
 extern char** environ;
@@ -49,21 +50,18 @@ std::string run_capture(const std::vector<std::string>& args) {
 MemoryStats measure_model_memory(const std::string& model_path, const data::Batch& batch,
                                  int threads, util::ThreadPool pool,
                                  const std::string& quantized_engine, std::string& note) {
-  const fs::path inputs =
-      fs::temp_directory_path() / fmt::format("llmc-probe-{}-{}.pkl", getpid(), rand());
   try {
-    {
-      const std::vector<char> bytes =
-          torch::jit::pickle_save(c10::ivalue::Tuple::create(batch.args));
-      std::ofstream out(inputs, std::ios::binary);
-      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    }
+    // mkstemps, not a guessable name: a symlink planted in $TMPDIR is never followed, and the
+    // file goes away on every exit path.
+    util::TempFile inputs("llmc-probe-", ".pkl");
+    const std::vector<char> bytes =
+        torch::jit::pickle_save(c10::ivalue::Tuple::create(batch.args));
+    inputs.write_and_close(bytes.data(), bytes.size());
     const std::string self = fs::read_symlink("/proc/self/exe").string();
     const std::string out =
-        run_capture({self, "__memory-probe", model_path, inputs.string(), std::to_string(threads),
+        run_capture({self, "__memory-probe", model_path, inputs.path(), std::to_string(threads),
                      pool == util::ThreadPool::blas ? "blas" : "libtorch",
                      quantized_engine.empty() ? "default" : quantized_engine});
-    fs::remove(inputs);
     const auto j = util::parse_json(out);
     MemoryStats m;
     m.peak_rss_bytes = j.at("peak_rss_bytes").as_int();
@@ -71,8 +69,6 @@ MemoryStats measure_model_memory(const std::string& model_path, const data::Batc
     m.isolated = true;
     return m;
   } catch (const std::exception& e) {
-    std::error_code ec;
-    fs::remove(inputs, ec);
     note = std::string("memory measured in-process (not isolated per model): ") + e.what();
     return {};
   }

@@ -7,6 +7,7 @@
 
 #include "llmc/data/tokenizer.h"
 #include "llmc/util/error.h"
+#include "llmc/util/file_check.h"
 #include "llmc/util/json.h"
 
 namespace llmc::data {
@@ -186,6 +187,10 @@ double SampleTable::max_value(const std::string& arg) const {
 }
 
 SampleTable read_samples(const recipe::DataSpec& spec, const std::vector<std::string>& forward_args) {
+  // Checked before opening: a FIFO would block the read forever.
+  if (const auto problem = util::input_file_problem(spec.path)) {
+    throw InputError(spec.path, "cannot read the data file: " + problem->message);
+  }
   std::ifstream in(spec.path);
   if (!in) throw InputError(spec.path, "cannot read the data file");
   // forward argument -> field name

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "llmc/util/error.h"
+#include "llmc/util/file_check.h"
 #include "llmc_config.h"
 
 namespace llmc::data {
@@ -83,6 +84,9 @@ struct Tokenizer::Impl {
 };
 
 Tokenizer::Tokenizer(const std::string& path) : impl_(std::make_unique<Impl>()), path_(path) {
+  if (const auto problem = util::input_file_problem(path)) {  // a FIFO would block the read
+    throw InputError(path, "cannot read the tokenizer: " + problem->message);
+  }
   std::array<char, 512> err{};
   impl_->handle = api().load(path.c_str(), err.data(), err.size());
   if (impl_->handle == nullptr) {

@@ -74,6 +74,39 @@ TrainState train_state_from_json(const Json& j) {
   return s;
 }
 
+namespace {
+
+// Every entry llmc writes into a checkpoint directory; remove() takes away these only.
+const char* const kOwnEntries[] = {"last", "last.old", "last.tmp", "best.pt", "best.pt.tmp",
+                                   kCheckpointMarker};
+
+}  // namespace
+
+std::string foreign_checkpoint_dir(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return "";
+  if (!fs::is_directory(dir, ec)) return fmt::format("{} exists and is not a directory", dir);
+  if (fs::exists(fs::path(dir) / kCheckpointMarker, ec)) return "";
+  if (fs::is_empty(dir, ec) && !ec) return "";
+  return fmt::format(
+      "{} is not empty and holds no {} marker, so it is not a checkpoint directory of llmc (it "
+      "would mix checkpoints with other files); choose a new or empty directory",
+      dir, kCheckpointMarker);
+}
+
+void CheckpointDir::prepare() const {
+  if (const auto why = foreign_checkpoint_dir(dir_); !why.empty()) {
+    throw UsageError("distill.checkpoint_dir: " + why);
+  }
+  fs::create_directories(dir_);
+  const fs::path marker = fs::path(dir_) / kCheckpointMarker;
+  if (!fs::exists(marker)) {
+    util::write_file_atomic(marker.string(),
+                            "llmc writes distill checkpoints here; it removes only last/, "
+                            "last.old/, last.tmp/, best.pt and this file.\n");
+  }
+}
+
 std::string CheckpointDir::last() const { return (fs::path(dir_) / "last").string(); }
 std::string CheckpointDir::best_model() const { return (fs::path(dir_) / "best.pt").string(); }
 
@@ -85,7 +118,7 @@ bool CheckpointDir::has_checkpoint() const {
 void CheckpointDir::save(torch::jit::Module& student, torch::optim::Optimizer& optimizer,
                          const TrainState& state) const {
   try {
-    fs::create_directories(dir_);
+    prepare();
     const fs::path tmp = fs::path(dir_) / "last.tmp";
     fs::remove_all(tmp);
     fs::create_directories(tmp);
@@ -150,7 +183,7 @@ void CheckpointDir::load_optimizer(torch::optim::Optimizer& optimizer) const {
 }
 
 void CheckpointDir::save_best(torch::jit::Module& student) const {
-  fs::create_directories(dir_);
+  prepare();
   const auto tmp = best_model() + ".tmp";
   student.save(tmp);
   fs::rename(tmp, best_model());
@@ -158,7 +191,9 @@ void CheckpointDir::save_best(torch::jit::Module& student) const {
 
 void CheckpointDir::remove() const {
   std::error_code ec;
-  fs::remove_all(dir_, ec);
+  if (!fs::exists(fs::path(dir_) / kCheckpointMarker, ec)) return;  // not llmc's
+  for (const char* name : kOwnEntries) fs::remove_all(fs::path(dir_) / name, ec);
+  fs::remove(dir_, ec);  // only when empty now: the user's own files stay, and so does it
 }
 
 }  // namespace llmc::distill

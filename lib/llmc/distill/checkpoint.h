@@ -43,6 +43,13 @@ EvalRecord eval_record_from_json(const util::Json& j);
 util::Json to_json(const TrainState& s);
 TrainState train_state_from_json(const util::Json& j);
 
+// The marker file in every checkpoint directory llmc writes.
+inline constexpr const char* kCheckpointMarker = ".llmc-checkpoints";
+
+// Why `dir` cannot hold checkpoints, or "" when it can (it does not exist, is empty, or holds
+// the marker): a non-empty directory without the marker is someone else's.
+std::string foreign_checkpoint_dir(const std::string& dir);
+
 class CheckpointDir {
  public:
   explicit CheckpointDir(std::string dir) : dir_(std::move(dir)) {}
@@ -57,10 +64,14 @@ class CheckpointDir {
   void load_optimizer(torch::optim::Optimizer& optimizer) const;
   void save_best(torch::jit::Module& student) const;
   bool has_checkpoint() const;
+  // Removes what llmc wrote (last/, best.pt, their temporaries, the marker) and then the
+  // directory if that left it empty; nothing when the marker is missing.
   void remove() const;
 
  private:
   std::string last() const;
+  // Creates the directory if needed and writes the marker; refuses (UsageError) a foreign one.
+  void prepare() const;
   std::string dir_;
 };
 

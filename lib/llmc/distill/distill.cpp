@@ -98,14 +98,6 @@ std::string learning_curves(const TrainResult& t, int64_t steps_per_epoch, bool 
 
 }  // namespace
 
-std::vector<std::string> input_files(const DistillRecipe& r) {
-  std::vector<std::string> out{r.distill.train_data.path};
-  if (!r.distill.teacher.empty()) out.push_back(r.distill.teacher);
-  if (!r.distill.train_data.tokenizer.empty()) out.push_back(r.distill.train_data.tokenizer);
-  if (r.common.data && !r.common.data->tokenizer.empty()) out.push_back(r.common.data->tokenizer);
-  return out;
-}
-
 job::Job distill_job(const DistillRecipe& recipe, RunControl control) {
   job::Job j;
   j.command = "distill";

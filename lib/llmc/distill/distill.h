@@ -16,8 +16,4 @@ struct RunControl {
 
 job::Job distill_job(const DistillRecipe& recipe, RunControl control);
 
-// Input files of the recipe besides model and data (teacher, training data, tokenizers), which
-// an output directory must never replace.
-std::vector<std::string> input_files(const DistillRecipe& recipe);
-
 }  // namespace llmc::distill

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "llmc/distill/checkpoint.h"
 #include "llmc/recipe/parse.h"
 
 namespace llmc::distill {
@@ -156,6 +157,16 @@ recipe::Section<DistillRecipe> distill_schema() {
     if (soft == SoftLoss::sigmoid_kl && r.common.task.type != TaskKind::multi_label) {
       ctx.add({where.location, recipe::join_key(where.key, "soft_loss"),
                "sigmoid-kl is for multi-label tasks; use softmax-kl"});
+    }
+    // Before any training: a directory of someone else's files is never written into (nor
+    // cleaned up afterwards).
+    if (!r.common.output.empty() || !r.distill.checkpoint_dir.empty()) {
+      const std::string key = recipe::join_key(where.key, "checkpoint_dir");
+      if (const auto why = foreign_checkpoint_dir(checkpoint_dir(r)); !why.empty()) {
+        ctx.add({ctx.is_overridden(key) ? "--set" : where.location, key,
+                 r.distill.checkpoint_dir.empty() ? why + " (the default: OUTPUT.checkpoints)"
+                                                  : why});
+      }
     }
   });
   recipe::hint_other_sections(root, "distill");

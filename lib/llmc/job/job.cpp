@@ -44,6 +44,26 @@ c10::IValue run_forward(torch::jit::Module& module, const data::Batch& batch,
                    "against the model's forward (run with -v for the model's traceback)");
 }
 
+c10::IValue run_result_forward(torch::jit::Module& result, const data::Batch& batch,
+                               const std::string& original_path, const std::string& command) {
+  try {
+    return run_forward(result, batch, original_path);
+  } catch (const InputError& e) {
+    // The original ran on these inputs: the failure is the transformation's, not the inputs'.
+    const std::string what = e.what();
+    const std::string marker = "forward failed on the measurement inputs: ";
+    const auto at = what.find(marker);
+    const std::string cause = at == std::string::npos ? what : what.substr(at + marker.size());
+    throw InputError(original_path,
+                     fmt::format("the {} result fails to run on inputs the original model runs "
+                                 "on: {}",
+                                 command, cause),
+                     "an operator of this model does not work after the transformation (for "
+                     "example in bf16); run with -v for the model's traceback, and exclude the "
+                     "layer or choose another scheme");
+  }
+}
+
 Inputs load_inputs(const recipe::CommonRecipe& common, const torch::jit::Module& model) {
   const auto args = model::forward_argument_names(model);
   if (!model.find_method("forward")) {
@@ -143,6 +163,19 @@ void add_load_notes(const model::LoadNotes& notes, report::Report& r) {
   }
 }
 
+std::vector<std::string> protected_paths(const recipe::CommonRecipe& common,
+                                         const RunOptions& options) {
+  std::vector<std::string> out = common.input_paths;
+  // A CommonRecipe not made by parsing (tests, tools) still protects its model and data.
+  out.push_back(common.model);
+  if (common.data) {
+    out.push_back(common.data->path);
+    out.push_back(common.data->tokenizer);
+  }
+  out.push_back(options.recipe_path);
+  return out;
+}
+
 report::Report run(const Job& job, const recipe::CommonRecipe& common, const RunOptions& options) {
   report::Report r;
   r.command = job.command;
@@ -153,10 +186,7 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   const auto threads = util::configure_threads(static_cast<int>(common.threads), pool);
   log::debug("threads: {}", threads.describe());
 
-  std::vector<std::string> protect{common.model, options.recipe_path};
-  if (common.data) protect.push_back(common.data->path);
-  protect.insert(protect.end(), options.inputs.begin(), options.inputs.end());
-  util::OutputDir out(common.output, options.force, protect);
+  util::OutputDir out(common.output, options.force, protected_paths(common, options));
 
   log::info("loading {}", common.model);
   model::LoadNotes load_notes;
@@ -197,7 +227,7 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   const bool metrics = common.task.type != recipe::TaskKind::none;
   for (const auto& batch : inputs.agreement.batches) {
     const c10::IValue ref_out = run_forward(reference, batch, original_path);
-    const c10::IValue res_out = run_forward(artifact, batch, artifact_path);
+    const c10::IValue res_out = run_result_forward(artifact, batch, common.model, job.command);
     agreement.add(ref_out, res_out);
     if (metrics) {
       original_metric.add(ref_out, batch.labels);
@@ -216,7 +246,8 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
             threads.describe());
   const auto timing = bench::time_alternating(
       [&] { run_forward(reference, inputs.latency, original_path); },
-      [&] { run_forward(artifact, inputs.latency, artifact_path); }, common.bench.warmup,
+      [&] { run_result_forward(artifact, inputs.latency, common.model, job.command); },
+      common.bench.warmup,
       common.bench.runs, inputs.latency.rows, [](int64_t done, int64_t total) {
         log::progress(fmt::format("timing [{:<20}] {}/{}",
                                   std::string(static_cast<size_t>(20 * done / total), '#'), done,
@@ -244,7 +275,7 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
     r.original.memory = bench::measure_memory(
         [&] { run_forward(reference, inputs.latency, original_path); });
     r.result.memory = bench::measure_memory(
-        [&] { run_forward(artifact, inputs.latency, artifact_path); });
+        [&] { run_result_forward(artifact, inputs.latency, common.model, job.command); });
     // One process for both models: the report's `isolated` says not per model.
     r.original.memory->isolated = false;
     r.result.memory->isolated = false;

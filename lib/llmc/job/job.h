@@ -25,8 +25,12 @@ struct RunOptions {
   bool force = false;        // replace an existing output directory
   std::string recipe_path;   // for provenance and to protect it from --force
   std::string command_line;  // as typed, for provenance
-  std::vector<std::string> inputs;  // more input files --force must never replace
 };
+
+// What no output may contain or replace, even with --force: the recipe file and every input
+// path its schema declares (common.input_paths). Every subcommand's OutputDir takes this list.
+std::vector<std::string> protected_paths(const recipe::CommonRecipe& common,
+                                         const RunOptions& options);
 
 struct TransformResult {
   torch::jit::Module artifact;
@@ -97,6 +101,10 @@ std::string error_summary(const std::string& what);
 // Runs forward on one batch without autograd; model errors become InputError naming the model.
 c10::IValue run_forward(torch::jit::Module& module, const data::Batch& batch,
                         const std::string& model_path);
+// run_forward for the artifact a transformation made from `original_path`: a failure names the
+// user's model (not the staging file) and says that the transformation, not the inputs, broke it.
+c10::IValue run_result_forward(torch::jit::Module& result, const data::Batch& batch,
+                               const std::string& original_path, const std::string& command);
 
 // Loads the measurement inputs of a recipe for a model (example_inputs and/or data).
 struct Inputs {

@@ -15,6 +15,7 @@
 
 #include "llmc/util/atomic_file.h"
 #include "llmc/util/error.h"
+#include "llmc/util/file_check.h"
 
 namespace llmc::model {
 
@@ -146,6 +147,12 @@ bool has_part(const std::vector<ZipEntry>& entries, const std::string& part) {
 
 }  // namespace
 FileKind sniff_file(const std::string& path) {
+  // A FIFO would block the reads below forever; an unreadable file is not "unrecognised".
+  if (const auto problem = util::input_file_problem(path);
+      problem && (problem->kind == util::FileProblem::Kind::not_regular ||
+                  problem->kind == util::FileProblem::Kind::permission_denied)) {
+    throw InputError(path, "cannot load model: " + problem->message);
+  }
   std::error_code ec;
   if (!fs::exists(path, ec)) return FileKind::missing;
   if (fs::is_directory(path, ec)) return FileKind::directory;

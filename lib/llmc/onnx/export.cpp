@@ -163,9 +163,7 @@ report::Report run_export(const ExportRecipe& recipe, const job::RunOptions& opt
                         : util::ThreadPool::blas;
   const auto threads = util::configure_threads(static_cast<int>(common.threads), pool);
 
-  std::vector<std::string> protect{common.model, options.recipe_path};
-  if (common.data) protect.push_back(common.data->path);
-  util::OutputDir out(common.output, options.force, protect);
+  util::OutputDir out(common.output, options.force, job::protected_paths(common, options));
 
   // Models from `llmc quantize` run on onednn (x86's engine in Debian's LibTorch).
   std::string engine;

@@ -12,6 +12,7 @@
 
 #include "llmc/passes/bake_eval_mode.h"
 #include "llmc/passes/bf16_matmul.h"
+#include "llmc/passes/functional_slice_assign.h"
 #include "llmc/util/error.h"
 
 namespace llmc::onnx {
@@ -103,6 +104,12 @@ PreparedGraph prepare_graph(const torch::jit::Module& model, const std::vector<s
   torch::jit::FoldFrozenConvAddOrSub(graph);
   torch::jit::FoldFrozenConvMulOrDiv(graph);
   out.passes.push_back("fold conv + batch norm");
+  // Slice assignment (LLaMA's padding mask in transformers) as values, before the mutation
+  // removal, which cannot handle a copy_ into a view.
+  if (const auto r = passes::functional_slice_assign(*graph); r.rewritten > 0) {
+    out.passes.push_back(fmt::format("functional_slice_assign ({} slice assignments as cat)",
+                                     r.rewritten));
+  }
   torch::jit::RemoveListMutation(graph);
   torch::jit::RemoveTensorMutation(graph);
   out.passes.push_back("remove list and tensor mutation");

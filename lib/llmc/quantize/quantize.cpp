@@ -20,6 +20,7 @@
 #include "llmc/passes/bf16_matmul.h"
 #include "llmc/passes/fp32_layer_norm.h"
 #include "llmc/passes/lowp_compute_inputs.h"
+#include "llmc/passes/lowp_range_constants.h"
 #include "llmc/passes/quantize_lstm.h"
 #include "llmc/passes/cast_boundary.h"
 #include "llmc/passes/optimize_attention.h"
@@ -672,6 +673,7 @@ QuantizeOutcome cast_bf16(const torch::jit::Module& model, const std::vector<boo
   const auto boundary = passes::cast_boundary(*graph, at::kBFloat16, float_inputs);
   const auto norms = passes::fp32_layer_norm(*graph);
   const int operands_cast = passes::lowp_compute_inputs(*graph, at::kBFloat16);
+  const auto range = passes::lowp_range_constants(*graph);
   torch::jit::EliminateDeadCode(graph);
   QuantizeOutcome out;
   out.quantized = frozen;
@@ -683,6 +685,7 @@ QuantizeOutcome cast_bf16(const torch::jit::Module& model, const std::vector<boo
   out.details["outputs_cast_to_fp32"] = boundary.outputs_cast;
   out.details["layer_norms_fp32"] = norms.converted;
   out.details["product_operands_cast"] = operands_cast;
+  out.details["constants_clamped_to_bf16_range"] = range.clamped;
   out.details["cpu_has_avx512_bf16"] = util::cpu_features().avx512_bf16;
   return out;
 }

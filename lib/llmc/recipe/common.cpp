@@ -174,6 +174,7 @@ Section<CommonRecipe> common_schema() {
   s.section("gates", &CommonRecipe::gates, gate_schema(),
             "quality gates: a failed gate exits 1 and is named in both reports");
   s.origin(&CommonRecipe::origin);
+  s.input_paths(&CommonRecipe::input_paths);
   s.check([](const CommonRecipe& r, const Origin& where, Context& ctx) {
     if (r.recipe_version != 1) {
       ctx.error(where, "recipe_version " + std::to_string(r.recipe_version) +

@@ -83,6 +83,10 @@ struct CommonRecipe {
   BenchSpec bench;
   GateSpec gates;
   Origin origin;
+  // Every input path the recipe names (model, data, tokenizers, calibration data, teacher, ...:
+  // the keys its schema declares as existing files), resolved; filled by binding. No output may
+  // contain or replace them.
+  std::vector<std::string> input_paths;
 };
 
 Section<CommonRecipe> common_schema();

@@ -45,6 +45,12 @@ class Context {
   // Resolves a path from the recipe (relative to the recipe) or from --set (relative to cwd).
   std::string resolve_path(const std::string& key, const std::string& value) const;
 
+  // The user's input files and directories: every path bound by a key the schema declares as
+  // an existing file or directory (Section::path with PathCheck::existing_*), in binding order.
+  // Nothing llmc writes may contain or replace them (util::OutputDir's protected paths).
+  void add_input_path(std::string path) { input_paths_.push_back(std::move(path)); }
+  const std::vector<std::string>& input_paths() const { return input_paths_; }
+
   // Expands ${VAR} and ${VAR:-default} ("$$" is a literal "$"); an unset variable without a
   // default is an issue at the node.
   std::string interpolate(const YAML::Node& node, const std::string& key, const std::string& text);
@@ -59,6 +65,7 @@ class Context {
   std::string dir_;
   std::set<std::string> overridden_;
   std::vector<RecipeIssue> issues_;
+  std::vector<std::string> input_paths_;
 };
 
 // Joins a parent key path and a child key ("a.b" + "c" = "a.b.c"; "" + "c" = "c").

@@ -6,11 +6,21 @@
 
 #include <fmt/format.h>
 
+#include "llmc/util/file_check.h"
+
 namespace llmc::recipe {
 
 YAML::Node load_yaml(const std::string& path) {
+  // Checked before opening: a FIFO would block the read forever.
+  if (const auto problem = util::input_file_problem(path)) {
+    using Kind = util::FileProblem::Kind;
+    const std::string what = problem->kind == Kind::directory
+                                 ? "the recipe is a directory, not a YAML file"
+                                 : "cannot read the recipe file: " + problem->message;
+    throw RecipeError({{path, "", what}});
+  }
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw RecipeError({{path, "", "cannot read the recipe file (does it exist?)"}});
+  if (!in) throw RecipeError({{path, "", "cannot read the recipe file"}});
   std::stringstream text;
   text << in.rdbuf();
   YAML::Node root;

@@ -5,6 +5,7 @@
 // The same declaration renders the key reference in docs/recipes.md (`llmc schema`).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -32,6 +33,9 @@ struct KeyDoc {
   std::string doc;
 };
 
+// What a path key names. existing_file and existing_dir are the user's inputs: binding checks
+// that they exist and records them (Context::input_paths, Section::input_paths), so that no
+// output of any subcommand can replace them. none is a path llmc writes (output, checkpoints).
 enum class PathCheck { none, existing_file, existing_dir };
 
 template <class T>
@@ -94,6 +98,7 @@ class Section {
                    return;
                  }
                  out.*m = ctx.resolve_path(k, *v);
+                 if (check != PathCheck::none) ctx.add_input_path(out.*m);
                  check_path(n, k, ctx, out.*m, check);
                });
   }
@@ -259,6 +264,20 @@ class Section {
     for (const auto& origin : sub.origins_) {
       origins_.push_back([m, origin](T& out, const Origin& o) { origin(out.*m, o); });
     }
+    for (const auto& collect : sub.collectors_) {
+      collectors_.push_back([m, collect](T& out, const std::vector<std::string>& paths) {
+        collect(out.*m, paths);
+      });
+    }
+    return *this;
+  }
+
+  // Stores into `m` every input path (a key declared PathCheck::existing_*) bound within this
+  // mapping, its sub-sections included; inlined into a subcommand's root, every input path of
+  // the recipe. Derived from the declarations, so a new input key is covered without a list.
+  Section& input_paths(std::vector<std::string> T::*m) {
+    collectors_.push_back(
+        [m](T& out, const std::vector<std::string>& paths) { out.*m = paths; });
     return *this;
   }
 
@@ -290,6 +309,7 @@ class Section {
 
   void bind(const YAML::Node& node, T& out, Context& ctx, const std::string& key) const {
     const size_t issues_before = ctx.issues().size();
+    const size_t inputs_before = ctx.input_paths().size();
     const bool empty = !node.IsDefined() || node.IsNull();
     if (!empty && !node.IsMap()) {
       ctx.error(node, key, fmt::format("expected a mapping, got {}", describe_node(node)));
@@ -323,6 +343,12 @@ class Section {
     }
     const Origin where = ctx.origin(node, key);
     for (const auto& origin : origins_) origin(out, where);
+    if (!collectors_.empty()) {
+      const auto& all = ctx.input_paths();
+      const std::vector<std::string> mine(all.begin() + static_cast<std::ptrdiff_t>(inputs_before),
+                                          all.end());
+      for (const auto& collect : collectors_) collect(out, mine);
+    }
     if (ctx.issues().size() != issues_before) return;
     for (const auto& check : checks_) check(out, where, ctx);
   }
@@ -452,6 +478,7 @@ class Section {
   std::vector<CheckFn> checks_;
   std::map<std::string, std::string> hints_;
   std::vector<std::function<void(T&, const Origin&)>> origins_;
+  std::vector<std::function<void(T&, const std::vector<std::string>&)>> collectors_;
 };
 
 }  // namespace llmc::recipe

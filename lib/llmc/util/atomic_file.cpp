@@ -1,6 +1,8 @@
 #include "llmc/util/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -76,6 +78,50 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
   }
 }
 
+std::string OutputLock::lock_path(const std::string& target) {
+  std::error_code ec;
+  fs::path t = fs::weakly_canonical(fs::absolute(target, ec), ec);
+  if (!t.has_filename()) t = t.parent_path();  // "out/" -> "out"
+  return (t.parent_path() / ("." + t.filename().string() + ".llmc-lock")).string();
+}
+
+OutputLock::OutputLock(const std::string& target) : path_(lock_path(target)) {
+  // Open, lock, then check that the path still names the file locked: a holder removes the
+  // file before it unlocks, so a lock on a removed file means "try again".
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+      throw InternalError(fmt::format("cannot create the lock file {} of output {}: {}", path_,
+                                      target, std::strerror(errno)));
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      ::close(fd);
+      if (err == EWOULDBLOCK) {
+        throw UsageError(fmt::format(
+            "output {} is in use: another llmc run holds it (lock file {}); wait for it to "
+            "finish or choose another --out",
+            target, path_));
+      }
+      throw InternalError(fmt::format("cannot lock {}: {}", path_, std::strerror(err)));
+    }
+    struct stat held {}, now {};
+    if (::fstat(fd, &held) == 0 && ::stat(path_.c_str(), &now) == 0 &&
+        held.st_dev == now.st_dev && held.st_ino == now.st_ino) {
+      fd_ = fd;
+      return;
+    }
+    ::close(fd);
+  }
+  throw InternalError(fmt::format("cannot lock {}: it keeps being replaced", path_));
+}
+
+OutputLock::~OutputLock() {
+  if (fd_ < 0) return;
+  ::unlink(path_.c_str());  // while still locked: see the constructor
+  ::close(fd_);
+}
+
 OutputDir::OutputDir(std::string target, bool force,
                      const std::vector<std::string>& protected_paths)
     : target_(std::move(target)), force_(force) {
@@ -93,6 +139,13 @@ OutputDir::OutputDir(std::string target, bool force,
           target_, p));
     }
   }
+  const fs::path parent = t.has_parent_path() ? t.parent_path() : fs::path(".");
+  fs::create_directories(parent, ec);
+  if (ec) {
+    throw InternalError(fmt::format("cannot create {}: {}", parent.string(), ec.message()));
+  }
+  // Before looking at the target: a second run on the same output stops here, at once.
+  lock_.emplace(target_);
   if (fs::exists(t, ec)) {
     if (!fs::is_directory(t, ec)) {
       throw UsageError(fmt::format("output {} exists and is not a directory", target_));
@@ -101,11 +154,6 @@ OutputDir::OutputDir(std::string target, bool force,
       throw UsageError(
           fmt::format("output directory {} already exists; pass --force to replace it", target_));
     }
-  }
-  const fs::path parent = t.has_parent_path() ? t.parent_path() : fs::path(".");
-  fs::create_directories(parent, ec);
-  if (ec) {
-    throw InternalError(fmt::format("cannot create {}: {}", parent.string(), ec.message()));
   }
   staging_ = (parent / ("." + t.filename().string() + ".llmc-staging-" + random_suffix())).string();
   fs::create_directory(staging_, ec);
@@ -127,7 +175,12 @@ void OutputDir::commit() {
   const fs::path t(target_);
   fs::path old;
   if (fs::exists(t, ec)) {
-    LLMC_ASSERT(force_, "existing output without --force");
+    if (!force_) {  // not another llmc run (it would hold the lock): some other program
+      throw UsageError(fmt::format(
+          "output directory {} appeared while llmc ran (another program wrote it); nothing was "
+          "replaced, pass --force to replace it",
+          target_));
+    }
     old = t.parent_path() / ("." + t.filename().string() + ".llmc-old-" + random_suffix());
     fs::rename(t, old, ec);
     if (ec) throw InternalError(fmt::format("cannot move {} aside: {}", target_, ec.message()));

@@ -4,6 +4,7 @@
 // the end (the old one, with --force, is removed only after the new one is in place).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,12 +13,34 @@ namespace llmc::util {
 // Writes `bytes` to `path` atomically (temp file in the same directory, fsync, rename).
 void write_file_atomic(const std::string& path, const std::string& bytes);
 
+// An exclusive lock on an output path for as long as the object lives: flock on the sibling
+// file `.NAME.llmc-lock` (NAME the output's last component, symlinks resolved, so every spelling
+// of one output takes the same lock). Another holder, in this process or another, makes the
+// constructor throw UsageError at once, naming the output. The lock file is removed on release;
+// a run that opened it just before stays safe (it sees the file gone and takes a fresh one).
+class OutputLock {
+ public:
+  explicit OutputLock(const std::string& target);
+  ~OutputLock();
+  OutputLock(const OutputLock&) = delete;
+  OutputLock& operator=(const OutputLock&) = delete;
+
+  const std::string& path() const { return path_; }
+  // The lock file of `target`.
+  static std::string lock_path(const std::string& target);
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
 // Staging for an output directory. Files are written into staging_path(); commit() moves the
 // directory into place. Destroying an uncommitted OutputDir removes the staging directory.
 class OutputDir {
  public:
-  // Refuses (UsageError) an existing `target` without `force`, a `target` that is a file, and a
-  // `target` that contains or equals any of `protected_paths` (the user's inputs).
+  // Refuses (UsageError) an existing `target` without `force`, a `target` that is a file, a
+  // `target` that contains or equals any of `protected_paths` (the user's inputs), and a
+  // `target` another llmc run is writing (it holds the OutputLock until this object goes away).
   OutputDir(std::string target, bool force, const std::vector<std::string>& protected_paths);
   ~OutputDir();
   OutputDir(const OutputDir&) = delete;
@@ -31,6 +54,7 @@ class OutputDir {
 
  private:
   std::string target_;
+  std::optional<OutputLock> lock_;
   std::string staging_;
   bool force_;
   bool committed_ = false;

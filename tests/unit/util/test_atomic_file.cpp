@@ -15,6 +15,7 @@ namespace fs = std::filesystem;
 using llmc::InternalError;
 using llmc::UsageError;
 using llmc::util::OutputDir;
+using llmc::util::OutputLock;
 using llmc::util::write_file_atomic;
 
 namespace {
@@ -175,9 +176,11 @@ TEST_CASE("OutputDir: staged files are invisible at the target until commit()") 
 TEST_CASE("OutputDir creates missing parent directories of the target") {
   llmc::test::TempDir dir;
   const std::string target = (dir.path() / "a" / "b" / "out").string();
-  OutputDir out(target, false, {});
-  write_file_atomic(out.file("f"), "1");
-  out.commit();
+  {
+    OutputDir out(target, false, {});
+    write_file_atomic(out.file("f"), "1");
+    out.commit();
+  }
   CHECK(llmc::test::read_text(target + "/f") == "1");
   CHECK(entries(dir.path() / "a" / "b") == std::vector<std::string>{"out"});
 }
@@ -243,4 +246,51 @@ TEST_CASE("OutputDir: a target with a trailing slash works like one without") {
   }
   CHECK(llmc::test::read_text((dir.path() / "out" / "f").string()) == "1");
   CHECK(entries(dir.path()) == std::vector<std::string>{"out"});
+}
+
+TEST_CASE("OutputDir locks its target: a second one on the same output is refused at once") {
+  llmc::test::TempDir dir;
+  const std::string target = (dir.path() / "out").string();
+  {
+    OutputDir first(target, false, {});
+    CHECK(fs::exists(dir.path() / ".out.llmc-lock"));
+    CHECK(OutputLock::lock_path(target) == (dir.path() / ".out.llmc-lock").string());
+    // Whatever the spelling of the output, and with --force too.
+    for (const std::string& other : {target, target + "/", (dir.path() / "." / "out").string()}) {
+      CAPTURE(other);
+      const std::string e = usage_error(other, true);
+      CHECK(contains(e, "output " + other));
+      CHECK(contains(e, "is in use: another llmc run holds it"));
+    }
+    write_file_atomic(first.file("f"), "1");
+    first.commit();
+  }
+  // Released and removed with the OutputDir; the next run takes it again.
+  CHECK(entries(dir.path()) == std::vector<std::string>{"out"});
+  {
+    OutputDir again(target, true, {});
+    again.commit();
+  }
+  CHECK(entries(dir.path()) == std::vector<std::string>{"out"});
+}
+
+TEST_CASE("OutputLock held by the caller keeps an OutputDir off the output") {
+  llmc::test::TempDir dir;
+  const std::string target = (dir.path() / "out").string();
+  std::string e;
+  {
+    OutputLock lock(target);
+    e = usage_error(target, false);
+  }
+  CHECK(contains(e, "another llmc run holds it (lock file " + (dir.path() / ".out.llmc-lock").string()));
+  CHECK_FALSE(fs::exists(dir.path() / "out"));
+  CHECK(entries(dir.path()).empty());
+}
+
+TEST_CASE("OutputLock does not follow a symlink planted at the lock file's name") {
+  llmc::test::TempDir dir;
+  const auto victim = dir.write("victim", "precious");
+  fs::create_symlink(victim, dir.path() / ".out.llmc-lock");
+  CHECK_THROWS_AS(OutputLock((dir.path() / "out").string()), llmc::InternalError);
+  CHECK(llmc::test::read_text(victim) == "precious");
 }

@@ -1,0 +1,21 @@
+// Checking an input file before opening it for reading: opening a FIFO blocks until a writer
+// comes (forever, in a CI job), a directory or a device is nothing to parse, and "permission
+// denied" says more than the parse error an unreadable file would otherwise end in.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace llmc::util {
+
+struct FileProblem {
+  enum class Kind { missing, directory, not_regular, permission_denied };
+  Kind kind;
+  std::string message;  // "it is a FIFO (named pipe), not a regular file", "permission denied"
+};
+
+// What stops `path` being read as a regular file, or nothing. Never opens it (symlinks are
+// followed, as opening would).
+std::optional<FileProblem> input_file_problem(const std::string& path);
+
+}  // namespace llmc::util
