@@ -18,11 +18,8 @@ void setup_distill(CLI::App& app, const GlobalFlags& global) {
                 "continue a killed run from its last checkpoint (same recipe)");
   sub->callback([flags, resume, &global] {
     const auto recipe = distill::parse_distill_recipe(flags->recipe, overrides(*flags));
-    auto options = run_options(*flags);
-    const auto inputs = distill::input_files(recipe);
-    options.inputs.insert(options.inputs.end(), inputs.begin(), inputs.end());
     const auto report = job::run(distill::distill_job(recipe, {*resume, flags->force}),
-                                 recipe.common, options);
+                                 recipe.common, run_options(*flags));
     finish(report, global);
   });
 }

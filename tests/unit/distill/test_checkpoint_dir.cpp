@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "llmc/util/error.h"
 #include "test_support.h"
 #include "torch_doctest.h"
 
