@@ -7,6 +7,7 @@
 #include <torch/csrc/jit/passes/frozen_graph_optimizations.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
+#include "llmc/model/inline_calls.h"
 #include "llmc/bench/measure.h"
 #include "llmc/compare/agreement.h"
 #include "llmc/job/job.h"
@@ -46,7 +47,7 @@ namespace {
 
 int64_t count_nodes(const torch::jit::Module& m) {
   auto graph = m.get_method("forward").graph()->copy();
-  torch::jit::Inline(*graph);
+  llmc::model::inline_calls(*graph);
   int64_t n = 0;
   std::function<void(const torch::jit::Block*)> walk = [&](const torch::jit::Block* b) {
     for (const auto* node : b->nodes()) {

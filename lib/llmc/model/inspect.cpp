@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
+#include "llmc/model/inline_calls.h"
 #include "llmc/util/units.h"
 
 namespace llmc::model {
@@ -93,7 +94,7 @@ ModelInfo inspect(const torch::jit::Module& module, const std::string& path) {
   }
   if (const auto forward = module.find_method("forward")) {
     auto graph = forward->graph()->copy();
-    torch::jit::Inline(*graph);
+    llmc::model::inline_calls(*graph);
     std::function<void(const torch::jit::Block*)> count = [&](const torch::jit::Block* block) {
       for (const torch::jit::Node* node : block->nodes()) {
         if (node->kind() != c10::prim::Constant) ++info.forward_ops[node->kind().toQualString()];

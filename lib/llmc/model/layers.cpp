@@ -56,6 +56,20 @@ std::vector<NamedLayer> linear_layers(const torch::jit::Module& model) {
   return out;
 }
 
+std::string tied_weight(const torch::jit::Module& model, const NamedLayer& layer) {
+  const c10::IValue w = layer.module.attr("weight");
+  if (!w.isTensor()) return "";
+  const void* storage = w.toTensor().storage().data();
+  const std::string own = layer.name + ".weight";
+  for (const auto& p : model.named_parameters(true)) {
+    if (p.name != own && p.value.storage().data() == storage) return p.name;
+  }
+  for (const auto& b : model.named_buffers(true)) {
+    if (b.name != own && b.value.storage().data() == storage) return b.name;
+  }
+  return "";
+}
+
 bool is_lstm(const torch::jit::Module& m) {
   const std::string type = m.type()->name() ? m.type()->name()->qualifiedName() : "";
   const std::string suffix = ".LSTM";

@@ -28,6 +28,10 @@ struct NamedLayer {
 // Every Linear submodule in named_modules() order.
 std::vector<NamedLayer> linear_layers(const torch::jit::Module& model);
 
+// The name of another parameter or buffer of `model` that shares `layer`'s weight storage (a
+// tied weight, e.g. GPT-2's lm_head and transformer.wte), or "" when there is none.
+std::string tied_weight(const torch::jit::Module& model, const NamedLayer& layer);
+
 // torch.nn.LSTM (its type name ends in ".LSTM"; scripted it holds _flat_weights, traced
 // weight_ih_l0).
 bool is_lstm(const torch::jit::Module& m);

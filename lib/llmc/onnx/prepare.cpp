@@ -10,6 +10,7 @@
 #include <torch/csrc/jit/passes/remove_dropout.h>
 #include <torch/csrc/jit/passes/remove_mutation.h>
 
+#include "llmc/model/inline_calls.h"
 #include "llmc/passes/bake_eval_mode.h"
 #include "llmc/passes/bf16_matmul.h"
 #include "llmc/passes/functional_slice_assign.h"
@@ -59,7 +60,7 @@ PreparedGraph prepare_graph(const torch::jit::Module& model, const std::vector<s
   }
   out.passes.push_back("eval + freeze_module (parameters folded into named constants)");
   auto graph = out.frozen.get_method("forward").graph()->copy();
-  torch::jit::Inline(*graph);
+  llmc::model::inline_calls(*graph);
 
   // Bind the forward arguments: given ones stay inputs, the others take their defaults.
   const auto& schema = out.frozen.get_method("forward").function().getSchema();

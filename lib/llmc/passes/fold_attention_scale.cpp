@@ -9,6 +9,8 @@
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
+#include "llmc/model/inline_calls.h"
+
 namespace llmc::passes {
 
 namespace {
@@ -89,7 +91,7 @@ int view_only_argument(const Module& instance, const std::string& method) {
   const auto m = instance.find_method(method);
   if (!m) return -1;
   auto graph = m->graph()->copy();
-  torch::jit::Inline(*graph);
+  llmc::model::inline_calls(*graph);
   if (graph->outputs().size() != 1) return -1;
   const Value* v = graph->outputs()[0];
   while (is_view_like(v->node())) v = v->node()->input(0);

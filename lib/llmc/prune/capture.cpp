@@ -6,6 +6,7 @@
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
+#include "llmc/model/inline_calls.h"
 #include "llmc/model/inspect.h"
 #include "llmc/util/error.h"
 
@@ -39,7 +40,7 @@ std::map<std::string, InputStats> capture_linear_inputs(const torch::jit::Module
   torch::jit::Module m = model.clone();
   m.eval();
   auto graph = m.get_method("forward").graph()->copy();
-  torch::jit::Inline(*graph);
+  llmc::model::inline_calls(*graph);
   const std::set<std::string> wanted(layers.begin(), layers.end());
 
   std::vector<std::pair<std::string, Value*>> captured;

@@ -55,7 +55,7 @@ void verify_structured(torch::jit::Module& pruned, torch::jit::Module& masked,
       throw InputError("", fmt::format("the model does not run after removing units in {}: {}; "
                                       "its forward may bake a width or head count in as a "
                                       "constant, so it cannot be pruned structurally",
-                                      names, std::string(e.what()).substr(0, 300)));
+                                      names, job::error_summary(e.what())));
     }
     r = masked.forward(b.args).toTensor();
     const double diff = (a.to(at::kFloat) - r.to(at::kFloat)).abs().max().item<double>();
@@ -116,6 +116,13 @@ job::Job prune_job(const PruneOptions& o) {
       const auto stat_layers = structured_stat_layers(model, o);
       if (!stat_layers.empty()) stats = capture_linear_inputs(model, stat_layers, batches);
       const auto changes = prune_structured(model, masked, o, stats);
+      // A fresh copy: LibTorch keeps an optimized copy of each method graph from its first use,
+      // which the width constants rewritten in place would not reach.
+      {
+        std::istringstream bytes(saved_bytes(model));
+        model = torch::jit::load(bytes, torch::kCPU);
+        model.eval();
+      }
       verify_structured(model, masked, changes, in);
       Json rows = Json::array();
       for (const auto& c : changes) {
@@ -130,9 +137,22 @@ job::Job prune_job(const PruneOptions& o) {
     if (o.unstructured()) {
       std::vector<model::NamedLayer> layers;
       const auto all = model::linear_layers(model);
+      Json tied = Json::array();
       for (const auto& l : all) {
-        if (model::selected(l.name, o.include, o.exclude)) layers.push_back(l);
+        if (!model::selected(l.name, o.include, o.exclude)) continue;
+        // Zeros in a tied weight would also zero the tensor it is tied to (GPT-2's lm_head and
+        // its input embedding), which prune never changes: such layers stay dense, said aloud.
+        if (const std::string other = model::tied_weight(model, l); !other.empty()) {
+          result.warnings.push_back(fmt::format(
+              "{} was not pruned: its weight is tied to {} (one tensor), and zeros in it would "
+              "also zero that embedding",
+              l.name, other));
+          tied.push_back(Json::object({{"layer", l.name}, {"tied_to", other}}));
+          continue;
+        }
+        layers.push_back(l);
       }
+      if (tied.size() > 0) d["tied_layers_kept_dense"] = tied;
       if (layers.empty()) {
         throw RecipeError({{o.origin.location, recipe::join_key(o.origin.key, "include"),
                             all.empty() ? std::string("the model has no Linear layers to prune")

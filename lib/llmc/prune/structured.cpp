@@ -7,10 +7,13 @@
 
 #include <fmt/format.h>
 #include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
+#include "llmc/model/inline_calls.h"
 #include "llmc/model/layers.h"
 #include "llmc/util/error.h"
+#include "llmc/util/log.h"
 
 namespace llmc::prune {
 
@@ -21,7 +24,7 @@ using torch::jit::Value;
 
 std::shared_ptr<torch::jit::Graph> inlined_forward(const torch::jit::Module& model) {
   auto graph = model.get_method("forward").graph()->copy();
-  torch::jit::Inline(*graph);
+  llmc::model::inline_calls(*graph);
   return graph;
 }
 
@@ -69,6 +72,7 @@ std::vector<int64_t> constant_ints(const Value* v) {
 std::string join_path(const std::string& a, const std::string& b) { return a.empty() ? b : a + "." + b; }
 
 at::Tensor param(const torch::jit::Module& m, const char* name) {
+  if (!m.hasattr(name)) return at::Tensor();
   const auto v = m.attr(name);
   return v.isTensor() ? v.toTensor() : at::Tensor();
 }
@@ -81,6 +85,37 @@ void set_tensor(torch::jit::Module& m, const char* name, const at::Tensor& t) {
 // constants, which the forward never reads and which cannot be set).
 void set_int_if_present(torch::jit::Module& m, const char* name, int64_t value) {
   if (m.type()->hasAttribute(name) && m.attr(name).isInt()) m.setattr(name, value);
+}
+
+// A traced layer's width constants: in `layer`'s forward, the last entry of a view/reshape of the
+// output of its linear on self.weight (output side), or of the view/reshape feeding it (input
+// side), set from `before` to `after`. Scripted layers read sizes at run time (or an int
+// attribute such as Conv1D's nf, set separately).
+void rewrite_width_constants(torch::jit::Module& layer, bool output_side, int64_t before,
+                             int64_t after) {
+  torch::jit::Function* f = layer.type()->findMethod("forward");
+  auto* gf = f ? dynamic_cast<torch::jit::GraphFunction*>(f) : nullptr;
+  if (gf == nullptr) return;
+  auto graph = gf->graph();
+  const auto rewrite_last = [&](Node* view) {
+    if (view->kind() != c10::aten::view && view->kind() != c10::aten::reshape) return;
+    Node* list = view->input(1)->node();
+    if (list->kind() != c10::prim::ListConstruct || list->inputs().empty()) return;
+    const auto c = torch::jit::toIValue(list->inputs().back());
+    if (!c || !c->isInt() || c->toInt() != before) return;
+    torch::jit::WithInsertPoint at(list);
+    list->replaceInput(list->inputs().size() - 1, graph->insertConstant(after));
+  };
+  for (Node* n : graph->nodes()) {
+    if (n->kind() != c10::aten::linear) continue;
+    const Node* w = n->input(1)->node();
+    if (w->kind() != c10::prim::GetAttr || w->s(c10::attr::name) != "weight") continue;
+    if (output_side) {
+      for (const auto& use : n->output()->uses()) rewrite_last(use.user);
+    } else {
+      rewrite_last(n->input(0)->node());
+    }
+  }
 }
 
 // Indices [0, n) minus the `remove` lowest of `importance`, ascending.
@@ -111,6 +146,50 @@ at::Tensor stat_norm(const std::map<std::string, InputStats>& stats, const std::
 
 }  // namespace
 
+namespace {
+
+// Element-wise operations a feed-forward neuron's value may pass through between its two Linears.
+bool is_ffn_elementwise(const Node* n) {
+  static const std::set<std::string> kinds = {
+      "aten::mul", "aten::add", "aten::sub", "aten::rsub", "aten::div", "aten::pow",
+      "aten::neg", "aten::exp", "aten::erf", "aten::sqrt", "aten::abs", "aten::square",
+      "aten::clamp", "aten::mul_", "aten::add_", "aten::tanh_", "aten::sigmoid_"};
+  return is_elementwise(n) || kinds.count(n->kind().toQualString()) > 0;
+}
+
+// An operand that does not vary per neuron: not a tensor, or a constant with one element.
+bool is_scalar_like(const Value* v) {
+  if (!v->type()->isSubtypeOf(*c10::TensorType::get())) return true;
+  const auto c = torch::jit::toIValue(v);
+  return c && c->isTensor() && c->toTensor().numel() == 1;
+}
+
+// view/reshape(x, [..., last]) whose last entry is x's last size: a constant (checked against the
+// layer widths when the constants are rewritten) or size(x, -1).
+bool keeps_last_dim(const Node* view) {
+  const Value* list = view->input(1);
+  // x.size()[:-1] + (self.nf,): the last entry is the second list's (scripted Conv1D).
+  while (list->node()->kind() == c10::aten::add && list->node()->inputs().size() == 2 &&
+         list->type()->kind() == c10::TypeKind::ListType) {
+    list = list->node()->input(1);
+  }
+  if (list->node()->kind() != c10::prim::ListConstruct || list->node()->inputs().empty()) {
+    return false;
+  }
+  const Value* last = list->node()->inputs().back();
+  if (torch::jit::toIValue(last)) return true;
+  // An int attribute of the layer (Conv1D's nf), which pruning sets with the weights.
+  if (last->node()->kind() == c10::prim::GetAttr) return true;
+  const Node* size = last->node();
+  if (size->kind() == c10::aten::Int) size = size->input(0)->node();
+  if (size->kind() == c10::prim::NumToTensor) size = size->input(0)->node();
+  if (size->kind() != c10::aten::size || size->inputs().size() != 2) return false;
+  const auto dim = torch::jit::toIValue(size->input(1));
+  return size->input(0) == view->input(0) && dim && dim->isInt() && dim->toInt() == -1;
+}
+
+}  // namespace
+
 std::vector<FfnPair> find_ffn_pairs(const torch::jit::Module& model) {
   auto graph = inlined_forward(model);
   std::vector<FfnPair> pairs;
@@ -119,21 +198,75 @@ std::vector<FfnPair> find_ffn_pairs(const torch::jit::Module& model) {
     if (a->kind() != c10::aten::linear) return;
     const std::string up = linear_module_path(a);
     if (up.empty() || seen.count(up)) return;
-    Value* v = a->output();
-    for (int depth = 0; depth < 8; ++depth) {
-      if (v->uses().size() != 1) return;
-      const auto use = v->uses()[0];
-      if (use.user->kind() == c10::aten::linear && use.offset == 0) {
-        const std::string down = linear_module_path(use.user);
-        if (!down.empty() && down != up) {
-          pairs.push_back({up, down});
-          seen.insert(up);
+    FfnPair pair{up, "", {}};
+    std::set<const Value*> region{a->output()};
+    std::deque<Value*> queue{a->output()};
+    std::set<const Node*> sources{a};
+    std::set<const Value*> pending;
+    while (!queue.empty()) {
+      if (region.size() > 64) return;
+      Value* v = queue.front();
+      queue.pop_front();
+      for (const auto& use : v->uses()) {
+        Node* user = use.user;
+        if (user->kind() == c10::aten::linear && use.offset == 0) {
+          const std::string down = linear_module_path(user);
+          if (down.empty() || (!pair.down.empty() && pair.down != down)) return;
+          pair.down = down;
+          continue;
         }
+        // Shape reads (size, dim) carry no values on.
+        bool tensor_out = false;
+        for (const Value* o : user->outputs()) {
+          tensor_out = tensor_out || o->type()->isSubtypeOf(*c10::TensorType::get());
+        }
+        if (!tensor_out && user->kind() != c10::prim::Return) continue;
+        // A view that keeps the neurons as the last dimension (Conv1D's x.view(-1, nx) and
+        // its output view): its width constants are rewritten with the layers.
+        if ((user->kind() == c10::aten::view || user->kind() == c10::aten::reshape) &&
+            use.offset == 0 && keeps_last_dim(user)) {
+          if (region.insert(user->output()).second) queue.push_back(user->output());
+          continue;
+        }
+        if (!is_ffn_elementwise(user) || user->outputs().size() != 1) {
+          log::debug("structured.ffn: {} is not a feed-forward layer: its output reaches {}",
+                     up, user->kind().toQualString());
+          return;
+        }
+        for (size_t i = 0; i < user->inputs().size(); ++i) {
+          Value* other = user->input(i);
+          if (i == use.offset || region.count(other) || is_scalar_like(other)) continue;
+          // A gated MLP's other branch: a Linear of the same input. Anything else must turn
+          // out to be part of the region (the walk may not have reached it yet).
+          Node* b = other->node();
+          const std::string path = b->kind() == c10::aten::linear ? linear_module_path(b) : "";
+          if (path.empty() || b->input(0) != a->input(0) || sources.count(b)) {
+            pending.insert(other);
+            continue;
+          }
+          sources.insert(b);
+          pair.also_up.push_back(path);
+          region.insert(other);
+          queue.push_back(other);
+        }
+        if (region.insert(user->output()).second) queue.push_back(user->output());
+      }
+    }
+    for (const Value* p : pending) {
+      if (!region.count(p)) {
+        log::debug("structured.ffn: {} is not a feed-forward layer: an operand from outside "
+                   "reaches its activation",
+                   up);
         return;
       }
-      if (!is_elementwise(use.user) || use.offset != 0) return;
-      v = use.user->output();
     }
+    if (pair.down.empty() || pair.down == up) return;
+    for (const auto& other : pair.also_up) {
+      if (other == pair.down) return;
+    }
+    seen.insert(up);
+    for (const auto& other : pair.also_up) seen.insert(other);
+    pairs.push_back(pair);
   });
   return pairs;
 }
@@ -336,8 +469,12 @@ std::vector<StructuredChange> prune_structured(torch::jit::Module& model,
       const at::Tensor w_up = param(up, "weight"), w_down = param(down, "weight");
       const int64_t n = w_up.size(0);
       const at::Tensor out_norm = w_down.to(at::kFloat).norm(2, {0});
+      at::Tensor in_norm = w_up.to(at::kFloat).norm(2, {1});
+      for (const auto& other : p.also_up) {
+        in_norm = in_norm * param(submodule(model, other), "weight").to(at::kFloat).norm(2, {1});
+      }
       const at::Tensor score = by_activation ? stat_norm(stats, p.down) * out_norm
-                                             : w_up.to(at::kFloat).norm(2, {1}) * out_norm;
+                                             : in_norm * out_norm;
       const auto keep = keep_indices(score, std::llround(o.structured.ffn * static_cast<double>(n)));
       const at::Tensor idx = index_tensor(keep);
       // The masked reference: the removed neurons' outgoing weights zeroed.
@@ -347,10 +484,20 @@ std::vector<StructuredChange> prune_structured(torch::jit::Module& model,
       col_mask.index_fill_(0, idx, 1);
       set_tensor(masked_down, "weight", zeroed * col_mask.unsqueeze(0));
 
-      set_tensor(up, "weight", w_up.index_select(0, idx));
-      if (param(up, "bias").defined()) set_tensor(up, "bias", param(up, "bias").index_select(0, idx));
+      std::vector<std::string> rows_of{p.up};
+      rows_of.insert(rows_of.end(), p.also_up.begin(), p.also_up.end());
+      for (const auto& name : rows_of) {
+        auto layer = submodule(model, name);
+        set_tensor(layer, "weight", param(layer, "weight").index_select(0, idx));
+        if (param(layer, "bias").defined()) {
+          set_tensor(layer, "bias", param(layer, "bias").index_select(0, idx));
+        }
+        set_int_if_present(layer, "out_features", static_cast<int64_t>(keep.size()));
+        set_int_if_present(layer, "nf", static_cast<int64_t>(keep.size()));  // GPT-2's Conv1D
+        rewrite_width_constants(layer, /*output_side=*/true, n, static_cast<int64_t>(keep.size()));
+      }
       set_tensor(down, "weight", w_down.index_select(1, idx));
-      set_int_if_present(up, "out_features", static_cast<int64_t>(keep.size()));
+      rewrite_width_constants(down, /*output_side=*/false, n, static_cast<int64_t>(keep.size()));
       set_int_if_present(down, "in_features", static_cast<int64_t>(keep.size()));
       changes.push_back({p.up, "ffn", n, static_cast<int64_t>(keep.size())});
     }

@@ -18,10 +18,14 @@
 namespace llmc::prune {
 
 // A Linear whose output reaches exactly one other Linear's input through element-wise
-// activations only (GELU, ReLU, SiLU, tanh, sigmoid, dropout).
+// operations only: activations (GELU, ReLU, SiLU, tanh, sigmoid, dropout), arithmetic with
+// constants or among themselves (GPT-2's gelu_new written out), and products with other Linears
+// of the same input (a gated MLP: down(silu(gate(x)) * up(x)), whose neuron is a row of gate and
+// of up and a column of down).
 struct FfnPair {
-  std::string up;    // e.g. bert.encoder.layer.0.intermediate.dense
+  std::string up;    // e.g. bert.encoder.layer.0.intermediate.dense; LLaMA: mlp.gate_proj
   std::string down;  // e.g. bert.encoder.layer.0.output.dense
+  std::vector<std::string> also_up;  // the other row-pruned Linears of a gated MLP (mlp.up_proj)
 };
 
 // An attention module: a submodule with an integer head count (num_heads or

@@ -17,7 +17,13 @@ at::Tensor importance(const model::NamedLayer& l, const PruneOptions& o,
   const at::Tensor w = weight_of(l).detach().abs().to(at::kFloat);
   if (o.method == Method::magnitude) return w;
   const auto it = stats.find(l.name);
-  LLMC_ASSERT(it != stats.end(), "no activation statistics for " + l.name);
+  if (it == stats.end()) {
+    throw InputError("", fmt::format("method wanda: the calibration run saw no input of {} (its "
+                                     "forward is not called as a module with its own weight, as "
+                                     "in a traced tied lm_head); exclude it or use method "
+                                     "magnitude",
+                                     l.name));
+  }
   return w * it->second.norm().to(at::kFloat).unsqueeze(0);
 }
 
