@@ -148,3 +148,105 @@ TEST_CASE("an operator LibTorch lacks is named with its line in the archive and 
   CHECK(r.err.find(fixture("hf_newer_op.pt")) != std::string::npos);
   CHECK_FALSE(fs::exists(dir.path() / "out"));
 }
+
+TEST_CASE("traced and scripted HF layouts: eval-freeze, quantize (int8 and bf16) and export-onnx") {
+  for (const std::string model :
+       {"hf_bert_traced.pt", "hf_bert_scripted.pt", "hf_distilbert_traced.pt",
+        "hf_distilbert_scripted.pt", "hf_gpt2_traced.pt", "hf_gpt2_scripted.pt",
+        "hf_llama_traced.pt", "hf_llama_scripted.pt", "hf_llama_ri_traced.pt"}) {
+    INFO(model);
+    llmc::test::TempDir dir;
+    const auto f = run(dir, "eval-freeze", recipe(model, "gates: {max_abs_diff: 1.0e-4}\n"));
+    INFO(f.err);
+    CHECK(f.code == 0);
+    const auto q = run(dir, "quantize", recipe(model, "quantize: {scheme: dynamic-int8}\n"));
+    INFO(q.err);
+    REQUIRE(q.code == 0);
+    const auto& d = q.report.at("details");
+    CHECK(q.report.at("agreement").at("cosine").as_double() > 0.999);
+    // Every matrix layer quantized: GPT-2's Conv1D layers too (8 of them, plus lm_head).
+    const bool gpt2 = model.find("gpt2") != std::string::npos;
+    CHECK(d.at("quantized_linear_ops").as_int() == d.at("layers_total").as_int());
+    if (gpt2) {
+      CHECK(d.at("conv1d_as_linear").as_array().size() == 8);
+      CHECK(d.at("layers_total").as_int() == 9);
+    } else {
+      CHECK_FALSE(d.contains("conv1d_as_linear"));
+    }
+    // bf16: HF's finfo(float32).min masks fit bfloat16 (they once failed to convert).
+    const auto b = run(dir, "quantize", recipe(model, "quantize: {scheme: bf16}\n"));
+    INFO(b.err);
+    REQUIRE(b.code == 0);
+    CHECK(b.report.at("agreement").at("cosine").as_double() > 0.999);
+    const auto e = run(dir, "export-onnx",
+                       recipe(model, "export_onnx:\n  dynamic_axes:\n"
+                                     "    input_ids: [batch, sequence]\n"
+                                     "    attention_mask: [batch, sequence]\n"));
+    INFO(e.err);
+    REQUIRE(e.code == 0);
+    for (const auto& row : e.report.at("details").at("verified_shapes").as_array()) {
+      CHECK(row.at("max_abs_diff").as_double() <= 1e-4);
+    }
+  }
+}
+
+TEST_CASE("structured FFN pruning on GPT-2's Conv1D MLP and LLaMA's gated MLP, traced and "
+          "scripted: tensors shrink and the result runs in plain LibTorch") {
+  struct Case {
+    const char* model;
+    const char* first_layer;
+    int64_t before;
+  };
+  for (const Case& c : {Case{"hf_gpt2_traced.pt", "transformer.h.0.mlp.c_fc", 128},
+                        Case{"hf_gpt2_scripted.pt", "transformer.h.0.mlp.c_fc", 128},
+                        Case{"hf_llama_traced.pt", "model.layers.0.mlp.gate_proj", 176},
+                        Case{"hf_llama_scripted.pt", "model.layers.0.mlp.gate_proj", 176},
+                        Case{"hf_llama_sdpa.pt", "model.layers.0.mlp.gate_proj", 176}}) {
+    INFO(c.model);
+    llmc::test::TempDir dir;
+    const auto r = run(dir, "prune", recipe(c.model, "prune: {structured: {ffn: 0.5}}\n"));
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    const auto& rows = r.report.at("details").at("structured").as_array();
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0].at("layer").as_string() == c.first_layer);
+    CHECK(rows[0].at("before").as_int() == c.before);
+    CHECK(rows[0].at("after").as_int() == c.before / 2);
+    CHECK(r.report.at("result").at("file_bytes").as_int() <
+          r.report.at("original").at("file_bytes").as_int());
+    auto pruned = torch::jit::load((dir.path() / "out/model.pt").string());
+    for (const auto& p : pruned.named_parameters()) {
+      if (p.name == "model.layers.0.mlp.up_proj.weight" || p.name == "model.layers.0.mlp.gate_proj.weight") {
+        CHECK(p.value.size(0) == c.before / 2);
+      }
+      if (p.name == "model.layers.0.mlp.down_proj.weight") CHECK(p.value.size(1) == c.before / 2);
+      if (p.name == "transformer.h.0.mlp.c_proj.weight") CHECK(p.value.size(1) == c.before / 2);
+    }
+    const auto ids = at::randint(1, 1000, {3, 9}, at::kLong);
+    CHECK_NOTHROW(pruned.forward({ids, at::ones({3, 9}, at::kLong)}));
+  }
+}
+
+TEST_CASE("GPT-2's lm_head tied to wte: unstructured pruning keeps it dense and says so") {
+  llmc::test::TempDir dir;
+  const auto r = run(dir, "prune", recipe("hf_gpt2_traced.pt", "prune: {sparsity: 0.5}\n"));
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto& tied = r.report.at("details").at("tied_layers_kept_dense").as_array();
+  REQUIRE(tied.size() == 1);
+  CHECK(tied[0].at("layer").as_string() == "lm_head");
+  CHECK(tied[0].at("tied_to").as_string() == "transformer.wte.weight");
+  bool warned = false;
+  for (const auto& w : r.report.at("warnings").as_array()) {
+    warned = warned || w.as_string().find("lm_head was not pruned") != std::string::npos;
+  }
+  CHECK(warned);
+  // The embedding table has no zeros it did not have before.
+  auto pruned = torch::jit::load((dir.path() / "out/model.pt").string());
+  for (const auto& p : pruned.named_parameters()) {
+    if (p.name == "transformer.wte.weight") CHECK(p.value.eq(0).sum().item<int64_t>() == 0);
+  }
+  for (const auto& l : r.report.at("details").at("layers").as_array()) {
+    CHECK(l.at("layer").as_string() != "lm_head");
+  }
+}
