@@ -118,6 +118,8 @@ std::string all_inputs_recipe(const std::string& command, const std::string& out
   } else if (command == "prune") {
     r += "prune:\n  method: wanda\n  sparsity: 0.5\n  calibration_data: {path: in/pcal.jsonl, "
          "text: text, tokenizer: in/pcal.model}\n";
+  } else if (command == "export-onnx") {
+    r += "export_onnx: {}\n";
   } else if (command == "distill") {
     r += "distill:\n  teacher: in/teacher.pt\n  train_data: {path: in/train.jsonl, text: text, "
          "tokenizer: in/train.model, labels: labels}\n";
@@ -319,7 +321,8 @@ TEST_CASE("a FIFO or device as recipe, model, data or tokenizer is refused, nami
   }
   SUBCASE("data and tokenizer: exit 3") {
     const auto data = dir.write(
-        "d.yaml", "recipe_version: 1\nmodel: " + model + "\noutput: out\ndata: {path: pipe}\n");
+        "d.yaml",
+        "recipe_version: 1\nmodel: " + model + "\noutput: out\ndata: {path: pipe}\neval_freeze: {}\n");
     for (const std::string command : {"validate", "eval-freeze"}) {
       const auto r = run_llmc({command, data});
       CHECK(r.code == 3);
@@ -328,7 +331,8 @@ TEST_CASE("a FIFO or device as recipe, model, data or tokenizer is refused, nami
     }
     dir.write("t.jsonl", "{\"text\": \"a b\"}\n");
     const auto tok = dir.write("t.yaml", "recipe_version: 1\nmodel: " + model +
-                                             "\ndata: {path: t.jsonl, text: text, tokenizer: pipe}\n");
+                                             "\ndata: {path: t.jsonl, text: text, tokenizer: pipe}\n"
+                                             "eval_freeze: {}\n");
     const auto r = run_llmc({"validate", tok});
     CHECK(r.code == 3);
     CHECK(has(r.err, "cannot read the tokenizer: it is a FIFO (named pipe)"));

@@ -103,7 +103,7 @@ TEST_CASE("every input key of every subcommand ends up in CommonRecipe::input_pa
       "data: {path: in/data.jsonl, text: text, tokenizer: in/data.model, labels: labels}\n";
   const std::map<std::string, std::string> section_of = {
       {"eval-freeze", ""},
-      {"export-onnx", ""},
+      {"export-onnx", "export_onnx: {}\n"},
       {"quantize",
        "quantize:\n  scheme: static-int8\n  calibration_data: {path: in/qcal.jsonl, text: text, "
        "tokenizer: in/qcal.model}\n"},
