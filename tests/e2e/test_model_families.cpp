@@ -250,3 +250,38 @@ TEST_CASE("GPT-2's lm_head tied to wte: unstructured pruning keeps it dense and 
     CHECK(l.at("layer").as_string() != "lm_head");
   }
 }
+
+TEST_CASE("structured heads: traced BERT and DistilBERT (head count in view constants), scripted "
+          "DistilBERT (q_lin/k_lin/v_lin, n_heads and dim); GQA and fused c_attn refused clearly") {
+  for (const std::string model : {"hf_bert_traced.pt", "hf_bert_sdpa.pt", "hf_distilbert_traced.pt",
+                                  "hf_distilbert_scripted.pt"}) {
+    INFO(model);
+    llmc::test::TempDir dir;
+    const auto r = run(dir, "prune", recipe(model, "prune: {structured: {heads: 0.5}}\n"));
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    const auto& rows = r.report.at("details").at("structured").as_array();
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0].at("kind").as_string() == "heads");
+    CHECK(rows[0].at("before").as_int() == 4);
+    CHECK(rows[0].at("after").as_int() == 2);
+    auto pruned = torch::jit::load((dir.path() / "out/model.pt").string());
+    const auto ids = at::randint(1, 1000, {3, 7}, at::kLong);
+    CHECK_NOTHROW(pruned.forward({ids, at::ones({3, 7}, at::kLong)}));
+  }
+  struct Refusal {
+    const char* model;
+    int code;
+    const char* says;
+  };
+  for (const Refusal& c : {Refusal{"hf_llama_scripted.pt", 3, "grouped-query attention"},
+                           Refusal{"hf_gpt2_traced.pt", 2, "a fused c_attn projection"},
+                           Refusal{"hf_llama_traced.pt", 2, "model.layers.0.self_attn"}}) {
+    INFO(c.model);
+    llmc::test::TempDir dir;
+    const auto r = run(dir, "prune", recipe(c.model, "prune: {structured: {heads: 0.5}}\n"));
+    CHECK(r.code == c.code);
+    CHECK(r.err.find(c.says) != std::string::npos);
+    CHECK_FALSE(fs::exists(dir.path() / "out"));
+  }
+}

@@ -1,6 +1,7 @@
 #include "llmc/prune/structured.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <deque>
 #include <set>
@@ -188,6 +189,102 @@ bool keeps_last_dim(const Node* view) {
   return size->input(0) == view->input(0) && dim && dim->isInt() && dim->toInt() == -1;
 }
 
+// The head views of a traced attention module's forward: view/reshape(proj(x), [..., H, D])
+// with constants H * D == width right after each of the q/k/v projections' calls. `heads` is H
+// when all three agree, else 0.
+struct TracedHeadViews {
+  int64_t heads = 0;
+};
+
+const Node* projection_call(const Value* v, const torch::jit::Graph& g) {
+  const Node* call = v->node();
+  if (call->kind() != c10::prim::CallMethod || call->s(c10::attr::name) != "forward") return nullptr;
+  const Node* attr = call->input(0)->node();
+  if (attr->kind() != c10::prim::GetAttr || attr->input(0) != g.inputs().at(0)) return nullptr;
+  return attr;
+}
+
+// Constants at the end of a view's size list: {second to last, last}, or {0, 0}.
+std::pair<int64_t, int64_t> last_two(const Node* view) {
+  const Node* list = view->input(1)->node();
+  if (list->kind() != c10::prim::ListConstruct || list->inputs().size() < 2) return {0, 0};
+  const auto a = torch::jit::toIValue(list->inputs()[list->inputs().size() - 2]);
+  const auto b = torch::jit::toIValue(list->inputs().back());
+  if (!a || !b || !a->isInt() || !b->isInt()) return {0, 0};
+  return {a->toInt(), b->toInt()};
+}
+
+std::shared_ptr<torch::jit::Graph> own_forward(const torch::jit::Module& m) {
+  torch::jit::Function* f = m.type()->findMethod("forward");
+  auto* gf = f ? dynamic_cast<torch::jit::GraphFunction*>(f) : nullptr;
+  return gf ? gf->graph() : nullptr;
+}
+
+TracedHeadViews traced_head_views(const torch::jit::Module& m, const std::array<const char*, 3>& qkv,
+                                  int64_t width) {
+  TracedHeadViews out;
+  const auto g = own_forward(m);
+  if (!g) return out;
+  std::map<std::string, int64_t> heads_of;
+  for (const Node* n : g->nodes()) {
+    if (n->kind() != c10::aten::view && n->kind() != c10::aten::reshape) continue;
+    const Node* attr = projection_call(n->input(0), *g);
+    if (attr == nullptr) continue;
+    const std::string child = attr->s(c10::attr::name);
+    if (child != qkv[0] && child != qkv[1] && child != qkv[2]) continue;
+    const auto [h, d] = last_two(n);
+    if (h > 0 && d > 0) heads_of[child] = h;
+  }
+  if (heads_of.size() != 3) return out;
+  const int64_t h = heads_of[qkv[0]];
+  // Key/value heads that differ from the query's: grouped-query attention, refused by the caller
+  // through the projection widths.
+  if (h <= 0 || width % h != 0) return out;
+  out.heads = h;
+  return out;
+}
+
+// Rewrites a traced attention module's head views ([..., H, D] -> [..., H', D]) and its merge
+// view ([..., H * D] -> [..., H' * D]).
+void rewrite_traced_heads(torch::jit::Module& m, int64_t heads, int64_t head_dim, int64_t kept) {
+  const auto g = own_forward(m);
+  if (!g) return;
+  for (Node* n : g->nodes()) {
+    if (n->kind() != c10::aten::view && n->kind() != c10::aten::reshape) continue;
+    Node* list = n->input(1)->node();
+    if (list->kind() != c10::prim::ListConstruct || list->inputs().empty()) continue;
+    const size_t last = list->inputs().size() - 1;
+    const auto [h, d] = last_two(n);
+    torch::jit::WithInsertPoint at(list);
+    if (h == heads && d == head_dim) {
+      list->replaceInput(last - 1, g->insertConstant(kept));
+      continue;
+    }
+    const auto c = torch::jit::toIValue(list->inputs()[last]);
+    if (c && c->isInt() && c->toInt() == heads * head_dim) {
+      list->replaceInput(last, g->insertConstant(kept * head_dim));
+    }
+  }
+}
+
+// Why modules that look like attention were not taken, for the error message ("" if none).
+std::string unrecognised_attention(const torch::jit::Module& model) {
+  std::vector<std::string> why;
+  for (const auto& sub : model.named_modules()) {
+    const auto& m = sub.value;
+    if (m.hasattr("c_attn") && m.attr("c_attn").isModule()) {
+      why.push_back(sub.name + " (a fused c_attn projection, as in GPT-2)");
+    } else if ((m.hasattr("q_proj") && m.hasattr("k_proj")) ||
+               (m.hasattr("query") && m.hasattr("key"))) {
+      why.push_back(sub.name + " (no head count found: traced views of [..., -1, head_dim] "
+                               "keep it only at run time)");
+    }
+    if (why.size() == 3) break;
+  }
+  if (why.empty()) return "";
+  return fmt::format("; not supported yet: {}", fmt::join(why, ", "));
+}
+
 }  // namespace
 
 std::vector<FfnPair> find_ffn_pairs(const torch::jit::Module& model) {
@@ -360,19 +457,33 @@ std::vector<AttentionUnit> find_attention(const torch::jit::Module& model) {
                                         sub.name.empty() ? "(root)" : sub.name, name));
       }
     }
-    if (heads_attr.empty()) continue;
     AttentionUnit u;
     u.path = sub.name;
-    u.heads_attr = heads_attr;
-    u.heads = m.attr(heads_attr).toInt();
+    std::array<const char*, 3> qkv{};
     for (const auto& names : std::vector<std::array<const char*, 3>>{
-             {"query", "key", "value"}, {"q_proj", "k_proj", "v_proj"}, {"q", "k", "v"}}) {
-      if (m.hasattr(names[0]) && m.hasattr(names[1]) && m.hasattr(names[2])) {
+             {"query", "key", "value"}, {"q_proj", "k_proj", "v_proj"},
+             {"q_lin", "k_lin", "v_lin"}, {"q", "k", "v"}}) {
+      if (m.hasattr(names[0]) && m.hasattr(names[1]) && m.hasattr(names[2]) &&
+          m.attr(names[0]).isModule() && m.attr(names[1]).isModule() &&
+          m.attr(names[2]).isModule()) {
+        qkv = names;
         u.q = join_path(sub.name, names[0]);
         u.k = join_path(sub.name, names[1]);
         u.v = join_path(sub.name, names[2]);
         break;
       }
+    }
+    if (heads_attr.empty()) {
+      // A trace keeps no head count: it is in the view constants after the projections.
+      if (u.q.empty() || !model::is_linear(submodule(model, u.q))) continue;
+      const int64_t width = param(submodule(model, u.q), "weight").size(0);
+      const auto views = traced_head_views(m, qkv, width);
+      if (views.heads <= 0) continue;
+      u.heads = views.heads;
+      u.traced = true;
+    } else {
+      u.heads_attr = heads_attr;
+      u.heads = m.attr(heads_attr).toInt();
     }
     if (u.q.empty()) {
       throw InputError("", fmt::format("attention module {} has no separate query/key/value "
@@ -393,8 +504,20 @@ std::vector<AttentionUnit> find_attention(const torch::jit::Module& model) {
                                       sub.name, heads_attr, u.heads, width));
     }
     u.head_dim = width / u.heads;
-    if (m.type()->hasAttribute("all_head_size") && m.attr("all_head_size").isInt()) {
-      u.all_head_attr = "all_head_size";
+    for (const auto* p : {&u.k, &u.v}) {
+      const int64_t kv_width = param(submodule(model, *p), "weight").size(0);
+      if (kv_width != width) {
+        throw InputError("", fmt::format(
+            "{}: grouped-query attention ({} has {} outputs, {} has {}): removing whole key/value "
+            "groups with their query heads is not supported yet; its heads cannot be removed "
+            "(prune.structured.ffn and unstructured pruning still apply)",
+            sub.name, u.q, width, *p, kv_width));
+      }
+    }
+    for (const char* name : {"all_head_size", "dim", "inner_dim"}) {
+      if (m.type()->hasAttribute(name) && m.attr(name).isInt() && m.attr(name).toInt() == width) {
+        u.width_attrs.push_back(name);
+      }
     }
     // The output projection: the first Linear the value projection's output reaches.
     std::deque<Value*> queue{linear_node[u.v]->output()};
@@ -509,8 +632,10 @@ std::vector<StructuredChange> prune_structured(torch::jit::Module& model,
     }
     if (units.empty()) {
       throw RecipeError({{o.origin.location, recipe::join_key(o.origin.key, "structured.heads"),
-                          "no attention module (a head count attribute with query/key/value "
-                          "projections) among the selected modules; nothing to prune"}});
+                          "no attention module (a head count attribute, or in a trace head "
+                          "views [..., heads, head_dim], with query/key/value projections) among "
+                          "the selected modules; nothing to prune" +
+                              unrecognised_attention(model)}});
     }
     for (const auto& u : units) {
       auto out = submodule(model, u.out);
@@ -547,9 +672,13 @@ std::vector<StructuredChange> prune_structured(torch::jit::Module& model,
       set_tensor(out, "weight", param(out, "weight").index_select(1, idx));
       set_int_if_present(out, "in_features", static_cast<int64_t>(rows.size()));
       auto attention = submodule(model, u.path);
-      attention.setattr(u.heads_attr, static_cast<int64_t>(keep_heads.size()));
-      if (!u.all_head_attr.empty()) {
-        attention.setattr(u.all_head_attr, static_cast<int64_t>(rows.size()));
+      if (u.traced) {
+        rewrite_traced_heads(attention, u.heads, u.head_dim, static_cast<int64_t>(keep_heads.size()));
+      } else {
+        attention.setattr(u.heads_attr, static_cast<int64_t>(keep_heads.size()));
+      }
+      for (const auto& name : u.width_attrs) {
+        attention.setattr(name, static_cast<int64_t>(rows.size()));
       }
       changes.push_back({u.path, "heads", u.heads, static_cast<int64_t>(keep_heads.size())});
     }

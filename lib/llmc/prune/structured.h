@@ -28,14 +28,18 @@ struct FfnPair {
   std::vector<std::string> also_up;  // the other row-pruned Linears of a gated MLP (mlp.up_proj)
 };
 
-// An attention module: a submodule with an integer head count (num_heads or
-// num_attention_heads) and query/key/value Linear children (or q_proj/k_proj/v_proj), and the
-// Linear its value path reaches first (the output projection).
+// An attention module: a submodule with an integer head count (num_heads, num_attention_heads,
+// n_head, n_heads, heads) and query/key/value Linear children (query/key/value, q_proj/k_proj/
+// v_proj, q_lin/k_lin/v_lin, q/k/v), and the Linear its value path reaches first (the output
+// projection).
 struct AttentionUnit {
   std::string path;  // the attention module, e.g. bert.encoder.layer.0.attention.self
   std::string q, k, v, out;
-  std::string heads_attr;     // attribute holding the head count
-  std::string all_head_attr;  // all_head_size when the module has it, else ""
+  std::string heads_attr;     // attribute holding the head count; "" when traced
+  bool traced = false;        // the head count is in view constants of the module's forward
+  // Int attributes holding the projection width (all_head_size; DistilBERT's dim, from which its
+  // forward computes the head size), set with the head count.
+  std::vector<std::string> width_attrs;
   int64_t heads = 0;
   int64_t head_dim = 0;
 };
