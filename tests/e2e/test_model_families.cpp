@@ -167,6 +167,11 @@ TEST_CASE("traced and scripted HF layouts: eval-freeze, quantize (int8 and bf16)
     // Every matrix layer quantized: GPT-2's Conv1D layers too (8 of them, plus lm_head).
     const bool gpt2 = model.find("gpt2") != std::string::npos;
     CHECK(d.at("quantized_linear_ops").as_int() == d.at("layers_total").as_int());
+    // No silent gaps: every matrix layer found is quantized and no 2-D weight is left out.
+    CHECK(d.at("matrix_layers").at("quantized").as_int() == d.at("layers_total").as_int());
+    CHECK(d.at("matrix_layers").at("quantized_weight_share").as_double() == 1.0);
+    CHECK(d.at("matrix_layers").at("left_float32").as_array().empty());
+    CHECK(q.err.find("matrix layers, 100.0 % of their weights") != std::string::npos);
     if (gpt2) {
       CHECK(d.at("conv1d_as_linear").as_array().size() == 8);
       CHECK(d.at("layers_total").as_int() == 9);

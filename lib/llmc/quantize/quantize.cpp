@@ -25,6 +25,7 @@
 #include "llmc/passes/cast_boundary.h"
 #include "llmc/passes/optimize_attention.h"
 #include "llmc/passes/fp16_storage.h"
+#include "llmc/quantize/coverage.h"
 #include "llmc/quantize/cpu_policy.h"
 #include "llmc/quantize/observers.h"
 #include "llmc/util/cpu_features.h"
@@ -778,6 +779,10 @@ job::Job quantize_job(const QuantizeOptions& options) {
     } else {
       use_engine(options.engine, options.origin);
       q = quantize_dynamic(original, options);
+    }
+    if (options.scheme == Scheme::dynamic_int8 || options.scheme == Scheme::static_int8) {
+      const auto plan = plan_layers(original, options, options.scheme == Scheme::dynamic_int8);
+      report_coverage(matrix_coverage(original, plan), q.details, q.warnings);
     }
     job::TransformResult t;
     t.artifact = q.quantized;
