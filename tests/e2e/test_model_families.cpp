@@ -290,3 +290,40 @@ TEST_CASE("structured heads: traced BERT and DistilBERT (head count in view cons
     CHECK_FALSE(fs::exists(dir.path() / "out"));
   }
 }
+
+TEST_CASE("structured channels on a traced CNN (tracing records aten::_convolution), by weight "
+          "and by activation") {
+  llmc::test::TempDir dir;
+  std::string rows;
+  at::manual_seed(3);
+  for (int i = 0; i < 4; ++i) {
+    const auto x = at::rand({3, 8, 8});
+    std::string img = "[";
+    for (int64_t c = 0; c < 3; ++c) {
+      img += c ? ",[" : "[";
+      for (int64_t h = 0; h < 8; ++h) {
+        img += h ? ",[" : "[";
+        for (int64_t w = 0; w < 8; ++w) img += (w ? "," : "") + std::to_string(x[c][h][w].item<float>());
+        img += "]";
+      }
+      img += "]";
+    }
+    rows += "{\"input\": " + img + "]}\n";
+  }
+  dir.write("cal.jsonl", rows);
+  for (const std::string importance : {"weight", "activation"}) {
+    INFO(importance);
+    const std::string text =
+        "recipe_version: 1\nmodel: " + fixture("export_cnn_traced.pt") +
+        "\noutput: out\nexample_inputs:\n  - {name: input, shape: [2, 3, 32, 32], dtype: float32}\n"
+        "bench: {warmup: 1, runs: 2}\nprune: {structured: {channels: 0.5, importance: " +
+        importance + "}, calibration_data: {path: cal.jsonl}}\n";
+    const auto r = run(dir, "prune", text);
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    const auto& s = r.report.at("details").at("structured").as_array();
+    REQUIRE(s.size() == 2);
+    CHECK(s[0].at("kind").as_string() == "channels");
+    CHECK(s[0].at("after").as_int() == s[0].at("before").as_int() / 2);
+  }
+}

@@ -48,14 +48,15 @@ std::map<std::string, InputStats> capture_linear_inputs(const torch::jit::Module
   std::vector<std::string> in_control_flow;
   std::function<void(torch::jit::Block*, bool)> walk = [&](torch::jit::Block* block, bool nested) {
     for (Node* node : block->nodes()) {
-      if (node->kind() == c10::aten::linear || node->kind() == c10::aten::conv2d) {
+      if (node->kind() == c10::aten::linear || node->kind() == c10::aten::conv2d ||
+          node->kind() == c10::aten::_convolution) {
         const std::string path = linear_module_path(node);
         if (wanted.count(path)) {
           if (nested) {
             in_control_flow.push_back(path);
           } else {
             captured.emplace_back(path, node->input(0));
-            conv.push_back(node->kind() == c10::aten::conv2d);
+            conv.push_back(node->kind() != c10::aten::linear);
           }
         }
       }

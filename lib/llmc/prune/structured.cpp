@@ -141,7 +141,11 @@ at::Tensor index_tensor(const std::vector<int64_t>& idx) {
 
 at::Tensor stat_norm(const std::map<std::string, InputStats>& stats, const std::string& layer) {
   const auto it = stats.find(layer);
-  LLMC_ASSERT(it != stats.end(), "no activation statistics for " + layer);
+  if (it == stats.end()) {
+    throw InputError("", fmt::format("importance: activation: the calibration run saw no input "
+                                     "of {}; use importance: magnitude",
+                                     layer));
+  }
   return it->second.norm().to(at::kFloat);
 }
 
@@ -370,8 +374,18 @@ std::vector<FfnPair> find_ffn_pairs(const torch::jit::Module& model) {
 
 std::vector<ConvChain> find_conv_chains(const torch::jit::Module& model) {
   auto graph = inlined_forward(model);
+  // conv2d(input, weight, bias, stride, padding, dilation, groups), or what tracing records:
+  // _convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding,
+  // groups, ...) with a 2-D kernel and transposed false.
+  auto is_conv2d = [](const Node* n) {
+    if (n->kind() == c10::aten::conv2d) return true;
+    if (n->kind() != c10::aten::_convolution || n->inputs().size() < 9) return false;
+    const auto transposed = torch::jit::toIValue(n->input(6));
+    return transposed && transposed->isBool() && !transposed->toBool() &&
+           constant_ints(n->input(3)).size() == 2;
+  };
   auto groups_of = [](const Node* conv) {
-    const auto g = torch::jit::toIValue(conv->input(6));
+    const auto g = torch::jit::toIValue(conv->input(conv->kind() == c10::aten::conv2d ? 6 : 8));
     return g && g->isInt() ? g->toInt() : -1;
   };
   // Uses that only inspect a tensor (its rank, size, device) do not carry its values on.
@@ -388,7 +402,7 @@ std::vector<ConvChain> find_conv_chains(const torch::jit::Module& model) {
                                               "aten::adaptive_avg_pool2d"};
   std::vector<ConvChain> chains;
   for_each_node(graph->block(), [&](Node* a) {
-    if (a->kind() != c10::aten::conv2d || groups_of(a) != 1) return;
+    if (!is_conv2d(a) || groups_of(a) != 1) return;
     ConvChain c;
     c.conv = linear_module_path(a);
     if (c.conv.empty()) return;
@@ -399,7 +413,7 @@ std::vector<ConvChain> find_conv_chains(const torch::jit::Module& model) {
       if (uses.size() != 1 || uses[0].offset != 0) return;
       Node* n = uses[0].user;
       const std::string kind = n->kind().toQualString();
-      if (kind == "aten::conv2d" && !flat) {
+      if (is_conv2d(n) && !flat) {
         if (groups_of(n) != 1) return;
         c.next = linear_module_path(n);
         break;
