@@ -327,3 +327,18 @@ TEST_CASE("structured channels on a traced CNN (tracing records aten::_convoluti
     CHECK(s[0].at("after").as_int() == s[0].at("before").as_int() / 2);
   }
 }
+
+TEST_CASE("bf16 on LSTM classifiers, traced (float32 zero states baked in) and scripted") {
+  for (const std::string model : {"export_lstm_traced.pt", "export_lstm.pt"}) {
+    INFO(model);
+    llmc::test::TempDir dir;
+    const std::string text = "recipe_version: 1\nmodel: " + fixture(model) +
+                             "\noutput: out\nexample_inputs:\n"
+                             "  - {name: input_ids, shape: [2, 16], dtype: int64, range: [1, 1000]}\n"
+                             "bench: {warmup: 1, runs: 2}\nquantize: {scheme: bf16}\n";
+    const auto r = run(dir, "quantize", text);
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(r.report.at("agreement").at("cosine").as_double() > 0.999);
+  }
+}

@@ -26,10 +26,45 @@ const std::map<std::string, std::vector<size_t>>& operands() {
 
 bool is_constant(const torch::jit::Value* v) { return v->node()->kind() == c10::prim::Constant; }
 
+torch::jit::Value* cast_to(torch::jit::Graph& graph, torch::jit::Value* v, at::ScalarType type) {
+  return graph.insert(c10::aten::to, {v, c10::IValue(static_cast<int64_t>(type)), false, false,
+                                      c10::IValue()});
+}
+
+// aten::lstm(input, hx: Tensor[], params, ...) and gru/rnn(input, hx: Tensor, ...): the input and
+// the initial states. A trace bakes float32 zeros for the states (torch.zeros(..., dtype=6)).
+void rewrite_rnn(torch::jit::Node* node, torch::jit::Graph& graph, at::ScalarType type, int& cast) {
+  torch::jit::WithInsertPoint before(node);
+  torch::jit::Value* input = node->input(0);
+  if (input->type()->kind() == c10::TypeKind::TensorType && !is_constant(input)) {
+    node->replaceInput(0, cast_to(graph, input, type));
+    ++cast;
+  }
+  torch::jit::Value* hx = node->input(1);
+  if (hx->node()->kind() == c10::prim::ListConstruct) {
+    // A fresh list: the original may be used elsewhere.
+    std::vector<torch::jit::Value*> items;
+    for (torch::jit::Value* item : hx->node()->inputs()) items.push_back(cast_to(graph, item, type));
+    torch::jit::Value* list =
+        graph.insertNode(graph.createList(c10::TensorType::get(), items))->output();
+    node->replaceInput(1, list);
+    cast += static_cast<int>(items.size());
+  } else if (hx->type()->kind() == c10::TypeKind::TensorType) {
+    node->replaceInput(1, cast_to(graph, hx, type));
+    ++cast;
+  }
+}
+
 void rewrite(torch::jit::Block* block, torch::jit::Graph& graph, at::ScalarType type, int& cast) {
   for (torch::jit::Node* node : block->nodes()) {
     for (torch::jit::Block* sub : node->blocks()) rewrite(sub, graph, type, cast);
-    const auto it = operands().find(node->kind().toQualString());
+    const std::string kind = node->kind().toQualString();
+    if (kind == "aten::lstm" || kind == "aten::gru" || kind == "aten::rnn_tanh" ||
+        kind == "aten::rnn_relu") {
+      rewrite_rnn(node, graph, type, cast);
+      continue;
+    }
+    const auto it = operands().find(kind);
     if (it == operands().end()) continue;
     torch::jit::WithInsertPoint before(node);
     for (const size_t i : it->second) {
