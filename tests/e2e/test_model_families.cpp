@@ -342,3 +342,32 @@ TEST_CASE("bf16 on LSTM classifiers, traced (float32 zero states baked in) and s
     CHECK(r.report.at("agreement").at("cosine").as_double() > 0.999);
   }
 }
+
+TEST_CASE("export-onnx of low-precision artifacts: bf16 refused with a readable reason, fp16 "
+          "storage exported in float32 and said so") {
+  llmc::test::TempDir dir;
+  for (const std::string scheme : {"bf16", "fp16"}) {
+    INFO(scheme);
+    const auto q = run(dir, "quantize", recipe("hf_bert_traced.pt", "quantize: {scheme: " + scheme + "}\n"),
+                       {"--out", "q" + scheme});
+    INFO(q.err);
+    REQUIRE(q.code == 0);
+    const std::string text = "recipe_version: 1\nmodel: q" + scheme + "/model.pt\noutput: out\n" +
+                             kInputs + "bench: {warmup: 1, runs: 2}\nexport_onnx: {}\n";
+    const auto e = run(dir, "export-onnx", text);
+    if (scheme == "bf16") {
+      CHECK(e.code == 3);
+      CHECK(e.err.find("the model computes in bfloat16") != std::string::npos);
+      CHECK(e.err.find("frame #") == std::string::npos);
+      CHECK_FALSE(fs::exists(dir.path() / "out"));
+    } else {
+      INFO(e.err);
+      REQUIRE(e.code == 0);
+      bool warned = false;
+      for (const auto& w : e.report.at("warnings").as_array()) {
+        warned = warned || w.as_string().find("float16 weight tensors") != std::string::npos;
+      }
+      CHECK(warned);
+    }
+  }
+}

@@ -183,11 +183,14 @@ Annotation annotate(torch::jit::Graph& graph, const std::vector<c10::IValue>& ru
           run_node(n, stack);
         }
       } catch (const std::exception& e) {
+        // c10::Error's what() ends in a C++ backtrace: its message alone.
+        const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+        const std::string what = c10_error ? c10_error->what_without_backtrace() : e.what();
         throw InputError(
             model_path,
             fmt::format("{} failed on the {} at {}: {}", n->kind().toQualString(),
                         run == 0 ? "recipe's inputs" : "second shape (dynamic axes resized)",
-                        where(n), job::error_summary(e.what())),
+                        where(n), job::error_summary(what)),
             run == 0 ? std::string()
                      : "a size was probably baked in when the model was traced: trace with "
                        "dynamic shapes in mind, or leave that axis out of dynamic_axes");

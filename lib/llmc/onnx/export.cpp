@@ -213,6 +213,7 @@ report::Report run_export(const ExportRecipe& recipe, const job::RunOptions& opt
 
   log::info("preparing the graph (freeze, inline, clean-up passes)");
   PreparedGraph prepared = prepare_graph(original, given_names, common.model);
+  r.warnings.insert(r.warnings.end(), prepared.warnings.begin(), prepared.warnings.end());
   std::vector<std::string> onnx_names;
   std::vector<Axis> axes;
   std::map<std::string, int64_t> size_a;

@@ -61,6 +61,38 @@ PreparedGraph prepare_graph(const torch::jit::Module& model, const std::vector<s
   out.passes.push_back("eval + freeze_module (parameters folded into named constants)");
   auto graph = out.frozen.get_method("forward").graph()->copy();
   llmc::model::inline_calls(*graph);
+  // Low-precision weights: bf16 compute cannot run in ONNX Runtime on the CPU; fp16 storage
+  // (llmc quantize fp16: weights cast back to float32 in forward) is exported in float32. Read
+  // off the model as given (freezing folds the fp16 casts into float32 constants).
+  int64_t bf16 = 0, fp16 = 0;
+  const auto count = [&](const at::Tensor& t) {
+    if (t.dim() == 0) return;
+    bf16 += t.scalar_type() == at::kBFloat16 ? 1 : 0;
+    fp16 += t.scalar_type() == at::kHalf ? 1 : 0;
+  };
+  for (const auto& p : model.named_parameters(true)) count(p.value);
+  for (const auto& b : model.named_buffers(true)) count(b.value);
+  for (const torch::jit::Node* n : model.get_method("forward").graph()->nodes()) {
+    if (n->kind() != c10::prim::Constant) continue;
+    const auto c = torch::jit::toIValue(n->output());
+    if (c && c->isTensor()) count(c->toTensor());
+  }
+  if (bf16 > 0) {
+    throw InputError(model_path,
+                     fmt::format("the model computes in bfloat16 ({} bf16 weight tensors, as "
+                                 "`llmc quantize` scheme bf16 writes them); ONNX Runtime has no "
+                                 "CPU kernels for bfloat16 matrix products",
+                                 bf16),
+                     "export the float32 model (the input of quantize) instead; for a smaller "
+                     "ONNX file quantize that with ONNX Runtime's tools, or export an int8 "
+                     "artifact of `llmc quantize` (dynamic-int8 or static-int8)");
+  }
+  if (fp16 > 0) {
+    out.warnings.push_back(fmt::format(
+        "{} float16 weight tensors (fp16 storage, cast to float32 in forward) are written as "
+        "float32 initializers: the ONNX file is about twice the size of the fp16 artifact",
+        fp16));
+  }
 
   // Bind the forward arguments: given ones stay inputs, the others take their defaults.
   const auto& schema = out.frozen.get_method("forward").function().getSchema();

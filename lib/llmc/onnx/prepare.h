@@ -17,10 +17,12 @@ struct PreparedGraph {
   std::vector<std::string> input_names;      // their forward argument names
   torch::jit::Module frozen;                 // owns the constants' storage
   std::vector<std::string> passes;           // what ran, for the report
+  std::vector<std::string> warnings;         // e.g. float16 weights stored as float32
 };
 
 // `given` lists the forward arguments the recipe provides. InputError (exit 3) for a model
-// traced in training mode, a required argument that is not given, or a graph that cannot be
+// traced in training mode, a model that computes in bfloat16 (ONNX Runtime has no CPU bf16
+// kernels for its products), a required argument that is not given, or a graph that cannot be
 // prepared; `model_path` names the model in messages.
 PreparedGraph prepare_graph(const torch::jit::Module& model, const std::vector<std::string>& given,
                             const std::string& model_path);
