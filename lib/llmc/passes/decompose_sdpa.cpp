@@ -239,7 +239,7 @@ bool decompose(Node* n, MaskInference& masks, DecomposeSdpaResult& result, std::
   Value* scores = g.insert(c10::aten::matmul, {q, kt});
   const auto scale = arg(6);
   if (scale && !scale->isNone()) {
-    scores = g.insert(c10::aten::mul, {scores, n->input(6)});
+    scores = g.insert(c10::aten::mul, {scores, constant(g, scale->toDouble())});
   } else {
     Value* head_dim = g.insert(c10::aten::size, {q, constant(g, int64_t{-1})});
     Value* root = g.insert(c10::aten::sqrt, {head_dim});

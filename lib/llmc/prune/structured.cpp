@@ -3,15 +3,12 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <deque>
 #include <set>
 
 #include <fmt/format.h>
 #include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/api/function_impl.h>
-#include <torch/csrc/jit/passes/inliner.h>
 
-#include "llmc/model/inline_calls.h"
 #include "llmc/model/layers.h"
 #include "llmc/prune/module_graph.h"
 #include "llmc/util/error.h"
