@@ -371,3 +371,21 @@ TEST_CASE("export-onnx of low-precision artifacts: bf16 refused with a readable 
     }
   }
 }
+
+TEST_CASE("traced and scripted DistilBERT prune the same feed-forward units (F.relu's inplace "
+          "branch folded)") {
+  std::vector<std::string> layers[2];
+  int i = 0;
+  for (const std::string model : {"hf_distilbert_traced.pt", "hf_distilbert_scripted.pt"}) {
+    llmc::test::TempDir dir;
+    const auto r = run(dir, "prune", recipe(model, "prune: {structured: {ffn: 0.5}}\n"));
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    for (const auto& row : r.report.at("details").at("structured").as_array()) {
+      layers[i].push_back(row.at("layer").as_string());
+    }
+    ++i;
+  }
+  CHECK(layers[0] == layers[1]);
+  CHECK(layers[0].size() == 3);  // two FFNs and pre_classifier -> classifier
+}

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
 
 #include "llmc/model/inline_calls.h"
 
@@ -16,6 +17,9 @@ using torch::jit::Value;
 std::shared_ptr<torch::jit::Graph> inlined_forward(const torch::jit::Module& model) {
   auto graph = model.get_method("forward").graph()->copy();
   llmc::model::inline_calls(*graph);
+  // Branches on constants (F.relu's `inplace`) folded, so scripted and traced models show the
+  // same data flow.
+  torch::jit::ConstantPropagation(graph);
   return graph;
 }
 
