@@ -9,7 +9,9 @@
 #include <fmt/format.h>
 #include <torch/version.h>
 
+#include "llmc/model/archive_check.h"
 #include "llmc/model/newer_ops.h"
+#include "llmc/model/zip_directory.h"
 #include "llmc/passes/decompose_sdpa.h"
 #include "llmc/util/log.h"
 
@@ -37,83 +39,16 @@ std::string read_head(const std::string& path, size_t n) {
   return head;
 }
 
-std::string read_tail(const std::string& path, size_t n) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  const auto size = static_cast<size_t>(in.tellg());
-  const size_t take = std::min(size, n);
-  in.seekg(static_cast<std::streamoff>(size - take));
-  std::string tail(take, '\0');
-  in.read(tail.data(), static_cast<std::streamsize>(take));
-  return tail;
-}
-
-struct ZipEntry {
-  std::string name;
-  uint32_t crc = 0;
-  uint64_t compressed_size = 0;
-  uint64_t local_offset = 0;
-  uint16_t method = 0;
-};
-
-uint32_t u16(const std::string& s, size_t at) {
-  return static_cast<uint32_t>(static_cast<unsigned char>(s[at])) |
-         static_cast<uint32_t>(static_cast<unsigned char>(s[at + 1])) << 8;
-}
-uint32_t u32(const std::string& s, size_t at) { return u16(s, at) | u16(s, at + 2) << 16; }
-
-// Entries from the zip central directory, or false when there is none (a truncated file).
-// zip64 archives (models over 4 GiB) are left to LibTorch's reader: `zip64` is set.
-bool zip_entries(const std::string& path, std::vector<ZipEntry>& entries, bool& zip64) {
-  zip64 = false;
-  // End of central directory: signature 0x06054b50 within the last 64 KiB + 22 bytes.
-  const std::string tail = read_tail(path, 65536 + 22);
-  const size_t eocd = tail.rfind(std::string("PK\x05\x06", 4));
-  if (eocd == std::string::npos || eocd + 22 > tail.size()) return false;
-  const uint64_t cd_size = u32(tail, eocd + 12);
-  const uint64_t cd_offset = u32(tail, eocd + 16);
-  const uint64_t file_size = fs::file_size(path);
-  if (cd_offset == 0xffffffffu || cd_size == 0xffffffffu) {
-    zip64 = true;
-    return true;
-  }
-  if (cd_offset + cd_size > file_size) return false;
-  std::ifstream in(path, std::ios::binary);
-  in.seekg(static_cast<std::streamoff>(cd_offset));
-  std::string cd(cd_size, '\0');
-  in.read(cd.data(), static_cast<std::streamsize>(cd_size));
-  size_t at = 0;
-  while (at + 46 <= cd.size() && cd.compare(at, 4, "PK\x01\x02") == 0) {
-    const uint32_t name_len = u16(cd, at + 28);
-    const uint32_t extra_len = u16(cd, at + 30);
-    const uint32_t comment_len = u16(cd, at + 32);
-    if (at + 46 + name_len > cd.size()) return false;
-    ZipEntry e;
-    e.method = static_cast<uint16_t>(u16(cd, at + 10));
-    e.crc = u32(cd, at + 16);
-    e.compressed_size = u32(cd, at + 20);
-    e.local_offset = u32(cd, at + 42);
-    e.name = cd.substr(at + 46, name_len);
-    if (e.compressed_size == 0xffffffffu || e.local_offset == 0xffffffffu) zip64 = true;
-    entries.push_back(std::move(e));
-    at += 46 + name_len + extra_len + comment_len;
-  }
-  return !entries.empty();
-}
-
 // The first stored entry whose bytes do not match their CRC-32, or "" when all match.
 // LibTorch's reader does not check, so a model damaged in the middle would load silently.
 std::string first_corrupt_entry(const std::string& path, const std::vector<ZipEntry>& entries) {
   std::ifstream in(path, std::ios::binary);
-  const uint64_t file_size = fs::file_size(path);
   std::string buffer;
   for (const auto& e : entries) {
     if (e.method != 0) continue;  // TorchScript archives store entries uncompressed
-    std::string header(30, '\0');
-    in.seekg(static_cast<std::streamoff>(e.local_offset));
-    if (!in.read(header.data(), 30) || header.compare(0, 4, "PK\x03\x04") != 0) return e.name;
-    const uint64_t data_at = e.local_offset + 30 + u16(header, 26) + u16(header, 28);
-    if (data_at + e.compressed_size > file_size) return e.name;
-    in.seekg(static_cast<std::streamoff>(data_at));
+    const auto data_at = entry_data_offset(path, e);
+    if (!data_at) return e.name;
+    in.seekg(static_cast<std::streamoff>(*data_at));
     uLong crc = crc32(0L, Z_NULL, 0);
     uint64_t left = e.compressed_size;
     buffer.resize(1 << 20);
@@ -159,10 +94,10 @@ FileKind sniff_file(const std::string& path) {
   if (fs::file_size(path, ec) == 0) return FileKind::empty;
   const std::string head = read_head(path, 64);
   if (head.compare(0, 4, "PK\x03\x04") == 0) {
-    std::vector<ZipEntry> entries;
-    bool zip64 = false;
-    if (!zip_entries(path, entries, zip64)) return FileKind::truncated_zip;
-    if (zip64 && entries.empty()) return FileKind::torchscript;
+    const auto dir = read_zip_directory(path);
+    if (!dir) return FileKind::truncated_zip;
+    const auto& entries = dir->entries;
+    const bool zip64 = dir->zip64;
     const bool torchscript = has_entry(entries, "constants.pkl") || has_part(entries, "/code/");
     if (!zip64 && !first_corrupt_entry(path, entries).empty()) return FileKind::corrupt_zip;
     if (torchscript) return FileKind::torchscript;
@@ -253,6 +188,8 @@ torch::jit::Module load(const std::string& path, LoadNotes* notes) {
     throw InputError(path, "cannot load model: the file is " + describe(kind),
                      fixable_by_export ? export_hint() : "");
   }
+  // LibTorch trusts every storage record to be as long as its tensors say.
+  check_storage_records(path);
   register_newer_operators();
   // What went wrong, as an InputError: an operator the archive calls that LibTorch lacks (a
   // torch::jit::ErrorReport from the compiler), else the message's first non-empty line.

@@ -40,7 +40,8 @@ struct LoadNotes {
 // PyTorch load too where they call only operators model/newer_ops.h registers; their
 // scaled_dot_product_attention calls are decomposed into LibTorch 1.13's operators
 // (passes/decompose_sdpa.h), which `notes` records. An operator LibTorch lacks is an InputError
-// naming it, its line in the archive and what to do.
+// naming it, its line in the archive and what to do. An archive whose storage records are missing
+// or shorter than its tensors need is an InputError naming the record (model/archive_check.h).
 torch::jit::Module load(const std::string& path, LoadNotes* notes = nullptr);
 
 // Serializes a module to `path` atomically.
