@@ -22,6 +22,7 @@
 #include "llmc/util/error.h"
 #include "llmc/util/huge_pages.h"
 #include "llmc/util/log.h"
+#include "llmc/util/signal_cleanup.h"
 #include "llmc_config.h"
 
 namespace {
@@ -58,6 +59,8 @@ int main(int argc, char** argv) {
   if (runs_models(argc, argv)) llmc::util::reexec_with_huge_page_heap(argv);
   llmc::tools::set_command_line(argc, argv);
   llmc::util::install_huge_page_allocator();
+  // SIGINT and SIGTERM remove what the run registered (staging, temporary files, children).
+  llmc::util::install_signal_cleanup();
   CLI::App app{"llmc: make trained TorchScript models ready for production, with a report that "
                "proves what it cost in quality"};
   app.set_version_flag("--version", std::string("llmc ") + LLMC_VERSION);

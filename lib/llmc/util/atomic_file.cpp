@@ -1,10 +1,13 @@
 #include "llmc/util/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "llmc/util/error.h"
+#include "llmc/util/log.h"
 
 namespace llmc::util {
 
@@ -39,12 +43,89 @@ bool is_within(const fs::path& inner, const fs::path& outer) {
   return true;
 }
 
+// The PID of a leftover named `prefix` + "PID-X" (X 1 to 6 hex digits), or 0 when `name` is not
+// one.
+pid_t leftover_pid(const std::string& name, const std::string& prefix) {
+  if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) return 0;
+  const std::string rest = name.substr(prefix.size());
+  const size_t dash = rest.find('-');
+  if (dash == 0 || dash == std::string::npos || dash > 9) return 0;
+  const std::string pid = rest.substr(0, dash);
+  const std::string hex = rest.substr(dash + 1);
+  if (pid.find_first_not_of("0123456789") != std::string::npos || hex.empty() || hex.size() > 6 ||
+      hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return 0;
+  }
+  return static_cast<pid_t>(std::stol(pid));
+}
+
+// True when no process has that PID (kill(pid, 0) says ESRCH; EPERM means one runs).
+bool pid_dead(pid_t pid) { return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH; }
+
 }  // namespace
+
+bool exchange_paths(const std::string& a, const std::string& b) {
+#ifndef RENAME_EXCHANGE
+  constexpr unsigned RENAME_EXCHANGE = 1u << 1;  // <linux/fs.h>
+#endif
+#ifdef SYS_renameat2
+  return ::syscall(SYS_renameat2, AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) == 0;
+#else
+  errno = ENOSYS;
+  return false;
+#endif
+}
+
+std::vector<std::string> recover_leftovers(const std::string& target) {
+  std::vector<std::string> done;
+  std::string name = target;
+  while (name.size() > 1 && name.back() == '/') name.pop_back();
+  const fs::path t(name);
+  const fs::path parent = t.has_parent_path() ? t.parent_path() : fs::path(".");
+  const std::string base = t.filename().string();
+  const std::string old_prefix = "." + base + ".llmc-old-";
+  const std::string staging_prefix = "." + base + ".llmc-staging-";
+  std::vector<fs::path> olds, stagings;
+  std::error_code ec;
+  for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string entry = it->path().filename().string();
+    const bool old = leftover_pid(entry, old_prefix) != 0;
+    const pid_t pid = old ? leftover_pid(entry, old_prefix) : leftover_pid(entry, staging_prefix);
+    if (pid == 0 || pid == ::getpid() || !pid_dead(pid)) continue;
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) {
+      continue;  // not a directory llmc made for this user
+    }
+    (old ? olds : stagings).push_back(it->path());
+  }
+  std::sort(olds.begin(), olds.end());
+  for (const auto& old : olds) {
+    std::error_code missing;
+    if (!fs::exists(fs::symlink_status(t, missing))) {
+      fs::rename(old, t, ec);
+      if (!ec) {
+        done.push_back(fmt::format("restored {} from {}, where a run that was killed had moved it",
+                                   name, old.filename().string()));
+        continue;
+      }
+    }
+    fs::remove_all(old, ec);
+    if (!ec) done.push_back(fmt::format("removed {}, left by a run that was killed", old.string()));
+  }
+  for (const auto& staging : stagings) {
+    fs::remove_all(staging, ec);
+    if (!ec) {
+      done.push_back(fmt::format("removed {}, left by a run that was killed", staging.string()));
+    }
+  }
+  return done;
+}
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {
   const fs::path target(path);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   const fs::path tmp = dir / ("." + target.filename().string() + ".tmp-" + random_suffix());
+  const RemoveOnSignal remove_on_signal(tmp.string(), RemoveOnSignal::Kind::file);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
     throw InternalError(fmt::format("cannot create {} (temporary file {}): {}", path,
@@ -109,6 +190,7 @@ OutputLock::OutputLock(const std::string& target) : path_(lock_path(target)) {
     if (::fstat(fd, &held) == 0 && ::stat(path_.c_str(), &now) == 0 &&
         held.st_dev == now.st_dev && held.st_ino == now.st_ino) {
       fd_ = fd;
+      remove_on_signal_.emplace(path_, RemoveOnSignal::Kind::file);
       return;
     }
     ::close(fd);
@@ -146,6 +228,7 @@ OutputDir::OutputDir(std::string target, bool force,
   }
   // Before looking at the target: a second run on the same output stops here, at once.
   lock_.emplace(target_);
+  for (const auto& line : recover_leftovers(target_)) log::warn("{}", line);
   if (fs::exists(t, ec)) {
     if (!fs::is_directory(t, ec)) {
       throw UsageError(fmt::format("output {} exists and is not a directory", target_));
@@ -156,6 +239,7 @@ OutputDir::OutputDir(std::string target, bool force,
     }
   }
   staging_ = (parent / ("." + t.filename().string() + ".llmc-staging-" + random_suffix())).string();
+  remove_on_signal_.emplace(staging_, RemoveOnSignal::Kind::tree);  // before it exists
   fs::create_directory(staging_, ec);
   if (ec) throw InternalError(fmt::format("cannot create {}: {}", staging_, ec.message()));
 }
@@ -173,25 +257,40 @@ std::string OutputDir::file(const std::string& name) const {
 void OutputDir::commit() {
   std::error_code ec;
   const fs::path t(target_);
-  fs::path old;
-  if (fs::exists(t, ec)) {
-    if (!force_) {  // not another llmc run (it would hold the lock): some other program
-      throw UsageError(fmt::format(
-          "output directory {} appeared while llmc ran (another program wrote it); nothing was "
-          "replaced, pass --force to replace it",
-          target_));
-    }
-    old = t.parent_path() / ("." + t.filename().string() + ".llmc-old-" + random_suffix());
-    fs::rename(t, old, ec);
-    if (ec) throw InternalError(fmt::format("cannot move {} aside: {}", target_, ec.message()));
+  if (!fs::exists(fs::symlink_status(t, ec))) {
+    fs::rename(staging_, t, ec);
+    if (ec) throw InternalError(fmt::format("cannot move results into {}: {}", target_, ec.message()));
+    committed_ = true;
+    return;
   }
+  if (!force_) {  // not another llmc run (it would hold the lock): some other program
+    throw UsageError(fmt::format(
+        "output directory {} appeared while llmc ran (another program wrote it); nothing was "
+        "replaced, pass --force to replace it",
+        target_));
+  }
+  // One atomic step: the new directory takes the target's name, the old one the staging name,
+  // and is removed after. A kill at any moment leaves the old or the new output in place (and
+  // at worst the old one under the staging name, which the next run removes).
+  if (exchange_paths(staging_, target_)) {
+    committed_ = true;
+    fs::remove_all(staging_, ec);
+    return;
+  }
+  // The filesystem cannot swap: two renames. A kill between them leaves no target but the old
+  // directory aside, which the next run on this output puts back (recover_leftovers).
+  const fs::path old =
+      t.parent_path() / ("." + t.filename().string() + ".llmc-old-" + random_suffix());
+  fs::rename(t, old, ec);
+  if (ec) throw InternalError(fmt::format("cannot move {} aside: {}", target_, ec.message()));
   fs::rename(staging_, t, ec);
   if (ec) {
-    if (!old.empty()) fs::rename(old, t, ec);
+    std::error_code back;
+    fs::rename(old, t, back);
     throw InternalError(fmt::format("cannot move results into {}: {}", target_, ec.message()));
   }
   committed_ = true;
-  if (!old.empty()) fs::remove_all(old, ec);
+  fs::remove_all(old, ec);
 }
 
 }  // namespace llmc::util

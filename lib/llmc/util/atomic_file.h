@@ -1,12 +1,17 @@
 // Writing results so that a failure never leaves a partial or corrupted artifact:
 // single files go through a temporary file in the target directory and a rename; a whole
 // output directory is built in a hidden staging directory beside it and renamed into place at
-// the end (the old one, with --force, is removed only after the new one is in place).
+// the end. With --force the old and new directories swap names in one atomic step
+// (RENAME_EXCHANGE) and the old one is removed after; where the filesystem cannot swap, two
+// renames, and the next run on that output restores or removes what a run killed between them
+// left (recover_leftovers).
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "llmc/util/signal_cleanup.h"
 
 namespace llmc::util {
 
@@ -32,10 +37,26 @@ class OutputLock {
  private:
   std::string path_;
   int fd_ = -1;
+  std::optional<RemoveOnSignal> remove_on_signal_;  // the lock file
 };
 
+// Swaps the directory entries `a` and `b` in one atomic step (Linux renameat2 with
+// RENAME_EXCHANGE). False, with errno set, where the kernel or filesystem cannot (EINVAL,
+// ENOSYS) or on any other failure.
+bool exchange_paths(const std::string& a, const std::string& b);
+
+// What llmc runs that died (killed, or the machine stopped) left beside `target`: their staging
+// directories `.NAME.llmc-staging-PID-X` and the previous output they had moved aside,
+// `.NAME.llmc-old-PID-X`. Only directories of that exact naming, owned by this user, whose PID is
+// no running process, are touched: a moved-aside output is renamed back to `target` when
+// `target` is missing (the run died between its two renames), else removed with the staging
+// directories. Call it holding the target's OutputLock. Returns one line per thing done.
+std::vector<std::string> recover_leftovers(const std::string& target);
+
 // Staging for an output directory. Files are written into staging_path(); commit() moves the
-// directory into place. Destroying an uncommitted OutputDir removes the staging directory.
+// directory into place. Destroying an uncommitted OutputDir removes the staging directory, and so
+// does SIGINT or SIGTERM (util/signal_cleanup.h). At start it removes the staging directories of
+// killed runs on the same output and puts back an output one moved aside (recover_leftovers).
 class OutputDir {
  public:
   // Refuses (UsageError) an existing `target` without `force`, a `target` that is a file, a
@@ -56,6 +77,7 @@ class OutputDir {
   std::string target_;
   std::optional<OutputLock> lock_;
   std::string staging_;
+  std::optional<RemoveOnSignal> remove_on_signal_;  // the staging directory
   bool force_;
   bool committed_ = false;
 };

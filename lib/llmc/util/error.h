@@ -8,13 +8,15 @@
 
 namespace llmc {
 
-// Documented in docs/exit-codes.md.
+// Documented in docs/cli.md#exit-codes.
 enum class ExitCode : int {
   ok = 0,           // success
   gate_failed = 1,  // a quality gate failed; artifact and reports were still written
   usage = 2,        // command-line or recipe error
   input = 3,        // missing, corrupt or unsuitable model or data
   internal = 4,     // a bug or an environment failure inside llmc
+  interrupted = 130,  // stopped by SIGINT (128 + 2), after cleaning up (util/signal_cleanup.h)
+  terminated = 143,   // stopped by SIGTERM (128 + 15), after cleaning up
 };
 
 class Error : public std::runtime_error {

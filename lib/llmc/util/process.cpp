@@ -2,47 +2,96 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
+
+#include "llmc/util/signal_cleanup.h"
 
 extern char** environ;
 
 namespace llmc::util {
 
+namespace {
+
+// `name` as execvp would find it on PATH (looked up before the child exists: execvp may
+// allocate, which a vfork child must not).
+std::string find_program(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr && *path != '\0' ? path : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    const size_t end = std::min(dirs.find(':', start), dirs.size());
+    const std::string dir = end > start ? dirs.substr(start, end - start) : ".";
+    const std::string candidate = dir + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return name;  // execve fails: exit 127, as a shell reports a missing command
+}
+
+}  // namespace
+
 ProcessResult run_process(const std::vector<std::string>& args) {
   if (args.empty()) throw std::runtime_error("run_process: no program");
   int out_fds[2], err_fds[2];
-  if (pipe(out_fds) != 0) throw std::runtime_error("pipe failed");
-  if (pipe(err_fds) != 0) {
+  // Close-on-exec: the child's dup2 copies are the only ends it keeps.
+  if (pipe2(out_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  if (pipe2(err_fds, O_CLOEXEC) != 0) {
     close(out_fds[0]);
     close(out_fds[1]);
     throw std::runtime_error("pipe failed");
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out_fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err_fds[1], STDERR_FILENO);
-  posix_spawn_file_actions_addclose(&actions, out_fds[0]);
-  posix_spawn_file_actions_addclose(&actions, err_fds[0]);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   std::vector<std::string> copy = args;
   std::vector<char*> argv;
   for (auto& a : copy) argv.push_back(a.data());
   argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, copy[0].c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
+  const std::string program = find_program(args[0]);
+  const pid_t parent = ::getpid();
+  pid_t pid = -1;
+  int spawn_errno = 0;
+  std::optional<KillOnSignal> kill_on_signal;
+  {
+    // The child must not run the parent's SIGINT/SIGTERM handler (it would remove the parent's
+    // files), and the parent registers it before the handler can run.
+    const SignalBlock block;
+    pid = ::vfork();
+    if (pid == 0) {
+      // The child, sharing the parent's memory until execve: system calls only. It dies with
+      // the parent (even by SIGKILL), never an orphan still loading a model.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(127);
+      struct sigaction dfl {};
+      dfl.sa_handler = SIG_DFL;
+      ::sigaction(SIGINT, &dfl, nullptr);
+      ::sigaction(SIGTERM, &dfl, nullptr);
+      ::sigprocmask(SIG_SETMASK, &block.previous(), nullptr);
+      const int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (in < 0 || ::dup2(in, STDIN_FILENO) < 0 || ::dup2(out_fds[1], STDOUT_FILENO) < 0 ||
+          ::dup2(err_fds[1], STDERR_FILENO) < 0) {
+        ::_exit(127);
+      }
+      ::execve(program.c_str(), argv.data(), environ);
+      ::_exit(127);
+    }
+    spawn_errno = errno;
+    if (pid > 0) kill_on_signal.emplace(pid);
+  }
   close(out_fds[1]);
   close(err_fds[1]);
-  if (rc != 0) {
+  if (pid < 0) {
     close(out_fds[0]);
     close(err_fds[0]);
-    throw std::runtime_error("cannot start " + args[0] + ": " + std::strerror(rc));
+    throw std::runtime_error("cannot start " + args[0] + ": " + std::strerror(spawn_errno));
   }
   ProcessResult r;
   pollfd fds[2] = {{out_fds[0], POLLIN, 0}, {err_fds[0], POLLIN, 0}};

@@ -14,7 +14,9 @@ struct ProcessResult {
   bool ok() const { return exit_code == 0; }
 };
 
-// Throws std::runtime_error when the program cannot be started.
+// Throws std::runtime_error when the program cannot be started. The child dies with the calling
+// thread's process (PR_SET_PDEATHSIG), and SIGINT or SIGTERM of the parent kills it first
+// (util/signal_cleanup.h).
 ProcessResult run_process(const std::vector<std::string>& args);
 
 }  // namespace llmc::util

@@ -28,6 +28,7 @@ TempFile::TempFile(const std::string& prefix, const std::string& suffix) {
                                     std::strerror(errno)));
   }
   path_ = name.data();
+  remove_on_signal_.emplace(path_, RemoveOnSignal::Kind::file);
 }
 
 TempFile::~TempFile() {

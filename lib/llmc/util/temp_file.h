@@ -1,10 +1,13 @@
 // A private temporary file: created by mkstemps (O_CREAT|O_EXCL, mode 0600, an unpredictable
 // name), so a file or symlink planted in the temporary directory is never opened or followed;
-// removed when the object goes away, on every exit path.
+// removed when the object goes away, on every exit path, SIGINT and SIGTERM included.
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
+
+#include "llmc/util/signal_cleanup.h"
 
 namespace llmc::util {
 
@@ -24,6 +27,7 @@ class TempFile {
  private:
   std::string path_;
   int fd_ = -1;
+  std::optional<RemoveOnSignal> remove_on_signal_;
 };
 
 }  // namespace llmc::util

@@ -2,6 +2,10 @@
 // a staging directory committed at the end.
 #include <doctest/doctest.h>
 
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <string>
@@ -17,6 +21,8 @@ using llmc::UsageError;
 using llmc::util::OutputDir;
 using llmc::util::OutputLock;
 using llmc::util::write_file_atomic;
+
+extern char** environ;
 
 namespace {
 
@@ -293,4 +299,76 @@ TEST_CASE("OutputLock does not follow a symlink planted at the lock file's name"
   fs::create_symlink(victim, dir.path() / ".out.llmc-lock");
   CHECK_THROWS_AS(OutputLock((dir.path() / "out").string()), llmc::InternalError);
   CHECK(llmc::test::read_text(victim) == "precious");
+}
+
+namespace {
+
+// The PID of a process that has exited and been reaped: no process has it now.
+pid_t dead_pid() {
+  pid_t pid = 0;
+  char arg0[] = "/bin/true";
+  char* argv[] = {arg0, nullptr};
+  REQUIRE(posix_spawn(&pid, "/bin/true", nullptr, nullptr, argv, environ) == 0);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  return pid;
+}
+
+}  // namespace
+
+TEST_CASE("exchange_paths swaps two directories in one step") {
+  llmc::test::TempDir dir;
+  dir.write("a/from_a.txt", "a");
+  dir.write("b/from_b.txt", "b");
+  REQUIRE(llmc::util::exchange_paths((dir.path() / "a").string(), (dir.path() / "b").string()));
+  CHECK(entries(dir.path() / "a") == std::vector<std::string>{"from_b.txt"});
+  CHECK(entries(dir.path() / "b") == std::vector<std::string>{"from_a.txt"});
+  CHECK_FALSE(llmc::util::exchange_paths((dir.path() / "a").string(),
+                                         (dir.path() / "missing").string()));
+}
+
+TEST_CASE("recover_leftovers restores an output moved aside by a killed run, removes the rest") {
+  llmc::test::TempDir dir;
+  const std::string target = (dir.path() / "out").string();
+  const std::string dead = std::to_string(dead_pid());
+  SUBCASE("killed between the two renames: the old output comes back") {
+    dir.write(".out.llmc-old-" + dead + "-1a2b/report.json", "old");
+    dir.write(".out.llmc-staging-" + dead + "-3c/report.json", "new, never committed");
+    const auto done = llmc::util::recover_leftovers(target);
+    CHECK(done.size() == 2);
+    CHECK(llmc::test::read_text(target + "/report.json") == "old");
+    CHECK(entries(dir.path()) == std::vector<std::string>{"out"});
+  }
+  SUBCASE("killed after the swap: the moved-aside old output goes") {
+    dir.write("out/report.json", "new");
+    dir.write(".out.llmc-old-" + dead + "-ff/report.json", "old");
+    llmc::util::recover_leftovers(target + "/");
+    CHECK(llmc::test::read_text(target + "/report.json") == "new");
+    CHECK(entries(dir.path()) == std::vector<std::string>{"out"});
+  }
+  SUBCASE("nothing else is touched: live PIDs, other names, other outputs, files") {
+    const std::vector<std::string> kept = {
+        ".out.llmc-old-1-ab",  // PID 1 runs
+        ".out.llmc-staging-" + std::to_string(::getpid()) + "-ab",  // this process
+        ".out.llmc-old-" + dead + "-notes",                          // not llmc's naming
+        ".out.llmc-old-" + dead,
+        ".other.llmc-staging-" + dead + "-ab",                       // another output
+        "out.llmc-staging-" + dead + "-ab",                          // not hidden
+        ".out.llmc-backup-" + dead + "-ab"};
+    for (const auto& name : kept) dir.write(name + "/mine.txt", "mine");
+    dir.write(".out.llmc-staging-" + dead + "-cd", "a file, not a directory");
+    CHECK(llmc::util::recover_leftovers(target).empty());
+    CHECK(entries(dir.path()).size() == kept.size() + 1);
+    CHECK_FALSE(fs::exists(target));
+  }
+}
+
+TEST_CASE("OutputDir recovers at start: the output a killed run moved aside is back before the check") {
+  llmc::test::TempDir dir;
+  const std::string target = (dir.path() / "out").string();
+  dir.write(".out.llmc-old-" + std::to_string(dead_pid()) + "-12/report.json", "old");
+  // Restored, so without --force it is an existing output again.
+  CHECK(contains(usage_error(target, false), "already exists; pass --force to replace it"));
+  CHECK(llmc::test::read_text(target + "/report.json") == "old");
+  CHECK(entries(dir.path()) == std::vector<std::string>{"out"});
 }
