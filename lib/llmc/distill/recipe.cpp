@@ -104,7 +104,7 @@ recipe::Section<DistillRecipe> distill_schema() {
   s.integer("teacher_cache_max_mb", &DistillOptions::teacher_cache_max_mb, 1, 1 << 30,
             "largest teacher-logit cache kept in memory; beyond it the teacher runs every "
             "epoch (with a warning)");
-  s.path("checkpoint_dir", &DistillOptions::checkpoint_dir, recipe::PathCheck::none,
+  s.path("checkpoint_dir", &DistillOptions::checkpoint_dir, recipe::PathCheck::output_dir,
          "where a checkpoint is written after every epoch (default: OUTPUT.checkpoints next to "
          "the output directory); `llmc distill --resume` continues from it");
   s.flag("keep_checkpoints", &DistillOptions::keep_checkpoints,

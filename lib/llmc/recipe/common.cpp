@@ -1,6 +1,9 @@
 #include "llmc/recipe/common.h"
 
+#include <cmath>
 #include <limits>
+
+#include <fmt/format.h>
 
 namespace llmc::recipe {
 
@@ -24,6 +27,21 @@ bool is_integral(DType dtype) {
          dtype == DType::int8 || dtype == DType::boolean;
 }
 
+int64_t dtype_bytes(DType dtype) {
+  switch (dtype) {
+    case DType::float64:
+    case DType::int64: return 8;
+    case DType::float32:
+    case DType::int32: return 4;
+    case DType::float16:
+    case DType::bfloat16: return 2;
+    case DType::uint8:
+    case DType::int8:
+    case DType::boolean: return 1;
+  }
+  return 8;
+}
+
 const std::vector<std::pair<std::string, std::string>>& command_sections() {
   static const std::vector<std::pair<std::string, std::string>> sections = {
       {"eval_freeze", "eval-freeze"}, {"quantize", "quantize"}, {"prune", "prune"},
@@ -36,27 +54,107 @@ namespace {
 constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
+// The values an integer dtype holds, as the bounds of a range [lo, hi) (hi one past the
+// largest). int64 is limited to the integers a recipe number (a double) holds exactly.
+std::pair<double, double> integer_bounds(DType dtype) {
+  switch (dtype) {
+    case DType::int64: return {-9007199254740992.0, 9007199254740992.0};  // +-2^53
+    case DType::int32: return {-2147483648.0, 2147483648.0};
+    case DType::int8: return {-128, 128};
+    case DType::uint8: return {0, 256};
+    default: return {0, 2};  // bool
+  }
+}
+
+// The largest finite value of a floating dtype.
+double float_max(DType dtype) {
+  switch (dtype) {
+    case DType::float16: return 65504.0;
+    case DType::bfloat16: return 3.3895313892515355e38;
+    case DType::float32: return static_cast<double>(std::numeric_limits<float>::max());
+    default: return std::numeric_limits<double>::max();
+  }
+}
+
+void check_shape(const InputSpec& in, Context& ctx) {
+  if (in.shape.size() > kMaxExampleInputRank) {
+    ctx.error(in.shape_origin, fmt::format("{} dimensions; an example input has at most {}",
+                                           in.shape.size(), kMaxExampleInputRank));
+    return;
+  }
+  // Counted in double: [1048576] x 16 overflows int64.
+  double elements = 1;
+  for (int64_t d : in.shape) elements *= static_cast<double>(d);
+  const double bytes = elements * static_cast<double>(dtype_bytes(in.dtype));
+  if (bytes > static_cast<double>(kMaxExampleInputBytes)) {
+    ctx.error(in.shape_origin,
+              fmt::format("[{}] of {} is {:.4g} elements, {:.4g} GiB; an example input may hold "
+                          "at most {} GiB (use a smaller batch or sequence, or data: for real "
+                          "samples)",
+                          fmt::join(in.shape, ", "), dtype_name(in.dtype), elements,
+                          bytes / static_cast<double>(int64_t{1} << 30),
+                          kMaxExampleInputBytes >> 30));
+  }
+}
+
+void check_values(const InputSpec& in, Context& ctx) {
+  const bool integral = is_integral(in.dtype);
+  if (integral && in.range.size() == 2 && in.dtype != DType::boolean) {
+    const auto [lo, hi] = integer_bounds(in.dtype);
+    if (in.range[0] < lo || in.range[1] > hi) {
+      ctx.error(in.range_origin,
+                fmt::format("[{}, {}) does not fit {}: its values must lie in [{}, {}]",
+                            in.range[0], in.range[1], dtype_name(in.dtype), lo, hi));
+    } else if (!(std::ceil(in.range[0]) < std::ceil(in.range[1]))) {
+      ctx.error(in.range_origin, fmt::format("[{}, {}) holds no integer for {}", in.range[0],
+                                             in.range[1], dtype_name(in.dtype)));
+    }
+  }
+  if (!in.fill) return;
+  const double v = *in.fill;
+  if (integral) {
+    const auto [lo, hi] = integer_bounds(in.dtype);
+    if (!std::isfinite(v) || v != std::floor(v) || v < lo || v >= hi) {
+      ctx.error(in.fill_origin,
+                fmt::format("{} is not a value of {}: expected an integer in [{}, {}]", v,
+                            dtype_name(in.dtype), lo, hi - 1));
+    }
+  } else if (std::isfinite(v) && std::fabs(v) > float_max(in.dtype)) {
+    ctx.error(in.fill_origin, fmt::format("{} overflows {} (largest finite value {})", v,
+                                          dtype_name(in.dtype), float_max(in.dtype)));
+  }
+}
+
 Section<InputSpec> input_spec_schema() {
   Section<InputSpec> s;
   s.text("name", &InputSpec::name, "forward argument this tensor is passed as").required();
-  s.integers("shape", &InputSpec::shape, 0, 1 << 20, "tensor shape, e.g. [16, 128]").required();
+  s.integers("shape", &InputSpec::shape, 0, 1 << 20,
+             "tensor shape, e.g. [16, 128]; at most 16 dimensions and 1 GiB")
+      .required()
+      .value_origin(&InputSpec::shape_origin);
   s.choice("dtype", &InputSpec::dtype, dtype_table(), "element type");
   s.numbers("range", &InputSpec::range,
             "[lo, hi): values drawn uniformly (integers for integer dtypes, e.g. token ids in "
-            "[0, vocab)); unset: standard normal for floats");
+            "[0, vocab), within the dtype's values; int64 within +-2^53); unset: standard "
+            "normal for floats")
+      .value_origin(&InputSpec::range_origin);
   s.number("fill", &InputSpec::fill, -kInf, kInf,
-           "a constant value instead of random (e.g. 1 for an attention mask)");
+           "a constant value instead of random (e.g. 1 for an attention mask); an integer of "
+           "the dtype for integer dtypes")
+      .value_origin(&InputSpec::fill_origin);
   s.origin(&InputSpec::origin);
   s.check([](const InputSpec& in, const Origin& where, Context& ctx) {
     if (!in.range.empty() && in.range.size() != 2) {
-      ctx.error(where, "range must have two numbers [lo, hi)");
+      ctx.error(in.range_origin, "range must have two numbers [lo, hi)");
     } else if (in.range.size() == 2 && !(in.range[0] < in.range[1])) {
-      ctx.error(where, "range must have lo < hi");
+      ctx.error(in.range_origin, "range must have lo < hi");
     }
     if (in.fill && !in.range.empty()) ctx.error(where, "give range or fill, not both");
     if (is_integral(in.dtype) && in.dtype != DType::boolean && !in.fill && in.range.empty()) {
       ctx.error(where, "an integer input needs range: [lo, hi) (e.g. [0, vocab_size)) or fill");
     }
+    check_shape(in, ctx);
+    check_values(in, ctx);
   });
   return s;
 }
@@ -153,7 +251,7 @@ Section<CommonRecipe> common_schema() {
   s.path("model", &CommonRecipe::model, PathCheck::existing_file,
          "input TorchScript model (.pt); never modified")
       .required();
-  s.path("output", &CommonRecipe::output, PathCheck::none,
+  s.path("output", &CommonRecipe::output, PathCheck::output_dir,
          "output directory for the artifact and reports (--out overrides); an existing one is "
          "replaced only with --force");
   s.integer("threads", &CommonRecipe::threads, 1, 1024,

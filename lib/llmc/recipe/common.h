@@ -18,6 +18,12 @@ enum class DType { float32, float64, float16, bfloat16, int64, int32, uint8, int
 const std::vector<std::pair<std::string, DType>>& dtype_table();
 std::string dtype_name(DType dtype);
 bool is_integral(DType dtype);
+int64_t dtype_bytes(DType dtype);
+
+// The largest synthetic input tensor a recipe may ask for, and its largest rank: example inputs
+// are allocated whole (by validate too), so [1048576, 1048576] must be an error, not 8 TB.
+constexpr int64_t kMaxExampleInputBytes = int64_t{1} << 30;  // 1 GiB
+constexpr size_t kMaxExampleInputRank = 16;
 
 // One synthetic input tensor for measurement.
 struct InputSpec {
@@ -27,6 +33,7 @@ struct InputSpec {
   std::vector<double> range;   // [lo, hi): uniform ints or floats; empty = standard normal
   std::optional<double> fill;  // a constant instead (e.g. 1 for attention masks)
   Origin origin;
+  Origin shape_origin, range_origin, fill_origin;  // where those values stood
 };
 
 // A JSONL file whose fields become forward arguments (and labels).

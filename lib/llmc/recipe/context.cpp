@@ -17,10 +17,10 @@ Context::Context(std::string file) : file_(std::move(file)) {
 }
 
 bool Context::is_overridden(const std::string& key) const {
-  // A key is overridden when it or one of its parents was set with --set.
+  // A key is overridden when it or one of its parents (a mapping or a list) was set with --set.
   for (const auto& k : overridden_) {
     if (key == k || (key.size() > k.size() && key.compare(0, k.size(), k) == 0 &&
-                     key[k.size()] == '.')) {
+                     (key[k.size()] == '.' || key[k.size()] == '['))) {
       return true;
     }
   }

@@ -1,6 +1,8 @@
 #include "llmc/recipe/parse.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 
@@ -70,7 +72,18 @@ std::vector<std::string> split_key(const std::string& key) {
 }
 
 bool is_index(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(c); });
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; });
+}
+
+// A list index of digits; an index too large for size_t reads as SIZE_MAX, past every list.
+size_t list_index(const std::string& digits) {
+  size_t out = 0;
+  for (char c : digits) {
+    const auto d = static_cast<size_t>(c - '0');
+    if (out > (SIZE_MAX - d) / 10) return SIZE_MAX;
+    out = out * 10 + d;
+  }
+  return out;
 }
 
 }  // namespace
@@ -110,10 +123,10 @@ void apply_overrides(YAML::Node& root, const std::vector<std::string>& sets, Con
     for (size_t i = 0; i + 1 < parts.size() && ok; ++i) {
       YAML::Node next;
       if (is_index(parts[i])) {
-        const size_t index = std::stoul(parts[i]);
+        const size_t index = list_index(parts[i]);
         if (!cur.IsSequence() || index >= cur.size()) {
           ctx.add({"--set", key,
-                    fmt::format("no list item {} to set (the list has {} items)", index,
+                    fmt::format("no list item {} to set (the list has {} items)", parts[i],
                                 cur.IsSequence() ? cur.size() : 0)});
           ok = false;
           break;
@@ -130,9 +143,10 @@ void apply_overrides(YAML::Node& root, const std::vector<std::string>& sets, Con
     if (!ok) continue;
     const std::string& last = parts.back();
     if (is_index(last)) {
-      const size_t index = std::stoul(last);
+      const size_t index = list_index(last);
       if (!cur.IsSequence() || index >= cur.size()) {
-        ctx.add({"--set", key, fmt::format("no list item {} to set", index)});
+        ctx.add({"--set", key, fmt::format("no list item {} to set (the list has {} items)", last,
+                                           cur.IsSequence() ? cur.size() : 0)});
         continue;
       }
       cur[index] = value;

@@ -21,6 +21,7 @@
 
 #include "llmc/recipe/context.h"
 #include "llmc/recipe/scalar.h"
+#include "llmc/util/file_check.h"
 
 namespace llmc::recipe {
 
@@ -35,8 +36,10 @@ struct KeyDoc {
 
 // What a path key names. existing_file and existing_dir are the user's inputs: binding checks
 // that they exist and records them (Context::input_paths, Section::input_paths), so that no
-// output of any subcommand can replace them. none is a path llmc writes (output, checkpoints).
-enum class PathCheck { none, existing_file, existing_dir };
+// output of any subcommand can replace them. output_dir is a directory llmc writes (output,
+// checkpoints): binding checks that it is not an existing file and that its nearest existing
+// parent is a directory, so that a run cannot get as far as writing before it fails.
+enum class PathCheck { output_dir, existing_file, existing_dir };
 
 template <class T>
 class Section {
@@ -88,7 +91,7 @@ class Section {
   Section& path(const char* key, std::string T::*m, PathCheck check, const char* doc) {
     const char* type = check == PathCheck::existing_file  ? "path to an existing file"
                        : check == PathCheck::existing_dir ? "path to an existing directory"
-                                                          : "path";
+                                                          : "path of a directory llmc writes";
     return add(key, type, quoted(T{}.*m), doc,
                [m, check](const YAML::Node& n, T& out, Context& ctx, const std::string& k) {
                  auto v = read_string(n, k, ctx);
@@ -98,7 +101,7 @@ class Section {
                    return;
                  }
                  out.*m = ctx.resolve_path(k, *v);
-                 if (check != PathCheck::none) ctx.add_input_path(out.*m);
+                 if (check != PathCheck::output_dir) ctx.add_input_path(out.*m);
                  check_path(n, k, ctx, out.*m, check);
                });
   }
@@ -248,11 +251,16 @@ class Section {
   Section& inline_section(U T::*m, const Section<U>& sub) {
     for (const auto& f : sub.fields_) {
       Field lifted{f.key, f.type, f.default_value, f.doc, f.required, f.is_section, f.is_list,
-                   nullptr, f.children};
+                   nullptr, f.children, nullptr};
       auto inner = f.bind;
       lifted.bind = [m, inner](const YAML::Node& n, T& out, Context& ctx, const std::string& k) {
         inner(n, out.*m, ctx, k);
       };
+      if (f.record_origin) {
+        lifted.record_origin = [m, inner = f.record_origin](T& out, const Origin& o) {
+          inner(out.*m, o);
+        };
+      }
       fields_.push_back(std::move(lifted));
     }
     for (const auto& check : sub.checks_) {
@@ -284,6 +292,13 @@ class Section {
   // Stores where this mapping stood in the recipe into `m`.
   Section& origin(Origin T::*m) {
     origins_.push_back([m](T& out, const Origin& o) { out.*m = o; });
+    return *this;
+  }
+
+  // Stores where the value of the key declared last stood into `m` (when the key is given), so
+  // that a check across keys can point at the offending value rather than at its mapping.
+  Section& value_origin(Origin T::*m) {
+    fields_.back().record_origin = [m](T& out, const Origin& o) { out.*m = o; };
     return *this;
   }
 
@@ -334,6 +349,7 @@ class Section {
           continue;
         }
         field->bind(kv.second, out, ctx, child_key);
+        if (field->record_origin) field->record_origin(out, ctx.origin(kv.second, child_key));
       }
     }
     for (const auto& f : fields_) {
@@ -385,13 +401,14 @@ class Section {
     bool is_list = false;
     BindFn bind;
     std::vector<KeyDoc> children;
+    std::function<void(T&, const Origin&)> record_origin;  // Section::value_origin
   };
 
   Section& add(const char* key, std::string type, std::string default_value, const char* doc,
                BindFn bind) {
     LLMC_ASSERT(find(key) == nullptr, std::string("recipe key declared twice: ") + key);
     fields_.push_back({key, std::move(type), std::move(default_value), doc, false, false, false,
-                       std::move(bind), {}});
+                       std::move(bind), {}, nullptr});
     return *this;
   }
 
@@ -471,6 +488,8 @@ class Section {
       }
     } else if (check == PathCheck::existing_dir && !fs::is_directory(path, ec)) {
       ctx.error(n, k, fmt::format("directory not found: {}", path));
+    } else if (check == PathCheck::output_dir) {
+      if (auto problem = util::output_dir_problem(path)) ctx.error(n, k, *problem);
     }
   }
 

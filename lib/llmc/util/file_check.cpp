@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 namespace llmc::util {
 
@@ -36,6 +37,26 @@ std::optional<FileProblem> input_file_problem(const std::string& path) {
   if (::access(path.c_str(), R_OK) != 0) {
     return FileProblem{Kind::permission_denied,
                        errno == EACCES ? "permission denied" : std::strerror(errno)};
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> output_dir_problem(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path target = fs::path(path).lexically_normal();
+  const auto status = fs::status(target, ec);
+  if (fs::exists(status) && !fs::is_directory(status)) {
+    return path + " exists and is not a directory";
+  }
+  // The nearest existing ancestor: the directory the new one would be made in (or below).
+  for (fs::path p = target.parent_path(); !p.empty(); p = p.parent_path()) {
+    const auto s = fs::status(p, ec);
+    if (fs::exists(s)) {
+      if (fs::is_directory(s)) return std::nullopt;
+      return "cannot create " + path + ": " + p.string() + " is a file, not a directory";
+    }
+    if (p == p.parent_path()) break;
   }
   return std::nullopt;
 }

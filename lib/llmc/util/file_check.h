@@ -18,4 +18,10 @@ struct FileProblem {
 // followed, as opening would).
 std::optional<FileProblem> input_file_problem(const std::string& path);
 
+// Why a directory cannot be created (or replaced) at `path`, or nothing: `path` is an existing
+// file, or its nearest existing parent is not a directory ("cannot create out/x: out is a file,
+// not a directory"). Checked when a recipe is read, so that a run does not fail only when it
+// writes, after all its work.
+std::optional<std::string> output_dir_problem(const std::string& path);
+
 }  // namespace llmc::util

@@ -36,14 +36,14 @@ struct Root {
 Section<Inner> inner_schema() {
   Section<Inner> s;
   s.path("file", &Inner::file, PathCheck::existing_file, "an input");
-  s.path("written", &Inner::written, PathCheck::none, "an output");
+  s.path("written", &Inner::written, PathCheck::output_dir, "an output");
   return s;
 }
 
 Section<Outer> outer_schema() {
   Section<Outer> s;
   s.path("model", &Outer::model, PathCheck::existing_file, "an input");
-  s.path("out", &Outer::out, PathCheck::none, "an output");
+  s.path("out", &Outer::out, PathCheck::output_dir, "an output");
   s.section("inner", &Outer::inner, inner_schema(), "nested");
   s.input_paths(&Outer::inputs);
   return s;

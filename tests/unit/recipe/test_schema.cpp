@@ -159,3 +159,58 @@ TEST_CASE("did_you_mean only suggests close words") {
   CHECK(did_you_mean("xyz", {"model", "output"}).empty());
   CHECK(did_you_mean("Threads", {"threads"}) == "threads");
 }
+
+TEST_CASE("example inputs the machine cannot hold, values outside the dtype, and outputs that "
+          "cannot be directories are errors at the value") {
+  llmc::test::TempDir dir;
+  dir.write("m.pt", "x");
+  dir.write("afile", "x");
+  const auto errors = [&](const std::string& input, const std::string& output = "out") {
+    return errors_of(dir, std::string("recipe_version: 1\n") + kModelLine + "output: " + output +
+                              "\nexample_inputs:\n  - " + input + "\n");
+  };
+  // [1048576, 1048576] of float32 would be 4 TiB; the product overflows no int64 on the way.
+  const std::string huge = errors("{name: x, shape: [1048576, 1048576], dtype: float32}");
+  CHECK(huge.find("r.yaml:5:") != std::string::npos);
+  CHECK(huge.find("at most 1 GiB") != std::string::npos);
+  CHECK(errors("{name: x, shape: [1048576, 1048576, 1048576, 1048576], dtype: float32}")
+            .find("at most 1 GiB") != std::string::npos);
+  CHECK(errors("{name: x, shape: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]}")
+            .find("17 dimensions; an example input has at most 16") != std::string::npos);
+  CHECK(errors("{name: x, shape: [1024, 1024], dtype: int8, range: [0, 10]}").empty());
+  // Integer ranges and fills must be values of the dtype.
+  CHECK(errors("{name: x, shape: [2], dtype: int8, range: [0, 1000]}")
+            .find("[0, 1000) does not fit int8") != std::string::npos);
+  CHECK(errors("{name: x, shape: [2], dtype: int64, range: [0, 1.0e19]}")
+            .find("does not fit int64") != std::string::npos);
+  CHECK(errors("{name: x, shape: [2], dtype: int64, range: [0.2, 0.7]}")
+            .find("holds no integer") != std::string::npos);
+  CHECK(errors("{name: x, shape: [2], dtype: int32, fill: 1.5}")
+            .find("1.5 is not a value of int32") != std::string::npos);
+  CHECK(errors("{name: x, shape: [2], dtype: uint8, fill: 256}")
+            .find("256 is not a value of uint8") != std::string::npos);
+  CHECK(errors("{name: x, shape: [2], dtype: float16, fill: 1.0e6}")
+            .find("overflows float16") != std::string::npos);
+  CHECK(errors("{name: x, shape: [2], dtype: float32, fill: -.inf}").empty());
+  // The error points at the range, not at the mapping.
+  const std::string at = errors("{name: x, shape: [2], dtype: int8, range: [0, 1000]}");
+  INFO(at);
+  CHECK(at.find("r.yaml:5:47") != std::string::npos);
+  // output: a file, or below a file.
+  CHECK(errors("{name: x, shape: [2]}", "afile").find("afile exists and is not a directory") !=
+        std::string::npos);
+  CHECK(errors("{name: x, shape: [2]}", "afile/sub")
+            .find("afile is a file, not a directory") != std::string::npos);
+  CHECK(errors("{name: x, shape: [2]}", "new/deeper/out").empty());
+}
+
+TEST_CASE("--set list indices beyond size_t are errors, not exceptions") {
+  llmc::test::TempDir dir;
+  dir.write("m.pt", "x");
+  const std::string got =
+      errors_of(dir, std::string("recipe_version: 1\n") + kModelLine +
+                         "example_inputs:\n  - {name: x, shape: [2]}\n",
+                {"example_inputs.99999999999999999999999.name=y"});
+  CHECK(got.find("no list item 99999999999999999999999 to set (the list has 1 items)") !=
+        std::string::npos);
+}
