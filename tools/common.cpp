@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "llmc/util/error.h"
+#include "llmc/util/log.h"
 
 namespace llmc::tools {
 
@@ -37,6 +38,9 @@ job::RunOptions run_options(const RunFlags& flags) {
 }
 
 void finish(const report::Report& report, const GlobalFlags& global) {
+  // Every warning of the report also on stderr (`-q` keeps them): what llmc left alone is
+  // never only in a file.
+  for (const auto& w : report.warnings) log::warn(w);
   const std::string text =
       global.json ? report::to_json(report).dump(2) + "\n" : report::to_summary(report);
   std::fputs(text.c_str(), stdout);

@@ -182,6 +182,19 @@ TEST_CASE("LSTM classifier (2 layers, bidirectional, batch_first), scripted and 
   }
 }
 
+TEST_CASE("LSTM classifier reading each sequence's last valid step, out[torch.arange(B), last] "
+          "(two index tensors), scripted and traced") {
+  for (const std::string model : {"export_lstm_last.pt", "export_lstm_last_traced.pt"}) {
+    INFO(model);
+    llmc::test::TempDir dir;
+    const auto rep = run_ok(dir, recipe(model, kTextInputs, kTextAxes));
+    check_verified(rep);
+    CHECK(ops(rep, "GatherND") == 1);
+    // Row 0 is half padding: its last valid step is not the last step.
+    check_independently((dir.path() / "out/model.onnx").string(), fixture(model), text_inputs(4, 9));
+  }
+}
+
 TEST_CASE("a model from llmc quantize (dynamic int8, 8-bit embeddings) exports in integer form") {
   llmc::test::TempDir dir;
   const std::string q =

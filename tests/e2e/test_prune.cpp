@@ -216,7 +216,7 @@ TEST_CASE("prune: bad inputs are clear errors with documented exit codes and no 
   expect("pattern", prune_recipe("prune: {pattern: \"4:2\"}\n"), 2, "expected unstructured or N:M");
   expect("width", prune_recipe("prune: {pattern: \"3:5\"}\n"), 3, "multiple of 5");
   expect("fused", prune_recipe("prune: {structured: {heads: 0.5}}\n", "lm_student.pt"), 3,
-         "attention module h.0 has no separate query/key/value projections");
+         "h.0.c_attn is split in thirds by a size computed in forward");
   expect("noop", prune_recipe("prune: {method: magnitude}\n"), 2, "nothing to prune");
 }
 

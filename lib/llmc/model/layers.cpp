@@ -59,15 +59,26 @@ std::vector<NamedLayer> linear_layers(const torch::jit::Module& model) {
 std::string tied_weight(const torch::jit::Module& model, const NamedLayer& layer) {
   const c10::IValue w = layer.module.attr("weight");
   if (!w.isTensor()) return "";
-  const void* storage = w.toTensor().storage().data();
+  const at::Tensor& weight = w.toTensor();
+  const void* storage = weight.storage().data();
   const std::string own = layer.name + ".weight";
+  std::string copy;
+  auto same = [&](const std::string& name, const at::Tensor& t) {
+    if (name == own || !t.defined()) return false;
+    if (t.storage().data() == storage) return true;
+    if (copy.empty() && t.sizes() == weight.sizes() && t.scalar_type() == weight.scalar_type() &&
+        at::equal(t, weight) && t.ne(0).any().item<bool>()) {
+      copy = name;
+    }
+    return false;
+  };
   for (const auto& p : model.named_parameters(true)) {
-    if (p.name != own && p.value.storage().data() == storage) return p.name;
+    if (same(p.name, p.value)) return p.name;
   }
   for (const auto& b : model.named_buffers(true)) {
-    if (b.name != own && b.value.storage().data() == storage) return b.name;
+    if (same(b.name, b.value)) return b.name;
   }
-  return "";
+  return copy;
 }
 
 bool is_lstm(const torch::jit::Module& m) {

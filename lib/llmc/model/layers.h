@@ -29,7 +29,9 @@ struct NamedLayer {
 std::vector<NamedLayer> linear_layers(const torch::jit::Module& model);
 
 // The name of another parameter or buffer of `model` that shares `layer`'s weight storage (a
-// tied weight, e.g. GPT-2's lm_head and transformer.wte), or "" when there is none.
+// tied weight, e.g. GPT-2's lm_head and transformer.wte), or "" when there is none. A copy of
+// the model made by Module::clone() may hold the two as separate tensors (its memo does not span
+// submodules): a parameter of the same shape and bit-identical, non-zero values counts too.
 std::string tied_weight(const torch::jit::Module& model, const NamedLayer& layer);
 
 // torch.nn.LSTM (its type name ends in ".LSTM"; scripted it holds _flat_weights, traced

@@ -109,6 +109,16 @@ std::string LowerContext::materialize(const at::Tensor& tensor, const Value* v) 
   return b.initializer(t, v->debugName());
 }
 
+std::string LowerContext::int8_codes_transposed(const at::Tensor& q, const std::string& name_hint) {
+  const at::Tensor codes = q.int_repr();
+  for (const auto& [seen, name] : int8_codes_) {
+    if (seen.sizes() == codes.sizes() && at::equal(seen, codes)) return name;
+  }
+  const std::string name = b.initializer(codes.t().contiguous(), name_hint);
+  int8_codes_.emplace_back(codes, name);
+  return name;
+}
+
 std::string LowerContext::in(const Value* v) {
   if (auto it = names_.find(v); it != names_.end()) return it->second;
   const auto& inf = info(v);

@@ -54,6 +54,10 @@ class LowerContext {
   // A tensor list's elements.
   std::vector<std::string> list_in(const Value* v);
   std::string cast(const std::string& name, at::ScalarType from, at::ScalarType to);
+  // The int8 codes of a quantized weight [out, in] as one initializer laid out [in, out] (what
+  // MatMulInteger takes); every use of the same codes (a tied embedding's lookup, which the
+  // graph's freeze may have copied) gets that one initializer.
+  std::string int8_codes_transposed(const at::Tensor& q, const std::string& name_hint);
 
   void out(const Value* v, const std::string& name);
   void out_list(const Value* v, std::vector<std::string> names);
@@ -77,6 +81,7 @@ class LowerContext {
   // Every constant tensor of the graph by storage, so a transposed view of a weight (tied
   // embeddings) becomes Transpose(weight) instead of a second copy.
   std::map<const void*, std::pair<at::Tensor, const Value*>> bases_;
+  std::vector<std::pair<at::Tensor, std::string>> int8_codes_;  // (codes [out, in], initializer)
 };
 
 using LowerFn = std::function<void(LowerContext&, const Node*)>;

@@ -7,6 +7,13 @@
 // graph-mode passes quantize only embedding_bag, and language models use embedding; this pass
 // covers them. The constants are plain tensors, so the artifact saves and loads like any
 // TorchScript file and lowers to ONNX with standard ops.
+//
+// Tied tables (GPT-2's wte and lm_head, one tensor in the model): when a quantized Linear of the
+// module holds the same matrix (its int8 weight dequantizes to the table within half a step),
+// the lookup reads that int8 weight instead of a second copy — index_select on it, dequantize,
+// times the row scales for a per-channel weight — through a module attribute, so the archive
+// stores the int8 matrix once (TorchScript's pickler writes a storage once per archive). A table
+// shared with a layer that stays float32 is left alone: quantizing it would store it twice.
 #pragma once
 
 #include <functional>
@@ -22,11 +29,25 @@ struct QuantizedEmbedding {
   int64_t rows = 0;
   int64_t dim = 0;
   int64_t bytes_before = 0;
-  int64_t bytes_after = 0;
+  int64_t bytes_after = 0;  // what the artifact gained for it (row scales only when shared)
+  // The packed-weight attribute of the quantized Linear whose int8 matrix the lookup shares
+  // ("" for a table of its own).
+  std::string shares_packed_weight;
 };
 
-// Rewrites the selected embeddings of `graph` in place. `select(name)` decides per table.
-std::vector<QuantizedEmbedding> quantize_embeddings(
-    torch::jit::Graph& graph, const std::function<bool(const std::string&)>& select);
+struct EmbeddingSkip {
+  std::string name;
+  std::string reason;
+};
+
+struct EmbeddingResult {
+  std::vector<QuantizedEmbedding> done;
+  std::vector<EmbeddingSkip> skipped;  // selected tables left float32
+};
+
+// Rewrites the selected embeddings of `graph` (a method graph of `module`, whose input 0 is
+// self) in place; shared tables get a module attribute. `select(name)` decides per table.
+EmbeddingResult quantize_embeddings(torch::jit::Module& module, torch::jit::Graph& graph,
+                                    const std::function<bool(const std::string&)>& select);
 
 }  // namespace llmc::passes

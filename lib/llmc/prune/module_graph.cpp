@@ -91,16 +91,18 @@ std::string unrecognised_attention(const torch::jit::Module& model) {
   for (const auto& sub : model.named_modules()) {
     const auto& m = sub.value;
     if (m.hasattr("c_attn") && m.attr("c_attn").isModule()) {
-      why.push_back(sub.name + " (a fused c_attn projection, as in GPT-2)");
+      why.push_back(sub.name + " (a fused c_attn projection whose output is not split in "
+                               "thirds and viewed as [..., heads, head_dim])");
     } else if ((m.hasattr("q_proj") && m.hasattr("k_proj")) ||
                (m.hasattr("query") && m.hasattr("key"))) {
-      why.push_back(sub.name + " (no head count found: traced views of [..., -1, head_dim] "
-                               "keep it only at run time)");
+      why.push_back(sub.name + " (no head count found: neither an attribute nor views of "
+                               "[..., heads, head_dim] or [..., -1, head_dim] after the "
+                               "projections)");
     }
     if (why.size() == 3) break;
   }
   if (why.empty()) return "";
-  return fmt::format("; not supported yet: {}", fmt::join(why, ", "));
+  return fmt::format("; not recognised: {}", fmt::join(why, ", "));
 }
 
 }  // namespace llmc::prune::detail

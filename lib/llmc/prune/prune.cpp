@@ -48,16 +48,20 @@ void verify_structured(torch::jit::Module& pruned, torch::jit::Module& masked,
   std::string names;
   for (const auto& c : changes) names += (names.empty() ? "" : ", ") + c.layer;
   for (const auto& b : batches) {
-    at::Tensor a, r;
+    // The original (masked) first: inputs it cannot run on are the inputs' fault.
+    at::Tensor r = job::run_forward(masked, b, in.common.model).toTensor();
+    at::Tensor a;
     try {
       a = pruned.forward(b.args).toTensor();
     } catch (const std::exception& e) {
+      const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+      const std::string what = c10_error ? c10_error->what_without_backtrace() : e.what();
+      log::debug("the pruned model's forward failed:\n{}", what);
       throw InputError("", fmt::format("the model does not run after removing units in {}: {}; "
                                       "its forward may bake a width or head count in as a "
                                       "constant, so it cannot be pruned structurally",
-                                      names, job::error_summary(e.what())));
+                                      names, job::error_summary(what)));
     }
-    r = masked.forward(b.args).toTensor();
     const double diff = (a.to(at::kFloat) - r.to(at::kFloat)).abs().max().item<double>();
     const double scale = std::max(1.0, r.abs().max().item<double>());
     if (!(diff <= 1e-4 * scale) || a.sizes() != r.sizes()) {

@@ -93,27 +93,47 @@ at::Tensor stat_norm(const std::map<std::string, InputStats>& stats, const std::
   return it->second.norm().to(at::kFloat);
 }
 
-// Rewrites a traced attention module's head views ([..., H, D] -> [..., H', D]) and its merge
-// view ([..., H * D] -> [..., H' * D]).
-void rewrite_traced_heads(torch::jit::Module& m, int64_t heads, int64_t head_dim, int64_t kept) {
+// Rewrites a traced attention module's head views ([..., H, D] -> [..., H', D], and the key/value
+// ones [..., KV, D] -> [..., KV', D]), its merge view ([..., H * D] -> [..., H' * D]) and the
+// split of a fused projection into thirds (H * D -> H' * D). Views of [..., -1, D] need nothing.
+void rewrite_traced_heads(torch::jit::Module& m, const AttentionUnit& u, int64_t kept,
+                          int64_t kept_kv) {
   const auto g = own_forward(m);
   if (!g) return;
+  const int64_t width = u.heads * u.head_dim;
   for (Node* n : g->nodes()) {
+    if (n->kind() == c10::aten::split && !u.fused.empty()) {
+      const auto size = torch::jit::toIValue(n->input(1));
+      if (size && size->isInt() && size->toInt() == width) {
+        torch::jit::WithInsertPoint at(n);
+        n->replaceInput(1, g->insertConstant(kept * u.head_dim));
+      }
+      continue;
+    }
     if (n->kind() != c10::aten::view && n->kind() != c10::aten::reshape) continue;
     Node* list = n->input(1)->node();
     if (list->kind() != c10::prim::ListConstruct || list->inputs().empty()) continue;
     const size_t last = list->inputs().size() - 1;
     const auto [h, d] = last_two(n);
     torch::jit::WithInsertPoint at(list);
-    if (h == heads && d == head_dim) {
-      list->replaceInput(last - 1, g->insertConstant(kept));
+    if (d == u.head_dim && (h == u.heads || h == u.kv_heads)) {
+      list->replaceInput(last - 1, g->insertConstant(h == u.heads ? kept : kept_kv));
       continue;
     }
     const auto c = torch::jit::toIValue(list->inputs()[last]);
-    if (c && c->isInt() && c->toInt() == heads * head_dim) {
-      list->replaceInput(last, g->insertConstant(kept * head_dim));
+    if (c && c->isInt() && c->toInt() == width) {
+      list->replaceInput(last, g->insertConstant(kept * u.head_dim));
     }
   }
+}
+
+// The rows of the kept heads' [h * D, (h + 1) * D) blocks.
+std::vector<int64_t> head_rows(const std::vector<int64_t>& heads, int64_t head_dim, int64_t offset) {
+  std::vector<int64_t> rows;
+  for (int64_t h : heads) {
+    for (int64_t d = 0; d < head_dim; ++d) rows.push_back(offset + h * head_dim + d);
+  }
+  return rows;
 }
 
 }  // namespace
@@ -189,47 +209,86 @@ std::vector<StructuredChange> prune_structured(torch::jit::Module& model,
     for (const auto& u : units) {
       auto out = submodule(model, u.out);
       const at::Tensor w_out = param(out, "weight").to(at::kFloat);
-      const at::Tensor w_v = param(submodule(model, u.v), "weight").to(at::kFloat);
-      std::vector<double> scores;
+      const at::Tensor w_proj = param(submodule(model, u.v), "weight").to(at::kFloat);
+      // Units removed together: key/value groups of heads / kv_heads query heads (one query head
+      // each without grouped-query attention).
+      const int64_t group = u.heads / u.kv_heads;
+      const int64_t v_offset = u.fused.empty() ? 0 : 2 * u.heads * u.head_dim;
+      std::vector<double> scores(static_cast<size_t>(u.kv_heads), 0.0);
       for (int64_t h = 0; h < u.heads; ++h) {
-        const auto cols = w_out.narrow(1, h * u.head_dim, u.head_dim);
-        double s = cols.norm().item<double>();
+        const int64_t kv = h / group;
+        double s = w_out.narrow(1, h * u.head_dim, u.head_dim).norm().item<double>();
         if (by_activation) {
           s *= stat_norm(stats, u.out).narrow(0, h * u.head_dim, u.head_dim).norm().item<double>();
         } else {
-          s *= w_v.narrow(0, h * u.head_dim, u.head_dim).norm().item<double>();
+          s *= w_proj.narrow(0, v_offset + kv * u.head_dim, u.head_dim).norm().item<double>();
         }
-        scores.push_back(s);
+        scores[static_cast<size_t>(kv)] += s;
       }
-      const auto keep_heads = keep_indices(at::tensor(scores), std::llround(o.structured.heads * static_cast<double>(u.heads)));
-      std::vector<int64_t> rows;
-      for (int64_t h : keep_heads) {
-        for (int64_t d = 0; d < u.head_dim; ++d) rows.push_back(h * u.head_dim + d);
+      const int64_t remove = std::llround(o.structured.heads * static_cast<double>(u.kv_heads));
+      if (group > 1 &&
+          std::abs(static_cast<double>(remove) / static_cast<double>(u.kv_heads) - o.structured.heads) >
+              0.5 / static_cast<double>(u.heads) + 1e-9) {
+        throw RecipeError({{o.origin.location, recipe::join_key(o.origin.key, "structured.heads"),
+                            fmt::format("{} cannot be honoured on {}: grouped-query attention "
+                                        "removes whole key/value groups ({} groups of {} query "
+                                        "heads), so the fractions it can remove are multiples of "
+                                        "1/{} (nearest: {:g})",
+                                        o.structured.heads, u.path, u.kv_heads, group, u.kv_heads,
+                                        static_cast<double>(remove) / static_cast<double>(u.kv_heads))}});
       }
-      const at::Tensor idx = index_tensor(rows);
+      const auto keep_groups = keep_indices(at::tensor(scores), remove);
+      std::vector<int64_t> keep_heads;
+      for (int64_t g : keep_groups) {
+        for (int64_t r = 0; r < group; ++r) keep_heads.push_back(g * group + r);
+      }
+      const auto kept = static_cast<int64_t>(keep_heads.size());
+      const auto kept_kv = static_cast<int64_t>(keep_groups.size());
+      const std::vector<int64_t> q_rows = head_rows(keep_heads, u.head_dim, 0);
+      const at::Tensor q_idx = index_tensor(q_rows);
       auto masked_out = submodule(masked, u.out);
       at::Tensor col_mask = at::zeros({u.heads * u.head_dim}, w_out.options());
-      col_mask.index_fill_(0, idx, 1);
+      col_mask.index_fill_(0, q_idx, 1);
       set_tensor(masked_out, "weight", param(masked_out, "weight") * col_mask.unsqueeze(0).to(param(masked_out, "weight").scalar_type()));
 
-      for (const auto* proj : {&u.q, &u.k, &u.v}) {
-        auto lin = submodule(model, *proj);
+      const auto cut_rows = [&](const std::string& path, const std::vector<int64_t>& rows) {
+        auto lin = submodule(model, path);
+        const at::Tensor idx = index_tensor(rows);
+        const int64_t before = param(lin, "weight").size(0);
         set_tensor(lin, "weight", param(lin, "weight").index_select(0, idx));
         if (param(lin, "bias").defined()) set_tensor(lin, "bias", param(lin, "bias").index_select(0, idx));
         set_int_if_present(lin, "out_features", static_cast<int64_t>(rows.size()));
+        set_int_if_present(lin, "nf", static_cast<int64_t>(rows.size()));  // GPT-2's Conv1D
+        // A traced Conv1D views its output as [batch, seq, nf] with nf a constant.
+        rewrite_width_constants(lin, /*output_side=*/true, before, static_cast<int64_t>(rows.size()));
+      };
+      if (!u.fused.empty()) {
+        // q, k and v thirds of the fused projection, each cut to the kept heads.
+        std::vector<int64_t> rows;
+        for (int64_t third = 0; third < 3; ++third) {
+          const auto part = head_rows(keep_heads, u.head_dim, third * u.heads * u.head_dim);
+          rows.insert(rows.end(), part.begin(), part.end());
+        }
+        cut_rows(u.fused, rows);
+      } else {
+        cut_rows(u.q, q_rows);
+        const auto kv_rows = head_rows(keep_groups, u.head_dim, 0);
+        cut_rows(u.k, kv_rows);
+        cut_rows(u.v, kv_rows);
       }
-      set_tensor(out, "weight", param(out, "weight").index_select(1, idx));
-      set_int_if_present(out, "in_features", static_cast<int64_t>(rows.size()));
+      set_tensor(out, "weight", param(out, "weight").index_select(1, q_idx));
+      set_int_if_present(out, "in_features", static_cast<int64_t>(q_rows.size()));
       auto attention = submodule(model, u.path);
       if (u.traced) {
-        rewrite_traced_heads(attention, u.heads, u.head_dim, static_cast<int64_t>(keep_heads.size()));
+        rewrite_traced_heads(attention, u, kept, kept_kv);
       } else {
-        attention.setattr(u.heads_attr, static_cast<int64_t>(keep_heads.size()));
+        attention.setattr(u.heads_attr, kept);
+        if (!u.kv_heads_attr.empty()) attention.setattr(u.kv_heads_attr, kept_kv);
       }
       for (const auto& name : u.width_attrs) {
-        attention.setattr(name, static_cast<int64_t>(rows.size()));
+        attention.setattr(name, static_cast<int64_t>(q_rows.size()));
       }
-      changes.push_back({u.path, "heads", u.heads, static_cast<int64_t>(keep_heads.size())});
+      changes.push_back({u.path, "heads", u.heads, kept});
     }
   }
   if (o.structured.channels > 0) {

@@ -29,18 +29,24 @@ struct FfnPair {
 };
 
 // An attention module: a submodule with an integer head count (num_heads, num_attention_heads,
-// n_head, n_heads, heads) and query/key/value Linear children (query/key/value, q_proj/k_proj/
-// v_proj, q_lin/k_lin/v_lin, q/k/v), and the Linear its value path reaches first (the output
-// projection).
+// n_head, n_heads, heads) or, traced, head views after its projections, and either
+// query/key/value Linear children (query/key/value, q_proj/k_proj/v_proj, q_lin/k_lin/v_lin,
+// q/k/v) or one fused projection whose output rows are q, k and v in thirds, split in forward
+// (GPT-2's c_attn); and the Linear its value path reaches first (the output projection).
+// Grouped-query attention (LLaMA: fewer key/value heads, each serving heads / kv_heads query
+// heads in order) is pruned by whole key/value groups.
 struct AttentionUnit {
   std::string path;  // the attention module, e.g. bert.encoder.layer.0.attention.self
   std::string q, k, v, out;
+  std::string fused;          // the fused projection (q, k and v are it), or ""
   std::string heads_attr;     // attribute holding the head count; "" when traced
+  std::string kv_heads_attr;  // num_key_value_heads, when the module has it
   bool traced = false;        // the head count is in view constants of the module's forward
-  // Int attributes holding the projection width (all_head_size; DistilBERT's dim, from which its
-  // forward computes the head size), set with the head count.
+  // Int attributes holding the width of one projection (all_head_size; DistilBERT's dim, from
+  // which its forward computes the head size; GPT-2's split_size), set with the head count.
   std::vector<std::string> width_attrs;
   int64_t heads = 0;
+  int64_t kv_heads = 0;  // == heads unless grouped-query attention
   int64_t head_dim = 0;
 };
 

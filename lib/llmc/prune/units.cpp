@@ -2,6 +2,7 @@
 // head-count attributes or, in traces, the view constants), conv channels.
 #include "llmc/prune/structured.h"
 
+#include <algorithm>
 #include <array>
 #include <deque>
 #include <map>
@@ -65,10 +66,13 @@ bool keeps_last_dim(const Node* view) {
 }
 
 // The head views of a traced attention module's forward: view/reshape(proj(x), [..., H, D])
-// with constants H * D == width right after each of the q/k/v projections' calls. `heads` is H
-// when all three agree, else 0.
+// right after each projection's call (or after the split of a fused projection into thirds).
+// D is a constant; H a constant or -1 (LLaMA's view(b, s, -1, head_dim)), then the projection's
+// width over D. `heads` is the query projection's H and `kv_heads` the key/value ones' (equal
+// unless grouped-query attention); 0 when the views are not found for all three.
 struct TracedHeadViews {
   int64_t heads = 0;
+  int64_t kv_heads = 0;
 };
 
 const Node* projection_call(const Value* v, const torch::jit::Graph& g) {
@@ -79,27 +83,42 @@ const Node* projection_call(const Value* v, const torch::jit::Graph& g) {
   return attr;
 }
 
-TracedHeadViews traced_head_views(const torch::jit::Module& m, const std::array<const char*, 3>& qkv,
-                                  int64_t width) {
+// The projection a head view reads, as "child" or, for a third of a fused projection split in
+// forward, "child#i".
+std::string view_source(const Value* v, const torch::jit::Graph& g) {
+  if (const Node* attr = projection_call(v, g)) return attr->s(c10::attr::name);
+  const Node* unpack = v->node();
+  if (unpack->kind() != c10::prim::ListUnpack) return "";
+  const Node* split = unpack->input(0)->node();
+  if (split->kind() != c10::aten::split) return "";
+  const Node* attr = projection_call(split->input(0), g);
+  if (attr == nullptr) return "";
+  for (size_t i = 0; i < unpack->outputs().size(); ++i) {
+    if (unpack->outputs()[i] == v) return fmt::format("{}#{}", attr->s(c10::attr::name), i);
+  }
+  return "";
+}
+
+TracedHeadViews traced_head_views(const torch::jit::Module& m,
+                                  const std::array<std::string, 3>& sources,
+                                  const std::array<int64_t, 3>& widths) {
   TracedHeadViews out;
   const auto g = own_forward(m);
   if (!g) return out;
   std::map<std::string, int64_t> heads_of;
   for (const Node* n : g->nodes()) {
     if (n->kind() != c10::aten::view && n->kind() != c10::aten::reshape) continue;
-    const Node* attr = projection_call(n->input(0), *g);
-    if (attr == nullptr) continue;
-    const std::string child = attr->s(c10::attr::name);
-    if (child != qkv[0] && child != qkv[1] && child != qkv[2]) continue;
-    const auto [h, d] = last_two(n);
-    if (h > 0 && d > 0) heads_of[child] = h;
+    const std::string source = view_source(n->input(0), *g);
+    const auto it = std::find(sources.begin(), sources.end(), source);
+    if (it == sources.end()) continue;
+    const int64_t width = widths[static_cast<size_t>(it - sources.begin())];
+    auto [h, d] = last_two(n);
+    if (h == -1 && d > 0 && width % d == 0) h = width / d;
+    if (h > 0 && d > 0 && h * d == width) heads_of[source] = h;
   }
-  if (heads_of.size() != 3) return out;
-  const int64_t h = heads_of[qkv[0]];
-  // Key/value heads that differ from the query's: grouped-query attention, refused by the caller
-  // through the projection widths.
-  if (h <= 0 || width % h != 0) return out;
-  out.heads = h;
+  if (heads_of.size() != 3 || heads_of[sources[1]] != heads_of[sources[2]]) return out;
+  out.heads = heads_of[sources[0]];
+  out.kv_heads = heads_of[sources[1]];
   return out;
 }
 
@@ -274,9 +293,13 @@ std::vector<AttentionUnit> find_attention(const torch::jit::Module& model) {
       if (!p.empty() && !linear_node.count(p)) linear_node[p] = n;
     }
   });
+  const auto rows = [&](const std::string& path) {
+    return param(submodule(model, path), "weight").size(0);
+  };
   std::vector<AttentionUnit> units;
   for (const auto& sub : model.named_modules()) {
     const auto& m = sub.value;
+    const std::string where = sub.name.empty() ? "(root)" : sub.name;
     std::string heads_attr;
     for (const char* name : {"num_heads", "num_attention_heads", "n_head", "n_heads", "heads"}) {
       if (m.type()->hasAttribute(name) && m.attr(name).isInt()) heads_attr = name;
@@ -284,95 +307,145 @@ std::vector<AttentionUnit> find_attention(const torch::jit::Module& model) {
         throw InputError("", fmt::format("{}: the head count {} is a constant of the module's "
                                         "class, baked into its code; its heads cannot be "
                                         "removed safely",
-                                        sub.name.empty() ? "(root)" : sub.name, name));
+                                        where, name));
       }
     }
     AttentionUnit u;
     u.path = sub.name;
-    std::array<const char*, 3> qkv{};
+    std::array<std::string, 3> sources;  // what the traced head views read
     for (const auto& names : std::vector<std::array<const char*, 3>>{
              {"query", "key", "value"}, {"q_proj", "k_proj", "v_proj"},
              {"q_lin", "k_lin", "v_lin"}, {"q", "k", "v"}}) {
       if (m.hasattr(names[0]) && m.hasattr(names[1]) && m.hasattr(names[2]) &&
           m.attr(names[0]).isModule() && m.attr(names[1]).isModule() &&
           m.attr(names[2]).isModule()) {
-        qkv = names;
+        sources = {names[0], names[1], names[2]};
         u.q = join_path(sub.name, names[0]);
         u.k = join_path(sub.name, names[1]);
         u.v = join_path(sub.name, names[2]);
         break;
       }
     }
-    if (heads_attr.empty()) {
-      // A trace keeps no head count: it is in the view constants after the projections.
-      if (u.q.empty() || !model::is_linear(submodule(model, u.q))) continue;
-      const int64_t width = param(submodule(model, u.q), "weight").size(0);
-      const auto views = traced_head_views(m, qkv, width);
-      if (views.heads <= 0) continue;
-      u.heads = views.heads;
-      u.traced = true;
-    } else {
-      u.heads_attr = heads_attr;
-      u.heads = m.attr(heads_attr).toInt();
+    if (u.q.empty() && m.hasattr("c_attn") && m.attr("c_attn").isModule()) {
+      u.fused = u.q = u.k = u.v = join_path(sub.name, "c_attn");
+      sources = {"c_attn#0", "c_attn#1", "c_attn#2"};
     }
     if (u.q.empty()) {
-      throw InputError("", fmt::format("attention module {} has no separate query/key/value "
-                                      "projections (a fused qkv projection); its heads cannot be "
-                                      "removed safely",
-                                      sub.name.empty() ? "(root)" : sub.name));
+      if (heads_attr.empty()) continue;
+      throw InputError("", fmt::format("attention module {} has neither separate query/key/value "
+                                      "projections nor a fused one llmc recognises (c_attn, "
+                                      "split in thirds); its heads cannot be removed safely",
+                                      where));
     }
+    std::string not_called;  // a projection that is not a Linear forward calls
     for (const auto* p : {&u.q, &u.k, &u.v}) {
-      if (!model::is_linear(submodule(model, *p)) || !linear_node.count(*p)) {
-        throw InputError("", fmt::format("{} is not a Linear that forward calls; the heads of {} "
-                                        "cannot be removed safely",
-                                        *p, sub.name));
+      if (!model::is_linear(submodule(model, *p)) || !linear_node.count(*p)) not_called = *p;
+    }
+    if (!not_called.empty()) {
+      if (heads_attr.empty()) continue;  // traced: not an attention module llmc knows
+      throw InputError("", fmt::format("{} is not a Linear that forward calls; the heads of {} "
+                                      "cannot be removed safely",
+                                      not_called, where));
+    }
+    {
+      if (!u.fused.empty() && rows(u.fused) % 3 != 0) {
+        throw InputError("", fmt::format("{}: the fused projection {} has {} outputs, not three "
+                                        "equal thirds for query, key and value",
+                                        where, u.fused, rows(u.fused)));
       }
-    }
-    const int64_t width = param(submodule(model, u.q), "weight").size(0);
-    if (u.heads <= 0 || width % u.heads != 0) {
-      throw InputError("", fmt::format("{}: {} = {} does not divide the projection width {}",
-                                      sub.name, heads_attr, u.heads, width));
-    }
-    u.head_dim = width / u.heads;
-    for (const auto* p : {&u.k, &u.v}) {
-      const int64_t kv_width = param(submodule(model, *p), "weight").size(0);
-      if (kv_width != width) {
-        throw InputError("", fmt::format(
-            "{}: grouped-query attention ({} has {} outputs, {} has {}): removing whole key/value "
-            "groups with their query heads is not supported yet; its heads cannot be removed "
-            "(prune.structured.ffn and unstructured pruning still apply)",
-            sub.name, u.q, width, *p, kv_width));
+      const int64_t width = u.fused.empty() ? rows(u.q) : rows(u.fused) / 3;
+      const int64_t kv_width = u.fused.empty() ? rows(u.k) : width;
+      if (u.fused.empty() && rows(u.v) != kv_width) {
+        throw InputError("", fmt::format("{}: {} has {} outputs but {} has {}; its heads cannot be "
+                                        "removed safely",
+                                        where, u.k, kv_width, u.v, rows(u.v)));
       }
-    }
-    for (const char* name : {"all_head_size", "dim", "inner_dim"}) {
-      if (m.type()->hasAttribute(name) && m.attr(name).isInt() && m.attr(name).toInt() == width) {
-        u.width_attrs.push_back(name);
-      }
-    }
-    // The output projection: the first Linear the value projection's output reaches.
-    std::deque<Value*> queue{linear_node[u.v]->output()};
-    std::set<Value*> visited;
-    while (!queue.empty() && u.out.empty()) {
-      Value* val = queue.front();
-      queue.pop_front();
-      if (!visited.insert(val).second || visited.size() > 200) continue;
-      for (const auto& use : val->uses()) {
-        if (use.user->kind() == c10::aten::linear && use.offset == 0) {
-          const auto p = linear_module_path(use.user);
-          if (!p.empty() && p != u.q && p != u.k && p != u.v) {
-            u.out = p;
-            break;
+      if (heads_attr.empty()) {
+        // A trace keeps no head count: it is in the view constants after the projections.
+        const auto views = traced_head_views(m, sources, {width, kv_width, kv_width});
+        if (views.heads <= 0) continue;
+        u.heads = views.heads;
+        u.kv_heads = views.kv_heads;
+        u.traced = true;
+      } else {
+        u.heads_attr = heads_attr;
+        u.heads = m.attr(heads_attr).toInt();
+        for (const char* name : {"num_key_value_heads", "num_kv_heads", "n_kv_heads", "n_kv_head"}) {
+          if (m.type()->hasAttribute(name) && m.attr(name).isInt()) {
+            u.kv_heads_attr = name;
+            u.kv_heads = m.attr(name).toInt();
           }
         }
-        for (Value* o : use.user->outputs()) queue.push_back(o);
       }
+      if (u.heads <= 0 || width % u.heads != 0) {
+        throw InputError("", fmt::format("{}: {} = {} does not divide the projection width {}",
+                                        where, heads_attr.empty() ? "the head count" : heads_attr,
+                                        u.heads, width));
+      }
+      u.head_dim = width / u.heads;
+      if (u.kv_heads == 0 && kv_width % u.head_dim == 0) u.kv_heads = kv_width / u.head_dim;
+      if (u.kv_heads <= 0 || u.kv_heads * u.head_dim != kv_width || u.heads % u.kv_heads != 0) {
+        throw InputError("", fmt::format(
+            "{}: the key/value projection {} has {} outputs, which are not whole key/value heads "
+            "of {} ({} query heads of {}); its heads cannot be removed safely",
+            where, u.k, kv_width, u.head_dim, u.heads, u.head_dim));
+      }
+      for (const char* name : {"all_head_size", "dim", "inner_dim", "split_size"}) {
+        if (m.type()->hasAttribute(name) && m.attr(name).isInt() && m.attr(name).toInt() == width) {
+          u.width_attrs.push_back(name);
+        }
+      }
+      if (!u.fused.empty()) {
+        // The thirds are split off by a size llmc can change: a constant (a trace) or an
+        // attribute it sets (HF's split_size), not the input width (which pruning keeps).
+        for (const auto& use : linear_node[u.fused]->output()->uses()) {
+          if (use.user->kind() != c10::aten::split) continue;
+          const Node* size = use.user->input(1)->node();
+          const auto c = torch::jit::toIValue(use.user->input(1));
+          const bool attr = size->kind() == c10::prim::GetAttr &&
+                            std::find(u.width_attrs.begin(), u.width_attrs.end(),
+                                      size->s(c10::attr::name)) != u.width_attrs.end();
+          if (!(c && c->isInt() && c->toInt() == width) && !attr) {
+            throw InputError("", fmt::format(
+                "{}: the fused projection {} is split in thirds by a size computed in forward "
+                "(not a constant or an attribute such as split_size); its heads cannot be "
+                "removed safely",
+                where, u.fused));
+          }
+        }
+      }
+      // The output projection: the first Linear the value projection's output reaches.
+      std::deque<Value*> queue{linear_node[u.v]->output()};
+      std::set<Value*> visited;
+      while (!queue.empty() && u.out.empty()) {
+        Value* val = queue.front();
+        queue.pop_front();
+        if (!visited.insert(val).second || visited.size() > 200) continue;
+        for (const auto& use : val->uses()) {
+          if (use.user->kind() == c10::aten::linear && use.offset == 0) {
+            const auto p = linear_module_path(use.user);
+            if (!p.empty() && p != u.q && p != u.k && p != u.v) {
+              u.out = p;
+              break;
+            }
+          }
+          for (Value* o : use.user->outputs()) queue.push_back(o);
+          // Returned from a branch of an if (scripted LLaMA's repeat_kv or repeat_interleave):
+          // on to the if's output.
+          Node* owner = use.user->owningBlock()->owningNode();
+          if (use.user == use.user->owningBlock()->return_node() && owner != nullptr &&
+              use.offset < owner->outputs().size()) {
+            queue.push_back(owner->output(use.offset));
+          }
+        }
+      }
+      if (u.out.empty()) {
+        throw InputError("", fmt::format("no output projection (a Linear) follows the value "
+                                        "projection {}; the heads of {} cannot be removed safely",
+                                        u.v, where));
+      }
+      units.push_back(u);
     }
-    if (u.out.empty()) {
-      throw InputError("", fmt::format("no output projection (a Linear) follows the value "
-                                      "projection {}; the heads of {} cannot be removed safely",
-                                      u.v, sub.name));
-    }
-    units.push_back(u);
   }
   return units;
 }

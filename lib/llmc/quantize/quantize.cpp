@@ -336,24 +336,40 @@ util::Json layer_table(const std::vector<LayerPlan>& plan, const std::string& ho
   return layers;
 }
 
-// With `embeddings: true`, the quantize_embeddings pass on the finalized graph, and its table.
-void add_embeddings(torch::jit::Graph& graph, const QuantizeOptions& options, util::Json& details) {
+// With `embeddings: true`, the quantize_embeddings pass on the finalized module, and its table.
+// A table tied to a quantized Linear shares its int8 weight; `model` (the original) names it.
+void add_embeddings(torch::jit::Module& quantized, const torch::jit::Module& model,
+                    const QuantizeOptions& options,
+                    util::Json& details, std::vector<std::string>& warnings) {
   if (!options.embeddings) return;
-  const auto embeddings = passes::quantize_embeddings(graph, [&](const std::string& name) {
+  auto graph = quantized.get_method("forward").graph();
+  const auto result = passes::quantize_embeddings(quantized, *graph, [&](const std::string& name) {
     return model::selected(name, options.include, options.exclude);
   });
-  if (embeddings.empty()) {
+  for (const auto& skip : result.skipped) {
+    warnings.push_back(fmt::format("embedding {} stays float32: {}", skip.name, skip.reason));
+  }
+  if (result.done.empty() && result.skipped.empty()) {
     throw RecipeError({{options.origin.location, recipe::join_key(options.origin.key, "embeddings"),
                         "embeddings: true, but no embedding table of the model is selected by "
                         "include/exclude"}});
   }
   util::Json tables = util::Json::array();
-  for (const auto& e : embeddings) {
+  for (const auto& e : result.done) {
     util::Json t = util::Json::object();
     t["embedding"] = e.name;
     t["shape"] = fmt::format("{}x{}", e.rows, e.dim);
     t["bytes_before"] = e.bytes_before;
     t["bytes_after"] = e.bytes_after;
+    if (!e.shares_packed_weight.empty()) {
+      // The quantized layer whose weight is this table in the original model.
+      std::string layer_name = e.shares_packed_weight;
+      for (const auto& layer : model::linear_layers(model)) {
+        if (model::tied_weight(model, layer) == e.name + ".weight") layer_name = layer.name;
+      }
+      t["tied_to"] = layer_name;
+      t["storage"] = fmt::format("shares {}'s int8 weight (stored once)", layer_name);
+    }
     tables.push_back(t);
   }
   details["embeddings"] = tables;
@@ -505,7 +521,7 @@ QuantizeOutcome quantize_static(const torch::jit::Module& model, const QuantizeO
   }
   for (const auto& [kind, n] : counts) ops[kind] = n;
   out.details["quantized_ops"] = ops;
-  add_embeddings(*graph, options, out.details);
+  add_embeddings(quantized, model, options, out.details, out.warnings);
   add_bf16_matmuls(*graph, options, out.details, out.warnings);
   if (counts.empty()) {
     throw InputError("", "no layer was quantized: the selected layers are not called through "
@@ -642,7 +658,7 @@ QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const Quantize
   out.details["quantized_weight_bytes"] = int8_bytes;
   out.details["replaced_fp32_weight_bytes"] = fp32_bytes;
   out.details["layers"] = layers;
-  add_embeddings(*graph, options, out.details);
+  add_embeddings(quantized, model, options, out.details, out.warnings);
   add_bf16_matmuls(*graph, options, out.details, out.warnings);
   if (kernels == 0 && lstms == 0) {
     throw InputError("", "no layer was quantized: the selected Linear layers are not called "

@@ -1,5 +1,6 @@
 // Pruning building blocks on the fixture models: pattern discovery in the inlined graph,
 // activation capture against a direct computation, per-layer targets and exact zero counts.
+#include "llmc/passes/conv1d_to_linear.h"
 #include "llmc/prune/capture.h"
 #include "llmc/prune/prune.h"
 #include "llmc/prune/structured.h"
@@ -41,7 +42,38 @@ TEST_CASE("feed-forward pairs, attention units and conv chains are found in the 
   CHECK(chains[1].next == "9");
   // No attention in a CNN, no fused-qkv confusion.
   CHECK(find_attention(cnn).empty());
-  CHECK_THROWS_AS(find_attention(torch::jit::load(fixture("lm_student.pt"))), llmc::InputError);
+  // A fused c_attn split by the input width (d = h.size(2)): pruning heads would keep that width.
+  CHECK_THROWS_WITH_AS(find_attention(torch::jit::load(fixture("lm_student.pt"))),
+                       doctest::Contains("split in thirds by a size computed in forward"),
+                       llmc::InputError);
+}
+
+TEST_CASE("attention units of GPT-2's fused c_attn and LLaMA's grouped-query attention") {
+  for (const char* name : {"hf_gpt2_traced.pt", "hf_gpt2_scripted.pt"}) {
+    INFO(name);
+    auto gpt2 = torch::jit::load(fixture(name));
+    CHECK(llmc::passes::conv1d_to_linear(gpt2).converted.size() == 8);  // as prune does first
+    const auto units = find_attention(gpt2);
+    REQUIRE(units.size() == 2);
+    CHECK(units[0].path == "transformer.h.0.attn");
+    CHECK(units[0].fused == "transformer.h.0.attn.c_attn");
+    CHECK(units[0].out == "transformer.h.0.attn.c_proj");
+    CHECK(units[0].heads == 4);
+    CHECK(units[0].kv_heads == 4);
+    CHECK(units[0].head_dim == 16);
+  }
+  for (const char* name : {"hf_llama_traced.pt", "hf_llama_scripted.pt", "hf_llama_ri_traced.pt"}) {
+    INFO(name);
+    const auto units = find_attention(torch::jit::load(fixture(name)));
+    REQUIRE(units.size() == 2);
+    CHECK(units[1].path == "model.layers.1.self_attn");
+    CHECK(units[1].fused.empty());
+    CHECK(units[1].k == "model.layers.1.self_attn.k_proj");
+    CHECK(units[1].out == "model.layers.1.self_attn.o_proj");
+    CHECK(units[1].heads == 4);
+    CHECK(units[1].kv_heads == 2);
+    CHECK(units[1].head_dim == 16);
+  }
 }
 
 TEST_CASE("captured input statistics equal a direct computation") {

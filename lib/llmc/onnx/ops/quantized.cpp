@@ -4,6 +4,9 @@
 //   Mul(x_scale * w_scale) -> Add(bias), which ONNX Runtime fuses and runs with int8 kernels.
 //   Per-tensor and per-channel weights; the activation is quantized per tensor over 8 bits
 //   (LibTorch may use 7 with reduce_range), hence the looser quantized tolerance.
+// - A tied embedding's lookup in that weight (passes/quantize_embeddings):
+//   dequantize(index_select(static qint8 [V, D], 0, ids)) becomes Gather on axis 1 of the same
+//   [D, V] initializer MatMulInteger reads, Transpose, DequantizeLinear — one copy in the file.
 // - quantized::embedding_bag_byte_rowwise_offsets with one index per bag (llmc's 8-bit
 //   embedding tables) becomes a Gather of the uint8 rows, their scale and their bias.
 #include <ATen/core/dispatch/Dispatcher.h>
@@ -34,7 +37,6 @@ void register_quantized(Registry& r) {
     const auto [w, bias] = unpack_linear(c.static_arg(n, 1));
     if (w.scalar_type() != at::kQInt8) c.unsupported(n, "only qint8 weights are supported");
     const std::string prefix = fmt::format("{}", n->input(1)->debugName());
-    const at::Tensor wq = w.int_repr().t().contiguous();  // [in, out] int8
     std::string w_scale, w_zp;
     const auto scheme = w.qscheme();
     if (scheme == at::kPerTensorAffine || scheme == at::kPerTensorSymmetric) {
@@ -50,11 +52,24 @@ void register_quantized(Registry& r) {
     const std::string x = c.in_as(n->input(0), at::kFloat);
     const auto q = c.b.node("DynamicQuantizeLinear", {x}, 3);
     const std::string acc = c.b.node1(
-        "MatMulInteger", {q[0], c.b.initializer(wq, prefix + ".weight_int8"), q[2], w_zp});
+        "MatMulInteger", {q[0], c.int8_codes_transposed(w, prefix + ".weight_int8"), q[2], w_zp});
     const std::string scale = c.b.node1("Mul", {q[1], w_scale});
     std::string y = c.b.node1("Mul", {c.cast(acc, at::kInt, at::kFloat), scale});
     if (bias.defined()) y = c.b.node1("Add", {y, c.b.initializer(bias.to(at::kFloat), prefix + ".bias")});
     c.out(n->output(), y);
+  });
+  r.add("aten::dequantize", [](LowerContext& c, const Node* n) {
+    const Node* gather = n->input(0)->node();
+    if (gather->kind() != c10::aten::index_select || !c.is_static(gather->input(0))) {
+      c.unsupported(n, "only rows gathered from a quantized weight (a tied embedding)");
+    }
+    const at::Tensor q = c.static_arg(gather, 0).toTensor();
+    if (q.qscheme() != at::kPerTensorAffine && q.qscheme() != at::kPerTensorSymmetric) {
+      c.unsupported(n, "rows of a weight that is not quantized per tensor");
+    }
+    c.emit(n, "DequantizeLinear",
+           {c.in(n->input(0)), c.b.scalar(q.q_scale(), at::kFloat),
+            c.b.constant(at::scalar_tensor(q.q_zero_point(), at::kChar))});
   });
   r.add("quantized::embedding_bag_byte_rowwise_offsets", [](LowerContext& c, const Node* n) {
     if (!c.is_static(n->input(0))) c.unsupported(n, "a packed table computed from the inputs");
