@@ -197,7 +197,7 @@ TEST_CASE("distill refuses a checkpoint_dir holding other files before training,
   const auto recipe = dir.write("r.yaml", recipe_text);
   const auto data = read_text((dir.path() / "data/test.jsonl").string());
   SUBCASE("a directory of the user's files is refused, exit 2, nothing deleted") {
-    for (const std::string& ck : {"data", ".", "data/"}) {
+    for (const std::string ck : {"data", ".", "data/"}) {
       CAPTURE(ck);
       const auto start = std::chrono::steady_clock::now();
       const auto r = run_llmc({"distill", recipe, "--force", "--set", "distill.checkpoint_dir=" + ck},

@@ -7,6 +7,7 @@
 #include "llmc/distill/trainer.h"
 #include "llmc/model/inspect.h"
 #include "llmc/model/load.h"
+#include "llmc/passes/lowp_range_constants.h"
 #include "llmc/report/svg_chart.h"
 #include "llmc/util/error.h"
 #include "llmc/util/log.h"
@@ -96,6 +97,20 @@ std::string learning_curves(const TrainResult& t, int64_t steps_per_epoch, bool 
       {{"training loss", "epoch", losses}, {"evaluation: " + t.best_metric, "epoch", {metric}}});
 }
 
+// For bf16 autocast: constants beyond bfloat16's range (HF's torch.finfo(float32).min mask
+// fills) become its extreme finite value (pass lowp_range_constants), or masked_fill fails on a
+// bf16 tensor. The rewritten methods are cloned into a module sharing the same tensors, so no
+// graph executor compiled before the rewrite runs the old code.
+torch::jit::Module bf16_safe_constants(torch::jit::Module m, const std::string& path, Json& notes) {
+  const int clamped = passes::lowp_range_constants(m).clamped;
+  if (clamped == 0) return m;
+  log::info("{}: {} constants beyond bfloat16's range (mask fills such as torch.finfo(float32).min) "
+            "set to its extreme finite value for bf16 autocast",
+            path, clamped);
+  notes[path] = clamped;
+  return m.clone(/*inplace=*/true);
+}
+
 }  // namespace
 
 job::Job distill_job(const DistillRecipe& recipe, RunControl control) {
@@ -115,6 +130,7 @@ job::Job distill_job(const DistillRecipe& recipe, RunControl control) {
     setup.fingerprint = fingerprint(recipe);
     setup.eval = &in.inputs;
 
+    Json clamped = Json::object();  // model path -> bf16-overflowing constants rewritten
     const auto args = model::forward_argument_names(student);
     log::info("reading training data {}", o.train_data.path);
     const data::SampleTable table = data::read_samples(o.train_data, args);
@@ -131,8 +147,10 @@ job::Job distill_job(const DistillRecipe& recipe, RunControl control) {
                                                 fmt::join(args, ", ")));
       }
       for (const auto& p : teacher.parameters(true)) p.set_requires_grad(false);
+      if (o.bf16) teacher = bf16_safe_constants(teacher, o.teacher, clamped);
       setup.teacher = teacher;
     }
+    if (o.bf16) student = bf16_safe_constants(student, common.model, clamped);
     setup.student = student;
     log::info("training on {} samples, evaluating on {} ({} epochs, batch {}{})", table.size(),
               in.inputs.rows(), o.epochs, o.train_data.batch_size,
@@ -158,6 +176,7 @@ job::Job distill_job(const DistillRecipe& recipe, RunControl control) {
     if (!o.teacher.empty()) result.reference_path = o.teacher;
     result.warnings = t.warnings;
     Json& d = result.details;
+    if (clamped.size() > 0) d["bf16_clamped_constants"] = clamped;
     d["teacher"] = o.teacher.empty() ? "none (fine-tuning without a teacher)" : o.teacher;
     d["loss"] = o.teacher.empty()
                     ? std::string("task loss only")

@@ -2,8 +2,10 @@
 
 #include <cmath>
 #include <limits>
+#include <set>
 
 #include <c10/util/BFloat16.h>
+#include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/ir.h>
 
 namespace llmc::passes {
@@ -52,6 +54,21 @@ void rewrite(torch::jit::Block* block, torch::jit::Graph& graph, LowpRangeConsta
 LowpRangeConstantsResult lowp_range_constants(torch::jit::Graph& graph) {
   LowpRangeConstantsResult r;
   rewrite(graph.block(), graph, r);
+  return r;
+}
+
+LowpRangeConstantsResult lowp_range_constants(torch::jit::Module& module) {
+  LowpRangeConstantsResult r;
+  std::set<const c10::ClassType*> done;
+  for (const auto& sub : module.modules()) {
+    if (!done.insert(sub.type().get()).second) continue;
+    for (torch::jit::Function* f : sub.type()->methods()) {
+      auto* gf = dynamic_cast<torch::jit::GraphFunction*>(f);
+      if (gf == nullptr) continue;
+      auto graph = gf->graph();
+      r.clamped += lowp_range_constants(*graph).clamped;
+    }
+  }
   return r;
 }
 

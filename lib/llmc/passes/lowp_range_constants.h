@@ -12,6 +12,7 @@
 
 #include <torch/script.h>
 
+
 namespace llmc::passes {
 
 struct LowpRangeConstantsResult {
@@ -19,5 +20,9 @@ struct LowpRangeConstantsResult {
 };
 
 LowpRangeConstantsResult lowp_range_constants(torch::jit::Graph& graph);
+
+// The same on every method of `module` and its submodules (each class once): for a module that
+// is trained or run under bf16 autocast (distill's bf16) rather than frozen into one graph.
+LowpRangeConstantsResult lowp_range_constants(torch::jit::Module& module);
 
 }  // namespace llmc::passes

@@ -1,0 +1,78 @@
+"""The Python peer for GPT-2's dynamic int8: PyTorch's eager `quantize_dynamic` (engine onednn)
+on the same weights with every Conv1D swapped for the nn.Linear it stands for (weight transposed),
+as a user of PyTorch's own tools must do first (quantize_dynamic does not know Conv1D). The
+traced float32 model (frozen), the peer and llmc's artifact are timed alternately, run by run,
+in this one process, on the same token ids.
+
+Usage: /usr/bin/python3 peer_quantize_gpt2.py MODEL.pt LLMC_INT8.pt BATCH SEQ RUNS OUT_PEER.pt
+Prints one JSON object: median ms per variant, next-token agreement with float32, file bytes.
+"""
+import ctypes
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_hf_bench  # noqa: E402
+from hf_models import Conv1D  # noqa: E402  (make_hf_bench put tests/fixtures on the path)
+
+
+def conv1d_as_linear(model):
+    """Every Conv1D (weight [in, out], y = x W + b) becomes nn.Linear (weight [out, in])."""
+    for name, mod in list(model.named_modules()):
+        for child_name, child in list(mod.named_children()):
+            if isinstance(child, Conv1D):
+                nx, nf = child.weight.shape
+                lin = nn.Linear(nx, nf)
+                with torch.no_grad():
+                    lin.weight.copy_(child.weight.t())
+                    lin.bias.copy_(child.bias)
+                setattr(mod, child_name, lin)
+    return model
+
+
+def main():
+    path, llmc_path = sys.argv[1], sys.argv[2]
+    batch, seq, runs = map(int, sys.argv[3:6])
+    peer_out = sys.argv[6]
+    torch.set_num_threads(1)
+    ctypes.CDLL("libopenblas.so.0").openblas_set_num_threads(1)
+    torch.backends.quantized.engine = "onednn"
+    traced = torch.jit.load(path).eval()
+    eager = make_hf_bench.sized("gpt2")
+    eager.load_state_dict(traced.state_dict())
+    eager = conv1d_as_linear(eager).eval()
+    peer = torch.ao.quantization.quantize_dynamic(eager, {nn.Linear}, dtype=torch.qint8)
+    torch.manual_seed(0)
+    ids = torch.randint(0, make_hf_bench.BENCH["vocab"], (batch, seq))
+    mask = torch.ones(batch, seq, dtype=torch.long)
+    with torch.no_grad():
+        torch.jit.save(torch.jit.trace(peer, (ids[:2, :16], mask[:2, :16])), peer_out)
+    variants = {"fp32_frozen": torch.jit.freeze(traced), "peer_int8": peer,
+                "llmc_int8": torch.jit.load(llmc_path)}
+    times = {k: [] for k in variants}
+    outs = {}
+    with torch.no_grad():
+        for name, m in variants.items():
+            for _ in range(3):
+                outs[name] = m(ids, mask)
+        for _ in range(runs):
+            for name, m in variants.items():
+                start = time.perf_counter()
+                m(ids, mask)
+                times[name].append((time.perf_counter() - start) * 1000)
+    ref = outs["fp32_frozen"].argmax(-1)
+    result = {k: statistics.median(v) for k, v in times.items()}
+    for k in ("peer_int8", "llmc_int8"):
+        result[k + "_next_token_agreement"] = (outs[k].argmax(-1) == ref).float().mean().item()
+    result["peer_bytes"] = os.path.getsize(peer_out)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
