@@ -622,3 +622,48 @@ TEST_CASE("distill a causal LM whose attention is PyTorch 2.x SDPA (GPT-2 layout
   const at::Tensor head = artifact.attr("lm_head").toModule().attr("weight").toTensor();
   CHECK(wte.data_ptr() == head.data_ptr());
 }
+
+TEST_CASE("GPT-2's Conv1D layers, traced and scripted: static int8 per channel with layers "
+          "excluded by module name, and Wanda 2:4 along each layer's input dimension") {
+  const std::string data = "data: {path: " + fixture("distill_test.jsonl") +
+                           ", batch_size: 16}\ntask: {type: language-model}\n";
+  for (const std::string model : {"hf_gpt2_traced.pt", "hf_gpt2_scripted.pt"}) {
+    INFO(model);
+    llmc::test::TempDir dir;
+    const auto q = run(dir, "quantize",
+                       recipe(model, data + "quantize: {scheme: static-int8, per_channel: true, "
+                                            "exclude: [\"*.c_proj\"]}\n"));
+    INFO(q.err);
+    REQUIRE(q.code == 0);
+    const auto& ml = q.report.at("details").at("matrix_layers");
+    // c_attn and c_fc of both blocks and lm_head; the four c_proj layers stay float32.
+    CHECK(ml.at("found").as_int() == 9);
+    CHECK(ml.at("quantized").as_int() == 5);
+    CHECK(q.err.find("quantized 5 of 9 matrix layers") != std::string::npos);
+    CHECK(q.report.at("agreement").at("cosine").as_double() > 0.99);
+    auto qm = torch::jit::load((dir.path() / "out/model.pt").string());
+    CHECK(count_ops(qm, "quantized::linear") + count_ops(qm, "quantized::linear_relu") == 5);
+
+    const auto p = run(dir, "prune",
+                       recipe(model, data + "prune: {method: wanda, pattern: \"2:4\", sparsity: 0}\n"));
+    INFO(p.err);
+    REQUIRE(p.code == 0);
+    auto pm = torch::jit::load((dir.path() / "out/model.pt").string());
+    int checked = 0;
+    for (const auto& w : pm.named_parameters()) {
+      if (w.name.find(".h.") == std::string::npos || w.value.dim() != 2) continue;
+      // The artifact holds them as Linear weights [out, in] (details.conv1d_as_linear): every
+      // group of 4 consecutive inputs of every output keeps exactly 2 weights.
+      const auto zeros = w.value.eq(0).reshape({w.value.size(0), -1, 4}).sum(-1);
+      INFO(w.name);
+      CHECK(zeros.min().item<int64_t>() == 2);
+      CHECK(zeros.max().item<int64_t>() == 2);
+      ++checked;
+    }
+    CHECK(checked == 8);
+    // The tied lm_head (the embedding table) stays dense.
+    const at::Tensor wte = pm.attr("transformer").toModule().attr("wte").toModule()
+                               .attr("weight").toTensor();
+    CHECK(wte.eq(0).sum().item<int64_t>() == 0);
+  }
+}
