@@ -27,10 +27,10 @@ void setup_schema(CLI::App& app, const GlobalFlags&) {
       return;
     }
     for (const auto& c : commands()) {
-      if (!flags->command.empty() && c.name != flags->command && c.section != flags->command) {
+      if (!flags->command.empty() && c.name() != flags->command && c.section() != flags->command) {
         continue;
       }
-      std::fputs(fmt::format("llmc {}:\n", c.name).c_str(), stdout);
+      std::fputs(fmt::format("llmc {}:\n", c.name()).c_str(), stdout);
       for (const auto& k : c.keys()) {
         std::fputs(fmt::format("  {:<40} {}{}\n", k.key, k.type,
                                k.required ? " (required)"

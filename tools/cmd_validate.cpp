@@ -45,7 +45,7 @@ void setup_validate(CLI::App& app, const GlobalFlags& global) {
     if (global.json) {
       util::Json j = util::Json::object();
       j["valid"] = true;
-      j["command"] = command->name;
+      j["command"] = command->name();
       j["recipe"] = flags->recipe;
       j["model"] = common.model;
       j["forward_arguments"] = util::Json::array();
@@ -56,7 +56,7 @@ void setup_validate(CLI::App& app, const GlobalFlags& global) {
     } else {
       std::fputs(fmt::format("{}: valid recipe for `llmc {}`\n  model   {} (forward: {})\n  inputs  "
                              "{}: {} rows in {} batches\n",
-                             flags->recipe, command->name, common.model, fmt::join(args, ", "),
+                             flags->recipe, command->name(), common.model, fmt::join(args, ", "),
                              inputs.agreement.source, inputs.agreement.rows(),
                              inputs.agreement.batches.size())
                      .c_str(),

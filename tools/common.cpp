@@ -56,6 +56,4 @@ void set_command_line(int argc, char** argv) {
   }
 }
 
-const std::string& command_line() { return g_command_line; }
-
 }  // namespace llmc::tools

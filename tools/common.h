@@ -36,8 +36,7 @@ job::RunOptions run_options(const RunFlags& flags);
 // when a gate failed.
 void finish(const report::Report& report, const GlobalFlags& global);
 
-// The command line as typed, for provenance.
+// The command line as typed, for provenance (run_options puts it in RunOptions).
 void set_command_line(int argc, char** argv);
-const std::string& command_line();
 
 }  // namespace llmc::tools

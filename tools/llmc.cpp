@@ -1,24 +1,20 @@
 // llmc: main only wires the subcommands and turns every outcome into a message and an exit
-// code, in one place (docs/exit-codes.md).
+// code, in one place (docs/cli.md#exit-codes).
 #include <cstdio>
 #include <exception>
 #include <new>
-#include <set>
 #include <string>
 
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
 
-#include "cmd_distill.h"
-#include "cmd_export_onnx.h"
-#include "cmd_eval_freeze.h"
 #include "cmd_inspect.h"
 #include "cmd_memory_probe.h"
-#include "cmd_prune.h"
-#include "cmd_quantize.h"
+#include "cmd_run.h"
 #include "cmd_schema.h"
 #include "cmd_validate.h"
 #include "common.h"
+#include "llmc/command_table.h"
 #include "llmc/util/error.h"
 #include "llmc/util/huge_pages.h"
 #include "llmc/util/log.h"
@@ -41,14 +37,13 @@ int report_error(const std::string& message, llmc::ExitCode code) {
 }
 
 
-// Subcommands that load and run models: only they are worth re-executing for the huge-page
-// heap (LibTorch's start-up, about 0.6 s here, is paid twice).
+// Subcommands that load and run models (command_table()'s runs_models): only they are worth
+// re-executing for the huge-page heap (LibTorch's start-up, about 0.6 s here, is paid twice).
 bool runs_models(int argc, char** argv) {
-  static const std::set<std::string> commands = {"eval-freeze", "quantize", "prune", "distill",
-                                                  "export-onnx"};
   for (int i = 1; i < argc; ++i) {
     if (argv[i][0] == '-') continue;  // global flags (--json, -q, -v) come without values
-    return commands.count(argv[i]) > 0;
+    const llmc::CommandRow* row = llmc::find_command_row(argv[i]);
+    return row != nullptr && row->name == argv[i] && row->runs_models;
   }
   return false;
 }
@@ -76,11 +71,7 @@ int main(int argc, char** argv) {
   });
   // Global flags are accepted after the subcommand too.
   app.fallthrough();
-  llmc::tools::setup_eval_freeze(app, global);
-  llmc::tools::setup_quantize(app, global);
-  llmc::tools::setup_prune(app, global);
-  llmc::tools::setup_distill(app, global);
-  llmc::tools::setup_export_onnx(app, global);
+  llmc::tools::setup_run_commands(app, global);
   llmc::tools::setup_validate(app, global);
   llmc::tools::setup_inspect(app, global);
   llmc::tools::setup_schema(app, global);

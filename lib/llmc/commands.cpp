@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 
+#include "llmc/distill/distill.h"
 #include "llmc/distill/recipe.h"
 #include "llmc/freeze/eval_freeze.h"
+#include "llmc/onnx/export.h"
 #include "llmc/onnx/recipe.h"
+#include "llmc/prune/prune.h"
 #include "llmc/prune/recipe.h"
 #include "llmc/quantize/quantize.h"
 #include "llmc/recipe/parse.h"
@@ -12,69 +15,74 @@
 
 namespace llmc {
 
+namespace {
+
+// The row of command_table() named `name` (every entry below names one).
+const CommandRow* row(std::string_view name) {
+  const CommandRow* r = find_command_row(name);
+  LLMC_ASSERT(r != nullptr && r->name == name, "a commands() entry without its command_table() row");
+  return r;
+}
+
+// parse and keys from a subcommand's recipe parser and schema.
+template <class Recipe, class Schema>
+CommandInfo entry(std::string_view name,
+                  Recipe (*parse)(const std::string&, const std::vector<std::string>&),
+                  Schema (*schema)(),
+                  std::function<report::Report(const Recipe&, const RunRequest&)> run) {
+  CommandInfo c;
+  c.row = row(name);
+  c.parse = [parse](const std::string& path, const std::vector<std::string>& sets) {
+    return parse(path, sets).common;
+  };
+  c.keys = [schema] {
+    std::vector<recipe::KeyDoc> keys;
+    schema().document(keys, "");
+    return keys;
+  };
+  c.run = [parse, run](const std::string& path, const std::vector<std::string>& sets,
+                       const RunRequest& request) { return run(parse(path, sets), request); };
+  return c;
+}
+
+}  // namespace
+
 const std::vector<CommandInfo>& commands() {
   static const std::vector<CommandInfo> table = {
-      {"eval-freeze", "eval_freeze",
-       "eval mode, freeze and optimize a TorchScript model for inference",
-       [](const std::string& path, const std::vector<std::string>& sets) {
-         return freeze::parse_eval_freeze_recipe(path, sets).common;
-       },
-       [] {
-         std::vector<recipe::KeyDoc> keys;
-         freeze::eval_freeze_schema().document(keys, "");
-         return keys;
-       }},
-      {"quantize", "quantize",
-       "post-training quantization: dynamic and static int8 with LibTorch's graph-mode passes, "
-       "8-bit embedding tables, bf16, fp16 storage",
-       [](const std::string& path, const std::vector<std::string>& sets) {
-         return quantize::parse_quantize_recipe(path, sets).common;
-       },
-       [] {
-         std::vector<recipe::KeyDoc> keys;
-         quantize::quantize_schema().document(keys, "");
-         return keys;
-       }},
-      {"prune", "prune",
-       "pruning: structured removal of feed-forward neurons and attention heads (tensors "
-       "shrink), unstructured and N:M zeros by magnitude or Wanda importance",
-       [](const std::string& path, const std::vector<std::string>& sets) {
-         return prune::parse_prune_recipe(path, sets).common;
-       },
-       [] {
-         std::vector<recipe::KeyDoc> keys;
-         prune::prune_schema().document(keys, "");
-         return keys;
-       }},
-      {"distill", "distill",
-       "knowledge distillation: train a student from a teacher's soft targets (or fine-tune it "
-       "alone) through TorchScript, with per-epoch evaluation, checkpoints and --resume",
-       [](const std::string& path, const std::vector<std::string>& sets) {
-         return distill::parse_distill_recipe(path, sets).common;
-       },
-       [] {
-         std::vector<recipe::KeyDoc> keys;
-         distill::distill_schema().document(keys, "");
-         return keys;
-       }},
-      {"export-onnx", "export_onnx",
-       "TorchScript to ONNX in C++ (opset 13-17, dynamic axes), checked by onnx::checker and "
-       "strict shape inference, verified against ONNX Runtime on several input shapes",
-       [](const std::string& path, const std::vector<std::string>& sets) {
-         return onnx::parse_export_recipe(path, sets).common;
-       },
-       [] {
-         std::vector<recipe::KeyDoc> keys;
-         onnx::export_schema().document(keys, "");
-         return keys;
-       }},
+      entry<freeze::EvalFreezeRecipe>(
+          "eval-freeze", &freeze::parse_eval_freeze_recipe, &freeze::eval_freeze_schema,
+          [](const freeze::EvalFreezeRecipe& r, const RunRequest& q) {
+            return job::run(freeze::eval_freeze_job(r.eval_freeze), r.common, q.options);
+          }),
+      entry<quantize::QuantizeRecipe>(
+          "quantize", &quantize::parse_quantize_recipe, &quantize::quantize_schema,
+          [](const quantize::QuantizeRecipe& r, const RunRequest& q) {
+            return job::run(quantize::quantize_job(r.quantize), r.common, q.options);
+          }),
+      entry<prune::PruneRecipe>(
+          "prune", &prune::parse_prune_recipe, &prune::prune_schema,
+          [](const prune::PruneRecipe& r, const RunRequest& q) {
+            return job::run(prune::prune_job(r.prune), r.common, q.options);
+          }),
+      entry<distill::DistillRecipe>(
+          "distill", &distill::parse_distill_recipe, &distill::distill_schema,
+          [](const distill::DistillRecipe& r, const RunRequest& q) {
+            return job::run(distill::distill_job(r, {q.resume, q.options.force}), r.common,
+                            q.options);
+          }),
+      entry<onnx::ExportRecipe>(
+          "export-onnx", &onnx::parse_export_recipe, &onnx::export_schema,
+          [](const onnx::ExportRecipe& r, const RunRequest& q) {
+            return onnx::run_export(r, q.options);
+          }),
   };
   return table;
 }
 
-const CommandInfo* find_command(const std::string& name) {
+const CommandInfo* find_command(const std::string& name_or_section) {
+  const CommandRow* r = find_command_row(name_or_section);
   for (const auto& c : commands()) {
-    if (c.name == name || c.section == name) return &c;
+    if (c.row == r) return &c;
   }
   return nullptr;
 }
@@ -83,11 +91,11 @@ const CommandInfo& command_for_recipe(const std::string& path) {
   const YAML::Node root = recipe::load_yaml(path);
   std::vector<const CommandInfo*> found;
   for (const auto& c : commands()) {
-    if (root[c.section].IsDefined()) found.push_back(&c);
+    if (root[c.section()].IsDefined()) found.push_back(&c);
   }
   if (found.size() == 1) return *found.front();
   std::string sections;
-  for (const auto& c : commands()) sections += (sections.empty() ? "" : ", ") + c.section;
+  for (const auto& c : commands()) sections += (sections.empty() ? "" : ", ") + c.section();
   if (found.empty()) {
     throw RecipeError({{path, "",
                         fmt::format("cannot tell which subcommand this recipe is for: it has "
@@ -96,8 +104,29 @@ const CommandInfo& command_for_recipe(const std::string& path) {
   }
   throw RecipeError({{path, "", fmt::format("the recipe has sections of several subcommands ({} "
                                             "and {}); pass --command",
-                                            found[0]->section, found[1]->section)}});
+                                            found[0]->section(), found[1]->section())}});
 }
+
+namespace {
+
+// A Markdown table cell: `|` escaped (GFM reads `\|` as a literal pipe, also in code spans),
+// line breaks folded.
+std::string cell(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char ch : text) {
+    if (ch == '|') {
+      out += "\\|";
+    } else if (ch == '\n') {
+      out += ' ';
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 std::string recipe_reference_markdown() {
   std::string out =
@@ -110,12 +139,14 @@ std::string recipe_reference_markdown() {
       "`$`. `--set key.path=value` overrides any key (the value is read as YAML; list items "
       "are `key[0].field`).\n";
   for (const auto& c : commands()) {
-    out += fmt::format("\n## `llmc {}`\n\n{}.\n\n", c.name, c.summary);
+    out += fmt::format("\n## `llmc {}`\n\n{}.\n\n", c.row->name, c.row->summary);
     out += "| key | type | default | description |\n| --- | --- | --- | --- |\n";
     for (const auto& k : c.keys()) {
-      out += fmt::format("| `{}` | {} | {} | {} |\n", k.key, k.type,
-                         k.required ? "**required**" : (k.default_value.empty() ? "" : "`" + k.default_value + "`"),
-                         k.doc);
+      const std::string default_value =
+          k.required ? "**required**"
+                     : (k.default_value.empty() ? "" : "`" + k.default_value + "`");
+      out += fmt::format("| `{}` | {} | {} | {} |\n", cell(k.key), cell(k.type),
+                         cell(default_value), cell(k.doc));
     }
   }
   return out;

@@ -1,28 +1,43 @@
-// The table of compression subcommands: their recipe section, how to parse their recipes, and
-// their documented keys. `validate` and `schema` use it, so a new subcommand is added here once.
+// The compression subcommands' functions: for each row of llmc/command_table.h, how to parse its
+// recipe (full schema), its documented keys, and how to run it. `main`, `validate` and `schema`
+// use this table; a unit test checks that it has exactly one entry per row.
 #pragma once
 
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "llmc/command_table.h"
+#include "llmc/job/job.h"
 #include "llmc/recipe/common.h"
 #include "llmc/recipe/schema.h"
+#include "llmc/report/report.h"
 
 namespace llmc {
 
+// What the command line adds to a recipe run.
+struct RunRequest {
+  job::RunOptions options;  // --force, recipe path and command line for provenance
+  bool resume = false;      // --resume (rows with resumable only)
+};
+
 struct CommandInfo {
-  std::string name;     // "eval-freeze"
-  std::string section;  // "eval_freeze"
-  std::string summary;
+  const CommandRow* row = nullptr;  // name, section, summary, flags
   // Parses a recipe with the subcommand's full schema; returns the common part.
   std::function<recipe::CommonRecipe(const std::string& path, const std::vector<std::string>& sets)>
       parse;
   std::function<std::vector<recipe::KeyDoc>()> keys;
+  // Parses the recipe and runs the subcommand through the job runner; the report of the run.
+  std::function<report::Report(const std::string& path, const std::vector<std::string>& sets,
+                               const RunRequest& request)>
+      run;
+
+  std::string name() const { return std::string(row->name); }
+  std::string section() const { return std::string(row->section); }
 };
 
 const std::vector<CommandInfo>& commands();
-const CommandInfo* find_command(const std::string& name);
+const CommandInfo* find_command(const std::string& name_or_section);
 
 // The subcommand a recipe is for, from the subcommand section it contains. Throws RecipeError
 // when it has none or several.

@@ -142,10 +142,10 @@ TEST_CASE("--force never replaces a directory holding any input of the recipe, i
   // The refusal comes before anything is loaded, so the inputs need only exist.
   for (const auto& [key, file] : file_of_key()) dir.write("in/" + file, "x");
   for (const auto& command : llmc::commands()) {
-    const auto recipe = dir.write(command.name + ".yaml", all_inputs_recipe(command.name));
+    const auto recipe = dir.write(command.name() + ".yaml", all_inputs_recipe(command.name()));
     for (const auto& doc : command.keys()) {
       if (doc.type.rfind("path to an existing", 0) != 0) continue;
-      CAPTURE(command.name);
+      CAPTURE(command.name());
       CAPTURE(doc.key);
       REQUIRE_MESSAGE(file_of_key().count(doc.key) == 1, "a new input key: add it to this test");
       // The output directory holds this input (and files of an earlier run): --force must not
@@ -153,7 +153,7 @@ TEST_CASE("--force never replaces a directory holding any input of the recipe, i
       const std::string file = file_of_key().at(doc.key);
       dir.write("victim/" + file, "precious");
       dir.write("victim/report.json", "{}");
-      const auto r = run_llmc({command.name, recipe, "--force", "--out", "victim", "--set",
+      const auto r = run_llmc({command.name(), recipe, "--force", "--out", "victim", "--set",
                                doc.key + "=victim/" + file},
                               dir.path().string());
       CHECK(r.code == 2);

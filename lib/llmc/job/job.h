@@ -1,8 +1,10 @@
-// The one flow every compression subcommand shares: load the original, build the measurement
-// inputs, run the subcommand's transform, save the artifact into a staging directory, reload it
-// from disk, measure original vs result on the same inputs (agreement, task metric, latency,
-// memory, size), check the gates, write report.json and report.md, and move the directory into
-// place. A subcommand supplies only its transform (and optional extra verification).
+// The flow the TorchScript-to-TorchScript subcommands share (eval-freeze, quantize, prune,
+// distill): load the original, build the measurement inputs, run the subcommand's transform,
+// save the artifact into a staging directory, reload it from disk, measure original vs result on
+// the same inputs (agreement, task metric, latency, memory, size), check the gates, write
+// report.json and report.md, and move the directory into place. A subcommand supplies only its
+// transform (and optional extra verification). export-onnx still runs its own copy of this flow
+// (onnx/export.cpp run_export) with the same OutputDir, protected paths and report writer.
 #pragma once
 
 #include <functional>

@@ -1,7 +1,10 @@
-// `llmc quantize`: post-training quantization of a TorchScript model with LibTorch's own
-// graph-mode quantization passes (InsertObservers, InsertQuantDeQuant, Finalize — what Python's
-// quantize_dynamic_jit drives). Scheme dynamic-int8: Linear weights stored int8, activations
-// quantized at run time.
+// `llmc quantize`: post-training quantization of a TorchScript model. The int8 schemes use
+// LibTorch's own graph-mode quantization passes (InsertObservers, InsertQuantDeQuant, Finalize —
+// what Python's quantize_dynamic_jit / quantize_jit drive): dynamic-int8 stores Linear (and
+// LSTM) weights in int8 and quantizes activations at run time; static-int8 also quantizes
+// activations with ranges calibrated on data. bf16 casts weights and computes in bfloat16
+// (norms in float32); fp16 stores weights in half precision and computes in float32.
+// docs/quantize.md says which scheme suits which CPU.
 #pragma once
 
 #include <optional>

@@ -42,13 +42,6 @@ int64_t dtype_bytes(DType dtype) {
   return 8;
 }
 
-const std::vector<std::pair<std::string, std::string>>& command_sections() {
-  static const std::vector<std::pair<std::string, std::string>> sections = {
-      {"eval_freeze", "eval-freeze"}, {"quantize", "quantize"}, {"prune", "prune"},
-      {"distill", "distill"},         {"export_onnx", "export-onnx"}};
-  return sections;
-}
-
 namespace {
 
 constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();

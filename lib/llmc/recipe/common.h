@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "llmc/command_table.h"
 #include "llmc/recipe/context.h"
 #include "llmc/recipe/schema.h"
 
@@ -100,16 +101,15 @@ Section<CommonRecipe> common_schema();
 // The schema of a JSONL data section (`data:`, and subcommands' own data keys).
 Section<DataSpec> data_schema();
 
-// The top-level section keys of every subcommand, for "this key belongs to llmc X" hints.
-const std::vector<std::pair<std::string, std::string>>& command_sections();
-
-// Adds hints for the sections of the other subcommands to a subcommand's root schema.
+// Adds hints for the sections of the other subcommands (llmc/command_table.h) to a
+// subcommand's root schema.
 template <class R>
 void hint_other_sections(Section<R>& schema, const std::string& own_section) {
-  for (const auto& [section, command] : command_sections()) {
-    if (section != own_section) {
-      schema.hint(section, "this section belongs to `llmc " + command +
-                               "`; run that subcommand with this recipe");
+  for (const auto& row : command_table()) {
+    if (row.section != own_section) {
+      schema.hint(std::string(row.section), "this section belongs to `llmc " +
+                                                std::string(row.name) +
+                                                "`; run that subcommand with this recipe");
     }
   }
 }

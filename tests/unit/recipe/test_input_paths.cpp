@@ -115,9 +115,9 @@ TEST_CASE("every input key of every subcommand ends up in CommonRecipe::input_pa
        "tokenizer: in/train.model, labels: labels}\n"},
   };
   for (const auto& command : llmc::commands()) {
-    CAPTURE(command.name);
-    REQUIRE(section_of.count(command.name) == 1);
-    const auto recipe = dir.write(command.name + ".yaml", common + section_of.at(command.name));
+    CAPTURE(command.name());
+    REQUIRE(section_of.count(command.name()) == 1);
+    const auto recipe = dir.write(command.name() + ".yaml", common + section_of.at(command.name()));
     const auto r = command.parse(recipe, {});
     size_t input_keys = 0;
     for (const auto& doc : command.keys()) {

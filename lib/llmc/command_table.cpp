@@ -1,0 +1,34 @@
+#include "llmc/command_table.h"
+
+namespace llmc {
+
+const std::vector<CommandRow>& command_table() {
+  static const std::vector<CommandRow> table = {
+      {"eval-freeze", "eval_freeze",
+       "eval mode (dropout and batch-norm deterministic), freeze and optimize a TorchScript "
+       "model for inference, with a report"},
+      {"quantize", "quantize",
+       "post-training quantization: dynamic and static int8 with LibTorch's graph-mode passes, "
+       "8-bit embedding tables, bf16, fp16 storage, with a report"},
+      {"prune", "prune",
+       "pruning: structured removal of feed-forward neurons, attention heads and conv channels "
+       "(tensors shrink), unstructured and N:M zeros by magnitude or Wanda, with a report"},
+      {"distill", "distill",
+       "knowledge distillation: train a student from a teacher's soft targets (or fine-tune it "
+       "alone) through TorchScript, with per-epoch evaluation, checkpoints and --resume",
+       /*runs_models=*/true, /*resumable=*/true},
+      {"export-onnx", "export_onnx",
+       "TorchScript to ONNX in C++ (opset 13-17, dynamic axes), checked by onnx::checker and "
+       "strict shape inference, verified against ONNX Runtime on several input shapes"},
+  };
+  return table;
+}
+
+const CommandRow* find_command_row(std::string_view name_or_section) {
+  for (const auto& row : command_table()) {
+    if (row.name == name_or_section || row.section == name_or_section) return &row;
+  }
+  return nullptr;
+}
+
+}  // namespace llmc
