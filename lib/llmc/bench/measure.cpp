@@ -81,6 +81,7 @@ PairedLatency time_alternating(const std::function<void()>& a, const std::functi
 }
 
 int64_t current_rss_bytes() { return status_field_bytes("VmRSS"); }
+int64_t peak_rss_bytes() { return status_field_bytes("VmHWM"); }
 
 MemoryStats measure_memory(const std::function<void()>& workload) {
   MemoryStats m;

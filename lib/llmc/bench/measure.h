@@ -46,6 +46,8 @@ struct MemoryStats {
 MemoryStats measure_memory(const std::function<void()>& workload);
 
 int64_t current_rss_bytes();
+// This process's peak resident set so far (VmHWM), in bytes.
+int64_t peak_rss_bytes();
 int64_t file_bytes(const std::string& path);
 
 }  // namespace llmc::bench

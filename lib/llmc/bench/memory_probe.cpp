@@ -1,6 +1,8 @@
 #include "llmc/model/load.h"
 #include "llmc/bench/memory_probe.h"
 
+#include "llmc/bench/measure.h"
+
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,15 +30,6 @@ namespace llmc::bench {
 namespace fs = std::filesystem;
 
 namespace {
-
-int64_t peak_rss_bytes() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
-  }
-  return 0;
-}
 
 // Runs argv, returns its stdout, or throws std::runtime_error.
 std::string run_capture(const std::vector<std::string>& args) {
@@ -81,14 +74,7 @@ int memory_probe_main(const std::string& model_path, const std::string& inputs_p
   if (quantized_engine == "qnnpack") at::globalContext().setQEngine(at::QEngine::QNNPACK);
   if (quantized_engine == "fbgemm") at::globalContext().setQEngine(at::QEngine::FBGEMM);
   if (quantized_engine == "x86") at::globalContext().setQEngine(at::QEngine::X86);
-  const int64_t baseline = [] {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
-    }
-    return 0LL;
-  }();
+  const int64_t baseline = current_rss_bytes();
   std::ifstream in(inputs_path, std::ios::binary);
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const c10::IValue args = torch::jit::pickle_load(bytes);

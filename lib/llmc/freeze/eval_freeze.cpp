@@ -11,6 +11,7 @@
 #include "llmc/bench/measure.h"
 #include "llmc/compare/agreement.h"
 #include "llmc/job/job.h"
+#include "llmc/model/load.h"
 #include "llmc/passes/bake_eval_mode.h"
 #include "llmc/recipe/parse.h"
 #include "llmc/util/log.h"
@@ -91,8 +92,8 @@ void check_preserved(const torch::jit::Module& m, const EvalFreezeOptions& optio
 
 }  // namespace
 
-FreezeOutcome eval_freeze(const torch::jit::Module& original, const EvalFreezeOptions& options) {
-  check_preserved(original, options);
+FreezeOutcome eval_freeze(const torch::jit::Module& model, const EvalFreezeOptions& options) {
+  check_preserved(model, options);
   FreezeOutcome out;
   util::Json passes = util::Json::array();
   auto record = [&](const std::string& name, const std::string& effect) {
@@ -102,7 +103,9 @@ FreezeOutcome eval_freeze(const torch::jit::Module& original, const EvalFreezeOp
     passes.push_back(p);
   };
 
-  torch::jit::Module m = original.clone();
+  // Fresh module types and methods (no graph executor has run them, so the rewrites below are
+  // what runs), the same tensors.
+  torch::jit::Module m = model.clone(/*inplace=*/true);
   const int64_t nodes_before = count_nodes(m);
   const auto baked = passes::bake_eval_mode(m, !options.fix_traced_training);
   if (baked.total() > 0) {
@@ -122,7 +125,10 @@ FreezeOutcome eval_freeze(const torch::jit::Module& original, const EvalFreezeOp
                                        baked.dropout, baked.batch_norm));
   m.eval();
   record("eval", "training = False on every submodule");
-  out.reference = m.clone();
+  // The reference: fresh methods again (count_nodes above cached optimized copies of the callees'
+  // graphs from before bake_eval_mode, which a run of `m` would use), the same tensors.
+  // torch::jit::freeze below clones types and methods too and shares the tensors.
+  out.reference = m.clone(/*inplace=*/true);
   out.reference.eval();
 
   torch::jit::Module frozen = [&] {
@@ -185,6 +191,15 @@ bool same_output(const c10::IValue& a, const c10::IValue& b) {
   return true;
 }
 
+// True when the module or any of its submodules is in training mode.
+bool any_training(const torch::jit::Module& m) {
+  if (m.is_training()) return true;
+  for (const auto& sub : m.modules()) {
+    if (sub.is_training()) return true;
+  }
+  return false;
+}
+
 // Runs `runs` times on the batch; true when every output equals the first bitwise.
 bool deterministic(torch::jit::Module& m, const data::Batch& batch, int64_t runs,
                    const std::string& path) {
@@ -200,33 +215,36 @@ bool deterministic(torch::jit::Module& m, const data::Batch& batch, int64_t runs
 job::Job eval_freeze_job(const EvalFreezeOptions& options) {
   job::Job j;
   j.command = "eval-freeze";
-  // The model as it was handed over (possibly in training mode), kept for the verify step.
-  auto as_loaded_holder = std::make_shared<torch::jit::Module>();
-  j.transform = [options, as_loaded_holder](torch::jit::Module original,
-                                            const job::TransformInput& in) {
-    // A fresh copy: training-mode batch-norm would update the running statistics of the one
-    // we freeze.
-    torch::jit::Module as_loaded = original.clone();
-    *as_loaded_holder = as_loaded;
-    const bool loaded_deterministic =
-        deterministic(as_loaded, in.latency_batch, 2, in.common.model);
+  j.transform = [options](torch::jit::Module original, const job::TransformInput& in) {
+    // Deterministic as handed over? A model with a submodule in training mode gets a fresh copy
+    // for that check (training-mode batch-norm would update the running statistics of the one
+    // we freeze), dropped right after; a model in eval mode is run as it is.
+    const bool training = any_training(original);
+    const bool loaded_deterministic = [&] {
+      if (!training) return deterministic(original, in.latency_batch, 2, in.common.model);
+      torch::jit::Module as_loaded = model::load(in.common.model);
+      return deterministic(as_loaded, in.latency_batch, 2, in.common.model);
+    }();
     FreezeOutcome f = eval_freeze(original, options);
     job::TransformResult t;
     t.artifact = f.frozen;
     t.reference = f.reference;
     t.details = std::move(f.details);
-    t.details["original_training_mode"] = original.is_training();
+    t.details["original_training_mode"] = training;
     t.details["original_deterministic_as_loaded"] = loaded_deterministic;
     t.warnings = std::move(f.warnings);
     return t;
   };
-  j.verify = [options, as_loaded_holder](torch::jit::Module& artifact,
-                                         const job::TransformInput& in, report::Report& r) {
+  j.verify = [options](torch::jit::Module& artifact, const job::TransformInput& in,
+                       report::Report& r) {
     // Latency against the model as handed over, which is what a deployment without this step
-    // would run (the report's main comparison is against the original in eval mode).
-    if (as_loaded_holder->is_training()) {
+    // would run (the report's main comparison is against the original in eval mode). Loaded
+    // afresh from the file for this, and only when it was in training mode.
+    if (r.details.contains("original_training_mode") &&
+        r.details.at("original_training_mode").as_bool()) {
+      torch::jit::Module as_loaded = model::load(in.common.model);
       const auto timing = bench::time_alternating(
-          [&] { job::run_forward(*as_loaded_holder, in.latency_batch, in.common.model); },
+          [&] { job::run_forward(as_loaded, in.latency_batch, in.common.model); },
           [&] { job::run_forward(artifact, in.latency_batch, r.result.path); },
           in.common.bench.warmup, in.common.bench.runs, in.latency_batch.rows);
       r.details["as_loaded_p50_ms"] = timing.a.p50_ms;

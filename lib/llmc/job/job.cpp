@@ -176,6 +176,18 @@ std::vector<std::string> protected_paths(const recipe::CommonRecipe& common,
   return out;
 }
 
+namespace {
+
+// With -v: this process's resident and peak memory after a step of the run (where a large
+// model's copies come from).
+void log_memory(const char* step) {
+  log::debug("memory after {}: resident {:.0f} MiB, peak {:.0f} MiB", step,
+             static_cast<double>(bench::current_rss_bytes()) / (1 << 20),
+             static_cast<double>(bench::peak_rss_bytes()) / (1 << 20));
+}
+
+}  // namespace
+
 report::Report run(const Job& job, const recipe::CommonRecipe& common, const RunOptions& options) {
   report::Report r;
   r.command = job.command;
@@ -191,19 +203,47 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   log::info("loading {}", common.model);
   model::LoadNotes load_notes;
   torch::jit::Module original = model::load(common.model, &load_notes);
+  log_memory("loading the model");
   const Inputs inputs = load_inputs(common, original);
   const TransformInput tin{common, inputs.agreement, inputs.latency};
 
   log::info("running {}", job.command);
-  TransformResult t = job.transform(original, tin);
+  TransformResult t = job.transform(std::move(original), tin);
+  original = torch::jit::Module();  // the transform's own copies hold what it still needs
+  log_memory(job.command.c_str());
 
+  // Memory: a large model is never held more than twice (artifact and reference). The artifact
+  // is streamed to disk and dropped; it is measured as reloaded from the file, as a user will
+  // load it. The reference stays in memory only when the transform made it (e.g. eval-freeze's
+  // original in eval mode, which shares the artifact's tensors); it is written to a file of its
+  // own for the memory probe.
   const std::string artifact_path = out.file("model.pt");
   model::save(t.artifact, artifact_path);
-  // Measure what was written, as a user will load it.
-  torch::jit::Module artifact = model::load(artifact_path);
+  t.artifact = torch::jit::Module();
+  log_memory("saving the artifact");
   const std::string original_path = t.reference_path.empty() ? common.model : t.reference_path;
-  torch::jit::Module reference = t.reference ? *t.reference : model::load(original_path);
-  if (!t.reference) reference.eval();
+  std::string reference_file = original_path;
+  if (t.reference) {
+    reference_file = out.file(".reference.pt");
+    model::save(*t.reference, reference_file);
+  }
+  // Peak memory of each model in its own process (before this one loads the artifact).
+  std::string note;
+  const int probe_threads = static_cast<int>(common.threads);
+  r.original.memory = bench::measure_model_memory(reference_file, inputs.latency, probe_threads,
+                                                  pool, t.quantized_engine, note);
+  r.result.memory = bench::measure_model_memory(artifact_path, inputs.latency, probe_threads,
+                                                pool, t.quantized_engine, note);
+  if (t.reference) std::filesystem::remove(reference_file);
+  log_memory("measuring memory");
+
+  torch::jit::Module artifact = model::load(artifact_path);
+  const bool transform_made_reference = t.reference.has_value();
+  torch::jit::Module reference =
+      transform_made_reference ? *t.reference : model::load(original_path);
+  t.reference.reset();
+  if (!transform_made_reference) reference.eval();
+  log_memory("reloading artifact and reference");
 
   r.original.path = original_path;
   r.result.path = (std::filesystem::path(common.output) / "model.pt").string();
@@ -235,6 +275,7 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
     }
   }
   r.agreement = agreement.result();
+  log_memory("comparing outputs");
   if (metrics) {
     r.original.metrics = original_metric.result();
     r.result.metrics = result_metric.result();
@@ -254,29 +295,17 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
                                   total));
       });
   log::progress_done();
+  log_memory("timing");
   r.original.latency = timing.a;
   r.result.latency = timing.b;
-  // Peak memory of each model in its own process. The reference is measured from the file it
-  // came from; when the transform changed it (e.g. traced training flags), from a saved copy.
-  std::string note;
-  std::string reference_file = original_path;
-  if (t.reference) {
-    reference_file = out.file(".reference.pt");
-    model::save(reference, reference_file);
-  }
-  const int probe_threads = static_cast<int>(common.threads);
-  r.original.memory = bench::measure_model_memory(reference_file, inputs.latency, probe_threads,
-                                                  pool, t.quantized_engine, note);
-  r.result.memory = bench::measure_model_memory(artifact_path, inputs.latency, probe_threads,
-                                                pool, t.quantized_engine, note);
-  if (t.reference) std::filesystem::remove(reference_file);
   if (!note.empty()) {
+    // No probe process here: both models measured in this one (the report's `isolated` says
+    // not per model).
     r.warnings.push_back(note);
     r.original.memory = bench::measure_memory(
         [&] { run_forward(reference, inputs.latency, original_path); });
     r.result.memory = bench::measure_memory(
         [&] { run_result_forward(artifact, inputs.latency, common.model, job.command); });
-    // One process for both models: the report's `isolated` says not per model.
     r.original.memory->isolated = false;
     r.result.memory->isolated = false;
   }

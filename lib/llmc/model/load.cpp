@@ -240,14 +240,16 @@ torch::jit::Module load(const std::string& path, LoadNotes* notes) {
 }
 
 void save(const torch::jit::Module& module, const std::string& path) {
-  std::ostringstream bytes;
-  try {
-    module.save(bytes);
-  } catch (const c10::Error& e) {
-    throw InternalError(fmt::format("cannot serialize the model for {}: {}", path,
-                                    e.what_without_backtrace()));
-  }
-  util::write_file_atomic(path, bytes.str());
+  // Streamed to a temporary file by LibTorch's zip writer, record by record: a serialized copy
+  // of a large model is never held in memory.
+  util::write_file_atomic_with(path, [&](const std::string& temp_path) {
+    try {
+      module.save(temp_path);
+    } catch (const c10::Error& e) {
+      throw InternalError(fmt::format("cannot serialize the model for {}: {}", path,
+                                      e.what_without_backtrace()));
+    }
+  });
 }
 
 }  // namespace llmc::model

@@ -40,7 +40,9 @@ std::string where(const torch::jit::Node* node) {
 PreparedGraph prepare_graph(const torch::jit::Module& model, const std::vector<std::string>& given,
                             const std::string& model_path) {
   PreparedGraph out;
-  torch::jit::Module m = model.clone();
+  // Fresh types and methods sharing `model`'s tensors (freezing folds them into constants
+  // without copying): a large model is not held twice.
+  torch::jit::Module m = model.clone(/*inplace=*/true);
   const auto baked = passes::bake_eval_mode(m, /*dry_run=*/true);
   if (baked.total() > 0) {
     throw InputError(model_path,

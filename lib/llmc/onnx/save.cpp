@@ -55,10 +55,14 @@ SavedFiles save_model(::onnx::ModelProto model, const std::string& path, Externa
     throw InputError(path, "the weights pass protobuf's 2 GB limit for one file",
                      "set export_onnx.external_data: auto (or always)");
   }
-  std::string bytes;
-  if (!model.SerializeToString(&bytes)) throw InternalError("cannot serialize the ONNX model");
-  util::write_file_atomic(path, bytes);
-  out.model_bytes = static_cast<int64_t>(bytes.size());
+  // Serialized straight into the file: no second copy of the weights in memory.
+  util::write_file_atomic_with(path, [&](const std::string& temp_path) {
+    std::ofstream file(temp_path, std::ios::binary | std::ios::trunc);
+    if (!model.SerializeToOstream(&file) || !file.flush()) {
+      throw InternalError("cannot serialize the ONNX model into " + path);
+    }
+  });
+  out.model_bytes = static_cast<int64_t>(std::filesystem::file_size(path));
   return out;
 }
 

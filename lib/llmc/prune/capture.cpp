@@ -37,7 +37,8 @@ std::string linear_module_path(const Node* linear) {
 std::map<std::string, InputStats> capture_linear_inputs(const torch::jit::Module& model,
                                                         const std::vector<std::string>& layers,
                                                         const std::vector<data::Batch>& batches) {
-  torch::jit::Module m = model.clone();
+  // Fresh methods, the same tensors: only a copy of the graph is changed below.
+  torch::jit::Module m = model.clone(/*inplace=*/true);
   m.eval();
   auto graph = m.get_method("forward").graph()->copy();
   llmc::model::inline_calls(*graph);

@@ -1,6 +1,5 @@
 #include "llmc/quantize/quantize.h"
 
-
 #include <optional>
 #include <set>
 
@@ -455,7 +454,9 @@ bool all_finite(const at::Tensor& t) { return !t.is_floating_point() || at::isfi
 QuantizeOutcome quantize_static(const torch::jit::Module& model, const QuantizeOptions& options,
                                 const std::vector<data::Batch>& calibration) {
   const auto plan = plan_layers(model, options);
-  torch::jit::Module m = model.clone();
+  // Fresh types and methods sharing `model`'s tensors: no pass below writes into a weight
+  // (folding and packing make new tensors), so no float copy of a large model is made.
+  torch::jit::Module m = model.clone(/*inplace=*/true);
   m.eval();
   m = torch::jit::FoldConvBatchNorm(m);
   const torch::jit::QConfigDict qconfig = qconfig_for(
@@ -465,7 +466,7 @@ QuantizeOutcome quantize_static(const torch::jit::Module& model, const QuantizeO
            : activation_minmax_observer(),
        options.per_channel ? weight_per_channel_observer() : weight_observer()});
   torch::jit::Module prepared = run_pass([&] {
-    return torch::jit::InsertObservers(m, "forward", qconfig, /*inplace=*/false,
+    return torch::jit::InsertObservers(m, "forward", qconfig, /*inplace=*/true,
                                        torch::jit::QuantType::STATIC);
   });
   // Calibration: every observer sees the activations of these batches.
@@ -618,14 +619,15 @@ std::pair<int64_t, int64_t> add_lstms(torch::jit::Graph& graph, const torch::jit
 
 QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const QuantizeOptions& options) {
   const auto plan = plan_layers(model, options, /*lstm=*/true);
-  torch::jit::Module m = model.clone();
+  // Fresh types and methods sharing `model`'s tensors (packing makes new ones): no float copy.
+  torch::jit::Module m = model.clone(/*inplace=*/true);
   m.eval();
   const torch::jit::QConfigDict qconfig = qconfig_for(
       plan, options,
       {dynamic_activation_observer(),
        options.per_channel ? weight_per_channel_observer() : weight_observer()});
   torch::jit::Module prepared = run_pass([&] {
-    return torch::jit::InsertObservers(m, "forward", qconfig, /*inplace=*/false,
+    return torch::jit::InsertObservers(m, "forward", qconfig, /*inplace=*/true,
                                        torch::jit::QuantType::DYNAMIC);
   });
   torch::jit::Module quantized = convert_and_finalize(prepared, torch::jit::QuantType::DYNAMIC);
@@ -668,8 +670,11 @@ QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const Quantize
   return out;
 }
 
-QuantizeOutcome cast_bf16(const torch::jit::Module& model, const std::vector<bool>& float_inputs) {
-  torch::jit::Module m = model.clone();
+QuantizeOutcome cast_bf16(torch::jit::Module model, const std::vector<bool>& float_inputs) {
+  // Fresh types and methods; the tensors are `model`'s own, cast in place (set_data), so every
+  // alias sees bfloat16 — weights tied between modules, an LSTM's _flat_weights list — and no
+  // float32 copy of the model is made.
+  torch::jit::Module m = model.clone(/*inplace=*/true);
   m.eval();
   int64_t tensors = 0;
   int64_t bytes_before = 0;
@@ -708,7 +713,8 @@ QuantizeOutcome cast_bf16(const torch::jit::Module& model, const std::vector<boo
 }
 
 QuantizeOutcome store_fp16(const torch::jit::Module& model) {
-  torch::jit::Module m = model.clone();
+  // Shared tensors: freezing folds them into constants and fp16_storage adds half copies.
+  torch::jit::Module m = model.clone(/*inplace=*/true);
   m.eval();
   torch::jit::Module frozen = torch::jit::freeze(m, c10::nullopt, /*optimize_numerics=*/true);
   const auto r = passes::fp16_storage(*frozen.get_method("forward").graph());
@@ -761,14 +767,14 @@ job::Job quantize_job(const QuantizeOptions& options) {
     apply_onednn_isa(options, isa_details, isa_warnings);
     QuantizeOutcome q;
     passes::AttentionRewrites rewrites;
-    if (options.optimize_attention) {
-      original = original.clone();
-      rewrites = passes::optimize_attention(original);
-    }
+    // The runner hands over its only handle: the rewrites below may change `original`. Its
+    // methods are cloned first (they may have run while the inputs were checked); its tensors
+    // are not copied.
+    original = original.clone(/*inplace=*/true);
+    if (options.optimize_attention) rewrites = passes::optimize_attention(original);
     // int8 quantizes Linear layers: GPT-2's Conv1D layers become ones first.
     job::TransformResult canonical;
     if (options.scheme == Scheme::dynamic_int8 || options.scheme == Scheme::static_int8) {
-      if (!options.optimize_attention) original = original.clone();
       job::canonicalize_matrix_layers(original, canonical);
     }
     if (options.scheme == Scheme::bf16) {

@@ -98,7 +98,9 @@ QuantizeOutcome quantize_static(const torch::jit::Module& model, const QuantizeO
 // bf16: floating-point weights and buffers cast to bfloat16, frozen, with float inputs cast to
 // bf16 and outputs back to float32 at the graph boundary. `float_inputs[i]`: forward argument i
 // is a floating-point tensor.
-QuantizeOutcome cast_bf16(const torch::jit::Module& model, const std::vector<bool>& float_inputs);
+// `model`'s floating-point parameters and buffers are cast to bfloat16 in place: hand over a
+// module that is not needed in float32 afterwards.
+QuantizeOutcome cast_bf16(torch::jit::Module model, const std::vector<bool>& float_inputs);
 
 // fp16: frozen, float32 weight constants stored as float16 with a cast back (fp16_storage pass):
 // half the file, float32 compute.

@@ -121,16 +121,50 @@ std::vector<std::string> recover_leftovers(const std::string& target) {
   return done;
 }
 
-void write_file_atomic(const std::string& path, const std::string& bytes) {
-  const fs::path target(path);
+namespace {
+
+// The temporary sibling of `target` that an atomic write fills before its rename.
+fs::path temp_sibling(const fs::path& target) {
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  const fs::path tmp = dir / ("." + target.filename().string() + ".tmp-" + random_suffix());
-  const RemoveOnSignal remove_on_signal(tmp.string(), RemoveOnSignal::Kind::file);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  return dir / ("." + target.filename().string() + ".tmp-" + random_suffix());
+}
+
+// fsync of the filled temporary file, then its rename onto `target`; removes it on failure.
+void commit_temp(const fs::path& tmp, const fs::path& target) {
+  const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+  const bool synced = fd >= 0 && ::fsync(fd) == 0;
+  const int sync_errno = errno;
+  const bool closed = fd >= 0 && ::close(fd) == 0;
+  if (!synced || !closed) {
+    const int err = synced ? errno : sync_errno;
+    ::unlink(tmp.c_str());
+    throw InternalError(fmt::format("cannot write {}: {}", target.string(), std::strerror(err)));
+  }
+  if (::rename(tmp.c_str(), target.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw InternalError(fmt::format("cannot rename {} to {}: {}", tmp.string(), target.string(),
+                                    std::strerror(err)));
+  }
+}
+
+// Creates `tmp` exclusively (never follows or reuses an existing entry); returns its descriptor.
+int create_temp(const fs::path& tmp, const std::string& path) {
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) {
     throw InternalError(fmt::format("cannot create {} (temporary file {}): {}", path,
                                     tmp.filename().string(), std::strerror(errno)));
   }
+  return fd;
+}
+
+}  // namespace
+
+void write_file_atomic(const std::string& path, const std::string& bytes) {
+  const fs::path target(path);
+  const fs::path tmp = temp_sibling(target);
+  const RemoveOnSignal remove_on_signal(tmp.string(), RemoveOnSignal::Kind::file);
+  const int fd = create_temp(tmp, path);
   size_t written = 0;
   while (written < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
@@ -143,20 +177,27 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
     }
     written += static_cast<size_t>(n);
   }
-  const bool synced = ::fsync(fd) == 0;
-  const int sync_errno = errno;
-  const bool closed = ::close(fd) == 0;
-  if (!synced || !closed) {
-    const int err = synced ? errno : sync_errno;
+  if (::close(fd) != 0) {
+    const int err = errno;
     ::unlink(tmp.c_str());
     throw InternalError(fmt::format("cannot write {}: {}", path, std::strerror(err)));
   }
-  if (::rename(tmp.c_str(), target.c_str()) != 0) {
-    const int err = errno;
+  commit_temp(tmp, target);
+}
+
+void write_file_atomic_with(const std::string& path,
+                            const std::function<void(const std::string& temp_path)>& write) {
+  const fs::path target(path);
+  const fs::path tmp = temp_sibling(target);
+  const RemoveOnSignal remove_on_signal(tmp.string(), RemoveOnSignal::Kind::file);
+  ::close(create_temp(tmp, path));
+  try {
+    write(tmp.string());
+  } catch (...) {
     ::unlink(tmp.c_str());
-    throw InternalError(fmt::format("cannot rename {} to {}: {}", tmp.string(), path,
-                                    std::strerror(err)));
+    throw;
   }
+  commit_temp(tmp, target);
 }
 
 std::string OutputLock::lock_path(const std::string& target) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <optional>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,13 @@ namespace llmc::util {
 
 // Writes `bytes` to `path` atomically (temp file in the same directory, fsync, rename).
 void write_file_atomic(const std::string& path, const std::string& bytes);
+
+// The same for a writer that writes a file by name (e.g. torch::jit::Module::save, which streams
+// tensor records to disk): `write` is handed the path of a new, empty temporary file in the same
+// directory as `path` and writes it; then fsync and rename. Nothing of the whole file is held in
+// memory. If `write` throws, the temporary file is removed and the exception propagates.
+void write_file_atomic_with(const std::string& path,
+                            const std::function<void(const std::string& temp_path)>& write);
 
 // An exclusive lock on an output path for as long as the object lives: flock on the sibling
 // file `.NAME.llmc-lock` (NAME the output's last component, symlinks resolved, so every spelling

@@ -142,4 +142,28 @@ TEST_CASE("deflated size: zeros compress") {
   const std::string zeros(1 << 16, '\0');
   CHECK(deflated_bytes(random_bytes) > (1 << 16) * 0.95);
   CHECK(deflated_bytes(zeros) < 1000);
+
+  // 16 MiB, each MiB half random and half zeros (as a pruned weight file is zeros spread all
+  // over): exact when small enough, else estimated from evenly spaced samples, close to exact.
+  llmc::test::TempDir dir;
+  std::string file;
+  uint32_t x = 7;
+  for (int chunk = 0; chunk < 16; ++chunk) {
+    std::string c(1 << 20, '\0');
+    for (size_t i = 0; i < c.size() / 2; ++i) {
+      x = x * 1664525u + 1013904223u;
+      c[i] = static_cast<char>(x >> 24);
+    }
+    file += c;
+  }
+  const std::string path = dir.write("mixed.bin", file);
+  const auto exact = deflated_file_bytes(path);
+  CHECK_FALSE(exact.estimated);
+  CHECK(exact.bytes == deflated_bytes(file));
+  CHECK(exact.sampled_bytes == static_cast<int64_t>(file.size()));
+  const auto estimate = deflated_file_bytes(path, int64_t{4} << 20);
+  CHECK(estimate.estimated);
+  CHECK(estimate.sampled_bytes == int64_t{4} << 20);
+  CHECK(std::abs(static_cast<double>(estimate.bytes) / static_cast<double>(exact.bytes) - 1.0) <
+        0.05);
 }
