@@ -17,7 +17,7 @@ const std::vector<CommandInfo>& commands() {
       {"eval-freeze", "eval_freeze",
        "eval mode, freeze and optimize a TorchScript model for inference",
        [](const std::string& path, const std::vector<std::string>& sets) {
-         return freeze::parse_eval_freeze_recipe(path, sets).common;
+         return ParsedRecipe{freeze::parse_eval_freeze_recipe(path, sets).common, {}};
        },
        [] {
          std::vector<recipe::KeyDoc> keys;
@@ -28,7 +28,12 @@ const std::vector<CommandInfo>& commands() {
        "post-training quantization: dynamic and static int8 with LibTorch's graph-mode passes, "
        "8-bit embedding tables, bf16, fp16 storage",
        [](const std::string& path, const std::vector<std::string>& sets) {
-         return quantize::parse_quantize_recipe(path, sets).common;
+         auto r = quantize::parse_quantize_recipe(path, sets);
+         ParsedRecipe out{std::move(r.common), {}};
+         if (r.quantize.calibration_data) {
+           out.data.emplace_back("quantize.calibration_data", *r.quantize.calibration_data);
+         }
+         return out;
        },
        [] {
          std::vector<recipe::KeyDoc> keys;
@@ -39,7 +44,12 @@ const std::vector<CommandInfo>& commands() {
        "pruning: structured removal of feed-forward neurons and attention heads (tensors "
        "shrink), unstructured and N:M zeros by magnitude or Wanda importance",
        [](const std::string& path, const std::vector<std::string>& sets) {
-         return prune::parse_prune_recipe(path, sets).common;
+         auto r = prune::parse_prune_recipe(path, sets);
+         ParsedRecipe out{std::move(r.common), {}};
+         if (r.prune.calibration_data) {
+           out.data.emplace_back("prune.calibration_data", *r.prune.calibration_data);
+         }
+         return out;
        },
        [] {
          std::vector<recipe::KeyDoc> keys;
@@ -50,7 +60,8 @@ const std::vector<CommandInfo>& commands() {
        "knowledge distillation: train a student from a teacher's soft targets (or fine-tune it "
        "alone) through TorchScript, with per-epoch evaluation, checkpoints and --resume",
        [](const std::string& path, const std::vector<std::string>& sets) {
-         return distill::parse_distill_recipe(path, sets).common;
+         auto r = distill::parse_distill_recipe(path, sets);
+         return ParsedRecipe{std::move(r.common), {{"distill.train_data", r.distill.train_data}}};
        },
        [] {
          std::vector<recipe::KeyDoc> keys;
@@ -61,7 +72,7 @@ const std::vector<CommandInfo>& commands() {
        "TorchScript to ONNX in C++ (opset 13-17, dynamic axes), checked by onnx::checker and "
        "strict shape inference, verified against ONNX Runtime on several input shapes",
        [](const std::string& path, const std::vector<std::string>& sets) {
-         return onnx::parse_export_recipe(path, sets).common;
+         return ParsedRecipe{onnx::parse_export_recipe(path, sets).common, {}};
        },
        [] {
          std::vector<recipe::KeyDoc> keys;

@@ -11,13 +11,19 @@
 
 namespace llmc {
 
+// A subcommand's recipe as `validate` checks it: the common part and the subcommand's own data
+// files (distill.train_data, calibration_data), with their recipe keys.
+struct ParsedRecipe {
+  recipe::CommonRecipe common;
+  std::vector<std::pair<std::string, recipe::DataSpec>> data;
+};
+
 struct CommandInfo {
   std::string name;     // "eval-freeze"
   std::string section;  // "eval_freeze"
   std::string summary;
-  // Parses a recipe with the subcommand's full schema; returns the common part.
-  std::function<recipe::CommonRecipe(const std::string& path, const std::vector<std::string>& sets)>
-      parse;
+  // Parses a recipe with the subcommand's full schema.
+  std::function<ParsedRecipe(const std::string& path, const std::vector<std::string>& sets)> parse;
   std::function<std::vector<recipe::KeyDoc>()> keys;
 };
 

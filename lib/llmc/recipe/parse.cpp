@@ -1,6 +1,7 @@
 #include "llmc/recipe/parse.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cctype>
 #include <cstdint>
 #include <fstream>
@@ -8,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "llmc/util/excerpt.h"
 #include "llmc/util/file_check.h"
 
 namespace llmc::recipe {
@@ -21,8 +23,12 @@ YAML::Node load_yaml(const std::string& path) {
                                  : "cannot read the recipe file: " + problem->message;
     throw RecipeError({{path, "", what}});
   }
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw RecipeError({{path, "", "cannot read the recipe file"}});
+  if (!in) {
+    throw RecipeError(
+        {{path, "", "cannot read the recipe file: " + util::problem_from_errno(errno).message}});
+  }
   std::stringstream text;
   text << in.rdbuf();
   YAML::Node root;
@@ -48,7 +54,7 @@ YAML::Node load_yaml(const std::string& path) {
                         "recipe_version",
                         fmt::format("recipe_version {} is not supported (this llmc reads "
                                     "recipe_version: 1)",
-                                    version.Scalar())}});
+                                    util::excerpt(version.Scalar()))}});
   }
   return root;
 }
@@ -105,7 +111,7 @@ void apply_overrides(YAML::Node& root, const std::vector<std::string>& sets, Con
     const size_t eq = set.find('=');
     const std::string raw_key = set.substr(0, eq);
     if (eq == std::string::npos || raw_key.empty()) {
-      ctx.add({"--set", "", fmt::format("\"{}\": expected KEY=VALUE", set)});
+      ctx.add({"--set", "", fmt::format("\"{}\": expected KEY=VALUE", util::excerpt(set))});
       continue;
     }
     const std::string key = normalize_key(raw_key);

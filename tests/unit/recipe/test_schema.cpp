@@ -214,3 +214,20 @@ TEST_CASE("--set list indices beyond size_t are errors, not exceptions") {
   CHECK(got.find("no list item 99999999999999999999999 to set (the list has 1 items)") !=
         std::string::npos);
 }
+
+TEST_CASE("values echoed in recipe errors are bounded: an 8 MB scalar, key or --set is one line") {
+  llmc::test::TempDir dir;
+  dir.write("m.pt", "x");
+  const std::string huge(8 << 20, 'z');
+  const std::string cut = std::string(80, 'z') + "… (8388608 bytes)";
+  std::string got = errors_of(dir, "recipe_version: 1\nmodel: m.pt\nthreads: " + huge + "\n");
+  CHECK(got == "r.yaml:3:10: threads: expected an integer, got \"" + cut + "\"");
+  got = errors_of(dir, "recipe_version: 1\nmodel: m.pt\ntask: {type: " + huge + "}\n");
+  CHECK(got == "r.yaml:3:14: task.type: expected one of none|single-label|multi-label|"
+               "language-model, got \"" + cut + "\"");
+  got = errors_of(dir, "recipe_version: 1\nmodel: m.pt\n" + huge + ": 1\n");
+  CHECK(got.size() < 2000);
+  CHECK(got.find("unknown key \"" + cut + "\"") != std::string::npos);
+  got = errors_of(dir, "recipe_version: 1\nmodel: m.pt\n", {huge});
+  CHECK(got == "--set: \"" + cut + "\": expected KEY=VALUE");
+}
