@@ -110,7 +110,8 @@ void apply_overrides(YAML::Node& root, const std::vector<std::string>& sets, Con
   for (const auto& set : sets) {
     const size_t eq = set.find('=');
     const std::string raw_key = set.substr(0, eq);
-    if (eq == std::string::npos || raw_key.empty()) {
+    // A key of only separators ("--set .=1", "[]=1") names nothing.
+    if (eq == std::string::npos || split_key(raw_key).empty()) {
       ctx.add({"--set", "", fmt::format("\"{}\": expected KEY=VALUE", util::excerpt(set))});
       continue;
     }
@@ -139,6 +140,12 @@ void apply_overrides(YAML::Node& root, const std::vector<std::string>& sets, Con
         }
         next.reset(cur[index]);
       } else {
+        // yaml-cpp throws on a key lookup inside a scalar or a list.
+        if (!cur.IsMap() && !cur.IsNull()) {
+          ctx.add({"--set", key, "cannot set a key inside a value that is not a mapping"});
+          ok = false;
+          break;
+        }
         if (!cur[parts[i]].IsDefined() || cur[parts[i]].IsNull()) {
           cur[parts[i]] = YAML::Node(YAML::NodeType::Map);
         }

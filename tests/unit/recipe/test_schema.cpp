@@ -231,3 +231,16 @@ TEST_CASE("values echoed in recipe errors are bounded: an 8 MB scalar, key or --
   got = errors_of(dir, "recipe_version: 1\nmodel: m.pt\n", {huge});
   CHECK(got == "--set: \"" + cut + "\": expected KEY=VALUE");
 }
+
+TEST_CASE("--set into a scalar or a list, or of a key with no name, is a recipe error") {
+  // Found by fuzz_recipe: yaml-cpp threw "operator[] call on a scalar" past the parser (exit 4).
+  llmc::test::TempDir dir;
+  dir.write("m.pt", "x");
+  CHECK(errors_of(dir, "recipe_version: 1\nmodel: m.pt\ngates: strict\n", {"gates.x.y=1"}) ==
+        "--set: gates.x.y: cannot set a key inside a value that is not a mapping");
+  CHECK(errors_of(dir, "recipe_version: 1\nmodel: m.pt\nexample_inputs: [a]\n",
+                  {"example_inputs.name.x=1"}) ==
+        "--set: example_inputs.name.x: cannot set a key inside a value that is not a mapping");
+  CHECK(errors_of(dir, "recipe_version: 1\nmodel: m.pt\n", {".=1"}) ==
+        "--set: \".=1\": expected KEY=VALUE");
+}
