@@ -19,10 +19,15 @@ namespace {
 using llmc::data::Field;
 using llmc::data::SampleTable;
 
+// The element count of the field's shape (0 with any empty dimension), saturating just past
+// the number of values.
 size_t numel(const Field& f) {
-  size_t n = 1;
   for (int64_t d : f.shape) {
     if (d < 0) llmc::fuzz::finding("a negative dimension");
+    if (d == 0) return 0;
+  }
+  size_t n = 1;
+  for (int64_t d : f.shape) {
     n *= static_cast<size_t>(d);
     if (n > f.values.size()) return n;  // a mismatch already; no overflow past it
   }

@@ -35,23 +35,26 @@ enum class ValueRule { any, token_id, zero_one, class_index };
 // 2^63: the first double that no int64_t holds.
 constexpr double kInt64Limit = 9223372036854775808.0;
 
+// The value as written, for a message (only on failure: dumping every value would be slow).
+std::string shown(const util::Json& j) { return util::excerpt(j.dump()); }
+
 void check_value(const util::Json& j, ValueRule rule, const Fail& fail) {
-  const std::string text = util::excerpt(j.dump());
   switch (rule) {
     case ValueRule::any:
       return;
     case ValueRule::token_id:
     case ValueRule::class_index: {
+      if (j.is_int() && j.as_int() >= 0) return;
       const char* what = rule == ValueRule::token_id ? "token ids" : "single-label labels";
       const char* one = rule == ValueRule::token_id ? "token id" : "class index";
-      if (j.is_bool()) fail(fmt::format("{} must be integers, got the boolean {}", what, text));
+      if (j.is_bool()) fail(fmt::format("{} must be integers, got the boolean {}", what, shown(j)));
       if (j.is_double()) {
         const double v = j.as_double();
-        fail(fmt::format("{} must be integers, got {}{}", what, text,
+        fail(fmt::format("{} must be integers, got {}{}", what, shown(j),
                          v >= kInt64Limit || v < -kInt64Limit ? " (beyond the 64-bit integer range)"
                                                               : " (a float)"));
       }
-      if (j.as_int() < 0) fail(fmt::format("{} {} is negative", one, text));
+      fail(fmt::format("{} {} is negative", one, shown(j)));
       return;
     }
     case ValueRule::zero_one:
@@ -60,7 +63,7 @@ void check_value(const util::Json& j, ValueRule rule, const Fail& fail) {
           (j.is_double() && (j.as_double() == 0.0 || j.as_double() == 1.0))) {
         return;
       }
-      fail(fmt::format("values must be 0 or 1, got {}", text));
+      fail(fmt::format("values must be 0 or 1, got {}", shown(j)));
   }
 }
 
@@ -82,7 +85,7 @@ void flatten(const util::Json& j, Field& f, size_t depth, int64_t& leaf_depth, V
     return;
   }
   if (!j.is_number() && !j.is_bool()) {
-    fail(fmt::format("expected a number or a list of numbers, got {}", util::excerpt(j.dump())));
+    fail(fmt::format("expected a number or a list of numbers, got {}", shown(j)));
   }
   // A number where an earlier item of the same level was a list, or the reverse.
   if (f.shape.size() != depth || (leaf_depth >= 0 && static_cast<size_t>(leaf_depth) != depth)) {

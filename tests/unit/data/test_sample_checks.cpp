@@ -176,6 +176,10 @@ TEST_CASE("nested values: errors name the line that holds them") {
   const Read rank("{\"x\": [1, 2]}\n{\"x\": [1]}\n\n{\"x\": [[1]]}\n");
   CHECK(has(rank.error({"x"}), rank.at(4) + "field \"x\" has 2 dimensions here but 1 on line 1"));
 
+  // Empty lists are a shape with a zero, not an error (found by fuzz_jsonl's harness).
+  const Read empty("{\"x\": [[]]}\n");
+  CHECK(empty.table({"x"}).columns[0][0].shape == std::vector<int64_t>{1, 0});
+
   // 2-D fields of different shapes in one batch: the line of the one that differs.
   const Read shapes("{\"x\": [[1, 2]]}\n{\"x\": [[1, 2]]}\n{\"x\": [[1, 2], [3, 4]]}\n");
   const auto table = shapes.table({"x"});
