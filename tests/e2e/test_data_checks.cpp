@@ -37,7 +37,7 @@ const char* kGood = "{\"input_ids\": [5, 6, 7], \"attention_mask\": [1, 1, 1], \
 TEST_CASE("validate: bad data values are exit 3 naming file:line and the field") {
   llmc::test::TempDir dir;
   struct Case {
-    const char* name;
+    std::string name;
     std::string line;
     std::string expected;
   };
