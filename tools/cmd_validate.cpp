@@ -1,5 +1,6 @@
-// `llmc validate RECIPE`: checks the recipe, loads the model and builds the measurement inputs
-// against forward's signature, without running any compression.
+// `llmc validate RECIPE`: checks the recipe, loads the model, builds the measurement inputs
+// against forward's signature and reads the subcommand's own data files (every value checked,
+// token ids against the model's vocabulary), without running any compression.
 #include "cmd_validate.h"
 
 #include <cstdio>
@@ -38,9 +39,16 @@ void setup_validate(CLI::App& app, const GlobalFlags& global) {
     } else {
       command = &command_for_recipe(flags->recipe);
     }
-    const recipe::CommonRecipe common = command->parse(flags->recipe, flags->sets);
+    const ParsedRecipe parsed = command->parse(flags->recipe, flags->sets);
+    const recipe::CommonRecipe& common = parsed.common;
     const auto model = model::load(common.model);
     const auto inputs = job::load_inputs(common, model);
+    // The subcommand's own data files get the checks the run would give them.
+    std::vector<std::pair<std::string, int64_t>> data_rows;
+    for (const auto& [key, spec] : parsed.data) {
+      data_rows.emplace_back(
+          key, job::read_checked_samples(spec, common.task.type, model, common.model).size());
+    }
     const auto args = model::forward_argument_names(model);
     if (global.json) {
       util::Json j = util::Json::object();
@@ -52,6 +60,10 @@ void setup_validate(CLI::App& app, const GlobalFlags& global) {
       for (const auto& a : args) j["forward_arguments"].push_back(a);
       j["input_rows"] = inputs.agreement.rows();
       j["input_batches"] = static_cast<int64_t>(inputs.agreement.batches.size());
+      if (!data_rows.empty()) {
+        j["data_rows"] = util::Json::object();
+        for (const auto& [key, rows] : data_rows) j["data_rows"][key] = rows;
+      }
       std::fputs((j.dump(2) + "\n").c_str(), stdout);
     } else {
       std::fputs(fmt::format("{}: valid recipe for `llmc {}`\n  model   {} (forward: {})\n  inputs  "
@@ -61,6 +73,9 @@ void setup_validate(CLI::App& app, const GlobalFlags& global) {
                              inputs.agreement.batches.size())
                      .c_str(),
                  stdout);
+      for (const auto& [key, rows] : data_rows) {
+        std::fputs(fmt::format("  {}  {} rows\n", key, rows).c_str(), stdout);
+      }
     }
   });
 }

@@ -24,16 +24,22 @@ const CommandRow* row(std::string_view name) {
   return r;
 }
 
-// parse and keys from a subcommand's recipe parser and schema.
+using DataFiles = std::vector<std::pair<std::string, recipe::DataSpec>>;
+
+// parse, keys and run from a subcommand's recipe parser, schema and job; `data_files` lists the
+// subcommand's own data files in a parsed recipe (for validate).
 template <class Recipe, class Schema>
 CommandInfo entry(std::string_view name,
                   Recipe (*parse)(const std::string&, const std::vector<std::string>&),
                   Schema (*schema)(),
-                  std::function<report::Report(const Recipe&, const RunRequest&)> run) {
+                  std::function<report::Report(const Recipe&, const RunRequest&)> run,
+                  std::function<DataFiles(const Recipe&)> data_files = {}) {
   CommandInfo c;
   c.row = row(name);
-  c.parse = [parse](const std::string& path, const std::vector<std::string>& sets) {
-    return parse(path, sets).common;
+  c.parse = [parse, data_files](const std::string& path, const std::vector<std::string>& sets) {
+    Recipe r = parse(path, sets);
+    ParsedRecipe out{r.common, data_files ? data_files(r) : DataFiles{}};
+    return out;
   };
   c.keys = [schema] {
     std::vector<recipe::KeyDoc> keys;
@@ -58,17 +64,34 @@ const std::vector<CommandInfo>& commands() {
           "quantize", &quantize::parse_quantize_recipe, &quantize::quantize_schema,
           [](const quantize::QuantizeRecipe& r, const RunRequest& q) {
             return job::run(quantize::quantize_job(r.quantize), r.common, q.options);
+          },
+          [](const quantize::QuantizeRecipe& r) {
+            DataFiles d;
+            if (r.quantize.calibration_data) {
+              d.emplace_back("quantize.calibration_data", *r.quantize.calibration_data);
+            }
+            return d;
           }),
       entry<prune::PruneRecipe>(
           "prune", &prune::parse_prune_recipe, &prune::prune_schema,
           [](const prune::PruneRecipe& r, const RunRequest& q) {
             return job::run(prune::prune_job(r.prune), r.common, q.options);
+          },
+          [](const prune::PruneRecipe& r) {
+            DataFiles d;
+            if (r.prune.calibration_data) {
+              d.emplace_back("prune.calibration_data", *r.prune.calibration_data);
+            }
+            return d;
           }),
       entry<distill::DistillRecipe>(
           "distill", &distill::parse_distill_recipe, &distill::distill_schema,
           [](const distill::DistillRecipe& r, const RunRequest& q) {
             return job::run(distill::distill_job(r, {q.resume, q.options.force}), r.common,
                             q.options);
+          },
+          [](const distill::DistillRecipe& r) {
+            return DataFiles{{"distill.train_data", r.distill.train_data}};
           }),
       entry<onnx::ExportRecipe>(
           "export-onnx", &onnx::parse_export_recipe, &onnx::export_schema,

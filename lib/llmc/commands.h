@@ -21,11 +21,17 @@ struct RunRequest {
   bool resume = false;      // --resume (rows with resumable only)
 };
 
+// A subcommand's recipe as `validate` checks it: the common part and the subcommand's own data
+// files (distill.train_data, calibration_data), with their recipe keys.
+struct ParsedRecipe {
+  recipe::CommonRecipe common;
+  std::vector<std::pair<std::string, recipe::DataSpec>> data;
+};
+
 struct CommandInfo {
   const CommandRow* row = nullptr;  // name, section, summary, flags
-  // Parses a recipe with the subcommand's full schema; returns the common part.
-  std::function<recipe::CommonRecipe(const std::string& path, const std::vector<std::string>& sets)>
-      parse;
+  // Parses a recipe with the subcommand's full schema.
+  std::function<ParsedRecipe(const std::string& path, const std::vector<std::string>& sets)> parse;
   std::function<std::vector<recipe::KeyDoc>()> keys;
   // Parses the recipe and runs the subcommand through the job runner; the report of the run.
   std::function<report::Report(const std::string& path, const std::vector<std::string>& sets,

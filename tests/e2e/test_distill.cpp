@@ -259,7 +259,9 @@ TEST_CASE("distill: bad inputs are clear errors with documented exit codes and n
   // Multi-hot labels of the wrong width.
   const auto three = dir.write("three.jsonl",
                                "{\"input_ids\": [2, 5, 6], \"attention_mask\": [1, 1, 1], \"labels\": [1, 0, 1]}\n");
-  expect("labels", recipe("distill_student.pt", "  epochs: 1\n  alpha: 1\n") , 3, "3 values per sample",
+  expect("labels", recipe("distill_student.pt", "  epochs: 1\n  alpha: 1\n") , 3,
+         three + ":1: the multi-hot labels have 3 values but " + fixture("distill_student.pt") +
+             " has 4 classes",
          {"--set", "distill.train_data.path=" + three});
   // A malformed line names file and line.
   const auto broken = dir.write("broken.jsonl",
@@ -339,5 +341,6 @@ TEST_CASE("single-label classification: CE + softmax KL, accuracy; evaluation ev
                            "distill.train_data.path=" + bad},
                           dir.path().string());
   CHECK(b.code == 3);
-  CHECK(b.err.find("class index 4 does not fit the student's 4 classes") != std::string::npos);
+  CHECK(b.err.find(bad + ":1: label 4 does not fit " + fixture("distill_student.pt") +
+                   "'s 4 classes (0-3)") != std::string::npos);
 }

@@ -152,6 +152,16 @@ std::pair<double, int64_t> next_token_nll(const at::Tensor& logits, const at::Te
 MetricAccumulator::MetricAccumulator(recipe::TaskSpec task) : task_(std::move(task)) {}
 
 void MetricAccumulator::add(const c10::IValue& output, const at::Tensor& y) {
+  add(output, y, nullptr);
+}
+
+void MetricAccumulator::add(const c10::IValue& output, const data::Batch& batch) {
+  add(output, batch.labels, &batch);
+}
+
+void MetricAccumulator::add(const c10::IValue& output, const at::Tensor& y,
+                            const data::Batch* batch) {
+  const auto where = [batch](int64_t row) { return batch ? batch->row_location(row) : ""; };
   const auto tensors = output_tensors(output);
   if (task_.type == recipe::TaskKind::language_model) {
     if (tensors.empty()) throw InputError("", "the model returns no tensor");
@@ -171,20 +181,25 @@ void MetricAccumulator::add(const c10::IValue& output, const at::Tensor& y) {
   logits_.insert(logits_.end(), l.data_ptr<float>(), l.data_ptr<float>() + l.numel());
   if (task_.type == recipe::TaskKind::multi_label) {
     if (y.dim() != 2 || y.size(1) != classes_) {
-      throw InputError("", fmt::format("multi-label labels must be multi-hot lists of {} "
-                                       "values (the model's output width)",
-                                       classes_));
+      throw InputError(where(0), fmt::format("multi-label labels must be multi-hot lists of {} "
+                                             "values (the model's output width){}",
+                                             classes_,
+                                             y.dim() == 2 ? fmt::format(", not {}", y.size(1))
+                                                          : std::string()));
     }
     const at::Tensor yf = y.to(at::kFloat).contiguous();
     multi_hot_.insert(multi_hot_.end(), yf.data_ptr<float>(), yf.data_ptr<float>() + yf.numel());
     return;
   }
-  if (y.dim() != 1) throw InputError("", "single-label labels must be one class index per sample");
+  if (y.dim() != 1) {
+    throw InputError(where(0), "single-label labels must be one class index per sample");
+  }
   const at::Tensor yl = y.to(at::kLong).contiguous();
   for (int64_t r = 0; r < yl.numel(); ++r) {
     const int64_t c = yl.data_ptr<int64_t>()[r];
     if (c < 0 || c >= classes_) {
-      throw InputError("", fmt::format("label {} does not fit the model's {} classes", c, classes_));
+      throw InputError(where(r), fmt::format("label {} does not fit the model's {} classes (0-{})",
+                                             c, classes_, classes_ - 1));
     }
     classes_of_rows_.push_back(c);
   }

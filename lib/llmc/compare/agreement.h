@@ -9,6 +9,7 @@
 #include <torch/script.h>
 
 #include "llmc/compare/agreement_stats.h"
+#include "llmc/data/inputs.h"
 #include "llmc/metrics/task_metrics.h"
 #include "llmc/recipe/common.h"
 
@@ -42,9 +43,14 @@ class MetricAccumulator {
  public:
   explicit MetricAccumulator(recipe::TaskSpec task);
   void add(const c10::IValue& output, const at::Tensor& labels);
+  // The same with the batch's labels; a label that does not fit the output names its row's
+  // file:line.
+  void add(const c10::IValue& output, const data::Batch& batch);
   metrics::MetricSet result() const;
 
  private:
+  void add(const c10::IValue& output, const at::Tensor& labels, const data::Batch* batch);
+
   recipe::TaskSpec task_;
   double nll_ = 0;
   int64_t tokens_ = 0;

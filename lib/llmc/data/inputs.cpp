@@ -1,14 +1,10 @@
 #include "llmc/data/inputs.h"
 
-#include <fstream>
 #include <map>
 
 #include <fmt/format.h>
 
-#include "llmc/data/tokenizer.h"
 #include "llmc/util/error.h"
-#include "llmc/util/file_check.h"
-#include "llmc/util/json.h"
 
 namespace llmc::data {
 
@@ -105,54 +101,33 @@ InputSet make_example_inputs(const std::vector<recipe::InputSpec>& specs,
 
 namespace {
 
-void flatten(const util::Json& j, Field& f, size_t depth, const std::function<void(std::string)>& fail) {
-  if (j.is_array()) {
-    const auto& items = j.as_array();
-    if (f.shape.size() <= depth) {
-      f.shape.push_back(static_cast<int64_t>(items.size()));
-    } else if (f.shape[depth] != static_cast<int64_t>(items.size())) {
-      fail("nested lists of different lengths");
-    }
-    for (const auto& item : items) flatten(item, f, depth + 1, fail);
-  } else if (j.is_int()) {
-    f.values.push_back(static_cast<double>(j.as_int()));
-  } else if (j.is_double()) {
-    f.values.push_back(j.as_double());
-    f.integral = false;
-  } else if (j.is_bool()) {
-    f.values.push_back(j.as_bool() ? 1 : 0);
-  } else {
-    fail(fmt::format("expected a number or a list of numbers, got {}", j.dump()));
-  }
-}
-
-// Stacks per-sample fields into a batch tensor, padding the last dimension of ragged 1-D
-// sequences with `pad`.
-at::Tensor stack(const std::vector<const Field*>& fields, int64_t pad, const std::string& name,
-                 const std::string& where) {
-  bool integral = true;
-  size_t rank = fields.front()->shape.size();
+// Stacks the fields of the batch's rows into one tensor (int64 when `integral`, else float32),
+// padding the last dimension of ragged 1-D sequences with `pad`. Ranks were checked when the
+// file was read; other shapes must agree within the batch.
+at::Tensor stack(const std::vector<const Field*>& fields, bool integral, int64_t pad,
+                 const std::string& name, const SampleTable& table,
+                 const std::vector<int64_t>& rows) {
+  const size_t rank = fields.front()->shape.size();
   int64_t longest = 0;
-  for (const Field* f : fields) {
-    integral = integral && f->integral;
-    if (f->shape.size() != rank) {
-      throw InputError(where, fmt::format("field \"{}\" has a different rank in different lines",
-                                          name));
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const Field* f = fields[i];
+    LLMC_ASSERT(f->shape.size() == rank, "ranks are checked by read_samples");
+    if (rank == 1) {
+      longest = std::max(longest, f->shape[0]);
+    } else if (f->shape != fields.front()->shape) {
+      throw InputError(table.location(rows[i]),
+                       fmt::format("field \"{}\" has shape [{}] here but [{}] on line {}, in the "
+                                   "same batch; only 1-D sequences are padded",
+                                   name, fmt::join(f->shape, ", "),
+                                   fmt::join(fields.front()->shape, ", "),
+                                   table.lines[static_cast<size_t>(rows.front())]));
     }
-    if (rank == 1) longest = std::max(longest, f->shape[0]);
   }
   const auto n = static_cast<int64_t>(fields.size());
   std::vector<int64_t> shape{n};
   if (rank == 1) {
     shape.push_back(longest);
   } else {
-    for (const Field* f : fields) {
-      if (f->shape != fields.front()->shape) {
-        throw InputError(where, fmt::format("field \"{}\" has different shapes in one batch; only "
-                                            "1-D sequences are padded",
-                                            name));
-      }
-    }
     shape.insert(shape.end(), fields.front()->shape.begin(), fields.front()->shape.end());
   }
   int64_t width = 1;
@@ -160,153 +135,54 @@ at::Tensor stack(const std::vector<const Field*>& fields, int64_t pad, const std
   std::vector<double> buffer(static_cast<size_t>(n * width), static_cast<double>(pad));
   for (int64_t i = 0; i < n; ++i) {
     const auto& v = fields[static_cast<size_t>(i)]->values;
+    LLMC_ASSERT(static_cast<int64_t>(v.size()) <= width, "a field's values fill its shape");
     std::copy(v.begin(), v.end(), buffer.begin() + i * width);
   }
   at::Tensor out = at::from_blob(buffer.data(), shape, at::TensorOptions().dtype(at::kDouble));
   return out.to(integral ? at::kLong : at::kFloat);
 }
 
-Field sequence_field(const std::vector<int>& ids) {
-  Field f;
-  f.shape = {static_cast<int64_t>(ids.size())};
-  f.values.assign(ids.begin(), ids.end());
-  return f;
-}
-
 }  // namespace
 
-double SampleTable::max_value(const std::string& arg) const {
-  auto it = std::find(args.begin(), args.end(), arg);
-  if (it == args.end()) return -1;
-  double best = -1;
-  for (const auto& f : columns[static_cast<size_t>(it - args.begin())]) {
-    if (!f.integral) return -1;
-    for (double v : f.values) best = std::max(best, v);
-  }
-  return best;
-}
-
-SampleTable read_samples(const recipe::DataSpec& spec, const std::vector<std::string>& forward_args) {
-  // Checked before opening: a FIFO would block the read forever.
-  if (const auto problem = util::input_file_problem(spec.path)) {
-    throw InputError(spec.path, "cannot read the data file: " + problem->message);
-  }
-  std::ifstream in(spec.path);
-  if (!in) throw InputError(spec.path, "cannot read the data file");
-  // forward argument -> field name
-  std::vector<std::pair<std::string, std::string>> fields;
-  for (const auto& arg : forward_args) {
-    auto it = spec.inputs.find(arg);
-    fields.emplace_back(arg, it == spec.inputs.end() ? arg : it->second);
-  }
-  for (const auto& [arg, field] : spec.inputs) {
-    if (std::find(forward_args.begin(), forward_args.end(), arg) == forward_args.end()) {
-      throw RecipeError({spec.origin.issue(fmt::format(
-          "inputs: forward has no argument \"{}\" (its arguments: {})", arg, join(forward_args)))});
-    }
-  }
-  if (fields.empty()) throw InputError(spec.path, "the model's forward takes no arguments to feed");
-  std::unique_ptr<Tokenizer> tokenizer;
-  if (!spec.text.empty()) tokenizer = std::make_unique<Tokenizer>(spec.tokenizer);
-
-  SampleTable table;
-  table.source = spec.path;
-  table.pad_value = spec.pad_value;
-  for (const auto& f : fields) table.args.push_back(f.first);
-  table.columns.resize(fields.size());
-  std::string line;
-  int64_t line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = fmt::format("{}:{}", spec.path, line_no);
-    util::Json obj;
-    try {
-      obj = util::parse_json(line);
-    } catch (const util::JsonParseError& e) {
-      throw InputError(fmt::format("{}:{}", where, e.column()), "malformed JSON: " + e.message());
-    }
-    if (!obj.is_object()) throw InputError(where, "expected a JSON object on each line");
-    auto fail = [&](const std::string& msg) { throw InputError(where, msg); };
-    std::map<std::string, Field> tokenized;
-    if (tokenizer) {
-      const util::Json* text = obj.find(spec.text);
-      if (text == nullptr) fail(fmt::format("missing text field \"{}\"", spec.text));
-      if (!text->is_string()) fail(fmt::format("text field \"{}\" is not a string", spec.text));
-      auto ids = tokenizer->encode(text->as_string(), spec.add_bos);
-      if (ids.empty()) fail(fmt::format("text field \"{}\" has no tokens", spec.text));
-      tokenized["input_ids"] = sequence_field(ids);
-      tokenized["attention_mask"] = sequence_field(std::vector<int>(ids.size(), 1));
-    }
-    for (size_t c = 0; c < fields.size(); ++c) {
-      Field f;
-      if (auto t = tokenized.find(fields[c].second); t != tokenized.end()) {
-        f = t->second;
-      } else {
-        const util::Json* value = obj.find(fields[c].second);
-        if (value == nullptr) {
-          fail(fmt::format("missing field \"{}\" (for forward argument \"{}\"){}", fields[c].second,
-                           fields[c].first,
-                           tokenizer ? "; text gives the fields input_ids and attention_mask" : ""));
-        }
-        flatten(*value, f, 0, [&](const std::string& m) {
-          fail(fmt::format("field \"{}\": {}", fields[c].second, m));
-        });
-      }
-      if (spec.max_length > 0 && f.shape.size() == 1 && f.shape[0] > spec.max_length) {
-        f.values.resize(static_cast<size_t>(spec.max_length));
-        f.shape[0] = spec.max_length;
-      }
-      table.columns[c].push_back(std::move(f));
-    }
-    if (!spec.labels.empty()) {
-      const util::Json* value = obj.find(spec.labels);
-      if (value == nullptr) fail(fmt::format("missing label field \"{}\"", spec.labels));
-      Field f;
-      flatten(*value, f, 0, [&](const std::string& m) {
-        fail(fmt::format("label field \"{}\": {}", spec.labels, m));
-      });
-      if (!table.labels.empty() && table.labels.front().shape != f.shape) {
-        fail(fmt::format("label field \"{}\" has a different shape than on earlier lines",
-                         spec.labels));
-      }
-      table.labels.push_back(std::move(f));
-    }
-    table.lines.push_back(line_no);
-    if (spec.max_samples > 0 && table.size() >= spec.max_samples) break;
-  }
-  if (table.size() == 0) throw InputError(spec.path, "the data file has no samples");
-  return table;
+std::string Batch::row_location(int64_t row) const {
+  if (source.empty() || row < 0 || row >= static_cast<int64_t>(lines.size())) return "";
+  return fmt::format("{}:{}", source, lines[static_cast<size_t>(row)]);
 }
 
 Batch make_batch(const SampleTable& table, const std::vector<int64_t>& rows) {
   LLMC_ASSERT(!rows.empty(), "empty batch");
   Batch batch;
   batch.rows = static_cast<int64_t>(rows.size());
-  const std::string where = fmt::format("{}:{}", table.source, table.lines[static_cast<size_t>(rows.front())]);
+  batch.source = table.source;
+  for (int64_t r : rows) batch.lines.push_back(table.lines[static_cast<size_t>(r)]);
   std::vector<const Field*> picked(rows.size());
   for (size_t c = 0; c < table.columns.size(); ++c) {
     for (size_t i = 0; i < rows.size(); ++i) picked[i] = &table.columns[c][static_cast<size_t>(rows[i])];
-    batch.args.emplace_back(stack(picked, table.pad_value, table.args[c], where));
+    batch.args.emplace_back(
+        stack(picked, table.integral[c], table.pad_value, table.args[c], table, rows));
   }
   if (table.has_labels()) {
     for (size_t i = 0; i < rows.size(); ++i) picked[i] = &table.labels[static_cast<size_t>(rows[i])];
-    at::Tensor l = stack(picked, 0, "labels", where);
+    at::Tensor l = stack(picked, false, 0, "labels", table, rows);
     batch.labels = picked.front()->shape.empty() ? l.to(at::kLong) : l.to(at::kFloat);
   }
   return batch;
 }
 
-InputSet load_jsonl(const recipe::DataSpec& spec, const std::vector<std::string>& forward_args) {
-  const SampleTable table = read_samples(spec, forward_args);
+InputSet make_batches(const SampleTable& table, int64_t batch_size) {
   InputSet set;
-  set.source = spec.path;
-  for (int64_t start = 0; start < table.size(); start += spec.batch_size) {
+  set.source = table.source;
+  for (int64_t start = 0; start < table.size(); start += batch_size) {
     std::vector<int64_t> rows;
-    for (int64_t i = start; i < std::min(table.size(), start + spec.batch_size); ++i) rows.push_back(i);
+    for (int64_t i = start; i < std::min(table.size(), start + batch_size); ++i) rows.push_back(i);
     set.batches.push_back(make_batch(table, rows));
   }
   return set;
+}
+
+InputSet load_jsonl(const recipe::DataSpec& spec, const std::vector<std::string>& forward_args,
+                    recipe::TaskKind task) {
+  return make_batches(read_samples(spec, forward_args, task), spec.batch_size);
 }
 
 at::Tensor language_model_labels(const at::Tensor& input_ids, const at::Tensor& attention_mask) {

@@ -43,6 +43,20 @@ std::vector<fs::path> plugin_candidates() {
   return out;
 }
 
+// AddressSanitizer refuses dlopen(RTLD_DEEPBIND). Its builds are the fuzz targets
+// (docs/development.md), which have no LibTorch, hence no second protobuf to keep apart.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int kDeepBind = 0;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr int kDeepBind = 0;
+#else
+constexpr int kDeepBind = RTLD_DEEPBIND;
+#endif
+#else
+constexpr int kDeepBind = RTLD_DEEPBIND;
+#endif
+
 // Loaded once per process; RTLD_DEEPBIND keeps sentencepiece's bundled protobuf apart from
 // LibTorch's (see spm_plugin.cpp).
 const SpmApi& api() {
@@ -53,7 +67,7 @@ const SpmApi& api() {
         tried += "\n  " + path.string() + " (missing)";
         continue;
       }
-      void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+      void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | kDeepBind);
       if (h == nullptr) {
         tried += "\n  " + path.string() + ": " + dlerror();
         continue;

@@ -48,34 +48,6 @@ Json fingerprint(const DistillRecipe& r) {
   return j;
 }
 
-// Token ids must index the model's embedding table; InputError naming the tokenizer (or the
-// data) when they do not: a tokenizer made for another model.
-void check_token_ids(double max_id, const torch::jit::Module& model, const std::string& model_path,
-                     const recipe::DataSpec& spec) {
-  const auto rows = model::input_vocab_size(model);
-  if (!rows || max_id < static_cast<double>(*rows)) return;
-  throw InputError(spec.tokenizer.empty() ? spec.path : spec.tokenizer,
-                   fmt::format("token ids in {} go up to {}, but {}'s embedding table has {} "
-                               "rows: the {} does not match the model's vocabulary",
-                               spec.path, static_cast<int64_t>(max_id), model_path, *rows,
-                               spec.tokenizer.empty() ? "data" : "tokenizer"),
-                   "use the tokenizer the models were built for (vocabulary size = embedding "
-                   "rows)");
-}
-
-double max_input_id(const data::InputSet& set, const std::vector<std::string>& args) {
-  const auto it = std::find(args.begin(), args.end(), "input_ids");
-  if (it == args.end()) return -1;
-  const size_t col = static_cast<size_t>(it - args.begin());
-  double max_id = -1;
-  for (const auto& b : set.batches) {
-    if (col < b.args.size() && b.args[col].isTensor()) {
-      max_id = std::max(max_id, b.args[col].toTensor().max().item<double>());
-    }
-  }
-  return max_id;
-}
-
 std::string learning_curves(const TrainResult& t, int64_t steps_per_epoch, bool has_teacher) {
   const auto& h = t.state.history;
   report::Series total{"train loss", {}}, task{"task loss", {}}, soft{"soft loss", {}};
@@ -133,7 +105,8 @@ job::Job distill_job(const DistillRecipe& recipe, RunControl control) {
     Json clamped = Json::object();  // model path -> bf16-overflowing constants rewritten
     const auto args = model::forward_argument_names(student);
     log::info("reading training data {}", o.train_data.path);
-    const data::SampleTable table = data::read_samples(o.train_data, args);
+    const data::SampleTable table =
+        job::read_checked_samples(o.train_data, common.task.type, student, common.model);
     setup.train = &table;
     if (!o.teacher.empty()) {
       log::info("loading teacher {}", o.teacher);
@@ -156,14 +129,11 @@ job::Job distill_job(const DistillRecipe& recipe, RunControl control) {
               in.inputs.rows(), o.epochs, o.train_data.batch_size,
               o.teacher.empty() ? ", no teacher" : ", teacher " + o.teacher);
 
-    // Token ids must fit both models' vocabularies, in the training and the evaluation data.
-    const double train_max = table.max_value("input_ids");
-    const double eval_max = max_input_id(in.inputs, args);
-    check_token_ids(train_max, student, common.model, o.train_data);
-    check_token_ids(eval_max, student, common.model, *common.data);
+    // Token ids must fit the teacher's vocabulary too, in the training and the evaluation data
+    // (the student's was checked as they were read).
     if (setup.teacher) {
-      check_token_ids(train_max, *setup.teacher, o.teacher, o.train_data);
-      check_token_ids(eval_max, *setup.teacher, o.teacher, *common.data);
+      job::check_token_ids(table, *setup.teacher, o.teacher);
+      if (in.samples) job::check_token_ids(*in.samples, *setup.teacher, o.teacher);
     }
     TrainResult t = train(setup);
 

@@ -320,6 +320,10 @@ TrainResult train(TrainSetup s) {
     torch::NoGradGuard no_grad;
     s.student.eval();
     const at::Tensor sl = logits_of(forward(s.student, b, s.student_path), s.student_path);
+    // Every sample's labels against the head, naming the line of the first that does not fit.
+    if (task != TaskKind::language_model && sl.dim() == 2) {
+      data::check_label_classes(table, task, sl.size(1), s.student_path);
+    }
     check_labels_fit(sl, labels_of(b, args, task), task, table.source);
     if (s.teacher) {
       const at::Tensor tl = logits_of(forward(*s.teacher, b, o.teacher), o.teacher);
@@ -369,7 +373,7 @@ TrainResult train(TrainSetup s) {
         Autocast autocast(o.bf16);
         logits = logits_of(forward(s.student, b, s.student_path), s.student_path).to(at::kFloat);
       }
-      metric.add(logits, b.labels);
+      metric.add(logits, b);
     }
     return metric.result();
   };

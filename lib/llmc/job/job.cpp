@@ -64,6 +64,21 @@ c10::IValue run_result_forward(torch::jit::Module& result, const data::Batch& ba
   }
 }
 
+void check_token_ids(const data::SampleTable& table, const torch::jit::Module& model,
+                     const std::string& model_path) {
+  if (const auto rows = model::input_vocab_size(model)) {
+    data::check_token_ids(table, *rows, model_path);
+  }
+}
+
+data::SampleTable read_checked_samples(const recipe::DataSpec& spec, const recipe::TaskKind task,
+                                       const torch::jit::Module& model,
+                                       const std::string& model_path) {
+  data::SampleTable table = data::read_samples(spec, model::forward_argument_names(model), task);
+  check_token_ids(table, model, model_path);
+  return table;
+}
+
 Inputs load_inputs(const recipe::CommonRecipe& common, const torch::jit::Module& model) {
   const auto args = model::forward_argument_names(model);
   if (!model.find_method("forward")) {
@@ -75,7 +90,8 @@ Inputs load_inputs(const recipe::CommonRecipe& common, const torch::jit::Module&
     example = data::make_example_inputs(common.example_inputs, args, common.seed, common.origin);
   }
   if (common.data) {
-    in.agreement = data::load_jsonl(*common.data, args);
+    in.samples = read_checked_samples(*common.data, common.task.type, model, common.model);
+    in.agreement = data::make_batches(*in.samples, common.data->batch_size);
   } else {
     in.agreement = *example;
   }
@@ -123,8 +139,11 @@ void write_report(report::Report& r, const recipe::CommonRecipe& common,
 data::InputSet calibration_batches(const torch::jit::Module& model,
                                    const std::optional<recipe::DataSpec>& spec, int64_t count,
                                    const TransformInput& in) {
-  data::InputSet set = spec ? data::load_jsonl(*spec, model::forward_argument_names(model))
-                            : data::InputSet{in.inputs.batches, in.inputs.source};
+  data::InputSet set =
+      spec ? data::make_batches(read_checked_samples(*spec, in.common.task.type, model,
+                                                     in.common.model),
+                                spec->batch_size)
+           : data::InputSet{in.inputs.batches, in.inputs.source};
   if (static_cast<int64_t>(set.batches.size()) > count) set.batches.resize(static_cast<size_t>(count));
   return set;
 }
@@ -205,7 +224,8 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   torch::jit::Module original = model::load(common.model, &load_notes);
   log_memory("loading the model");
   const Inputs inputs = load_inputs(common, original);
-  const TransformInput tin{common, inputs.agreement, inputs.latency};
+  const TransformInput tin{common, inputs.agreement, inputs.latency,
+                           inputs.samples ? &*inputs.samples : nullptr};
 
   log::info("running {}", job.command);
   TransformResult t = job.transform(std::move(original), tin);
@@ -270,8 +290,8 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
     const c10::IValue res_out = run_result_forward(artifact, batch, common.model, job.command);
     agreement.add(ref_out, res_out);
     if (metrics) {
-      original_metric.add(ref_out, batch.labels);
-      result_metric.add(res_out, batch.labels);
+      original_metric.add(ref_out, batch);
+      result_metric.add(res_out, batch);
     }
   }
   r.agreement = agreement.result();

@@ -7,16 +7,14 @@
 #include <c10/core/QScheme.h>
 #include <c10/core/ScalarType.h>
 #include <fmt/format.h>
-#include <torch/csrc/jit/serialization/pickler.h>
 
+#include "llmc/model/pickle_opcodes.h"
 #include "llmc/model/zip_directory.h"
 #include "llmc/util/error.h"
 
 namespace llmc::model {
 
 namespace {
-
-using torch::jit::PickleOpCode;
 
 // What the walk keeps of a pickled value: integers (also the indices of globals and the scalar
 // types of storages, as LibTorch's Unpickler keeps them), strings, tuples and tensors with the

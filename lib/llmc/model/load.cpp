@@ -1,5 +1,6 @@
 #include "llmc/model/load.h"
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -92,6 +93,15 @@ FileKind sniff_file(const std::string& path) {
   if (!fs::exists(path, ec)) return FileKind::missing;
   if (fs::is_directory(path, ec)) return FileKind::directory;
   if (fs::file_size(path, ec) == 0) return FileKind::empty;
+  {
+    // Readable by stat() and access() is not always readable (root on a root-squashed NFS
+    // share, an LSM denial): an open that fails says why, not "unrecognised content".
+    errno = 0;
+    std::ifstream probe(path, std::ios::binary);
+    if (!probe) {
+      throw InputError(path, "cannot load model: " + util::problem_from_errno(errno).message);
+    }
+  }
   const std::string head = read_head(path, 64);
   if (head.compare(0, 4, "PK\x03\x04") == 0) {
     const auto dir = read_zip_directory(path);
@@ -141,6 +151,22 @@ std::string describe(FileKind kind) {
     case FileKind::unknown: return "not a TorchScript archive (unrecognised content)";
   }
   return "unknown";
+}
+
+std::string load_failure_hint(const std::string& what) {
+  // "Attempted to read a PyTorch file with version 10, but the maximum supported version for
+  // reading is 7": only this says the archive is too new. A missing `version` record ("failed
+  // locating file version") or any other message with the word in it says nothing about age.
+  if (what.find("maximum supported version") != std::string::npos) {
+    return "the archive was written by a newer PyTorch than LibTorch " TORCH_VERSION
+           " reads; re-export it with torch 1.13";
+  }
+  if (what.find("failed locating file") != std::string::npos) {
+    return std::string("the archive lacks a record every torch.jit.save archive has: it is "
+                       "incomplete or was not written by torch.jit.save; ") +
+           export_hint();
+  }
+  return export_hint();
 }
 
 namespace {
@@ -211,12 +237,7 @@ torch::jit::Module load(const std::string& path, LoadNotes* notes) {
     const auto start = what.find_first_not_of(" \n");
     const std::string rest = start == std::string::npos ? "" : what.substr(start);
     const std::string first_line = rest.substr(0, rest.find('\n'));
-    std::string hint = export_hint();
-    if (what.find("version") != std::string::npos) {
-      hint = "the archive was likely written by a newer PyTorch than LibTorch " TORCH_VERSION
-             " reads; re-export it with torch 1.13";
-    }
-    throw InputError(path, "cannot load TorchScript model: " + first_line, hint);
+    throw InputError(path, "cannot load TorchScript model: " + first_line, load_failure_hint(what));
   };
   torch::jit::Module module;
   try {

@@ -50,4 +50,8 @@ void save(const torch::jit::Module& module, const std::string& path);
 // How to produce a TorchScript file, for error hints.
 const char* export_hint();
 
+// The hint for a LibTorch error `what` from loading an archive: "written by a newer PyTorch"
+// only when LibTorch says the archive's format version is beyond what it reads.
+std::string load_failure_hint(const std::string& what);
+
 }  // namespace llmc::model

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "llmc/util/excerpt.h"
+
 namespace llmc::recipe {
 
 namespace fs = std::filesystem;
@@ -69,7 +71,7 @@ std::string Context::interpolate(const YAML::Node& node, const std::string& key,
     }
     const size_t close = text.find('}', i + 2);
     if (close == std::string::npos) {
-      error(node, key, fmt::format("unterminated ${{...}} in \"{}\"", text));
+      error(node, key, fmt::format("unterminated ${{...}} in \"{}\"", util::excerpt(text)));
       return text;
     }
     std::string body = text.substr(i + 2, close - i - 2);
@@ -86,7 +88,7 @@ std::string Context::interpolate(const YAML::Node& node, const std::string& key,
           return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
         });
     if (!valid_name) {
-      error(node, key, fmt::format("bad environment reference ${{{}}}", body));
+      error(node, key, fmt::format("bad environment reference ${{{}}}", util::excerpt(body)));
       return text;
     }
     const char* value = std::getenv(name.c_str());
@@ -139,6 +141,7 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 }  // namespace
 
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
+  if (word.size() > 64) return "";  // no key is that long; and edit distance is quadratic
   std::string best;
   size_t best_distance = std::string::npos;
   for (const auto& c : candidates) {
@@ -157,7 +160,7 @@ std::string describe_node(const YAML::Node& node) {
   if (!node.IsDefined() || node.IsNull()) return "nothing";
   if (node.IsMap()) return "a mapping";
   if (node.IsSequence()) return "a list";
-  return "\"" + node.Scalar() + "\"";
+  return "\"" + util::excerpt(node.Scalar()) + "\"";
 }
 
 }  // namespace llmc::recipe

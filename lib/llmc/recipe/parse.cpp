@@ -1,6 +1,7 @@
 #include "llmc/recipe/parse.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cctype>
 #include <cstdint>
 #include <fstream>
@@ -8,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "llmc/util/excerpt.h"
 #include "llmc/util/file_check.h"
 
 namespace llmc::recipe {
@@ -21,8 +23,12 @@ YAML::Node load_yaml(const std::string& path) {
                                  : "cannot read the recipe file: " + problem->message;
     throw RecipeError({{path, "", what}});
   }
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw RecipeError({{path, "", "cannot read the recipe file"}});
+  if (!in) {
+    throw RecipeError(
+        {{path, "", "cannot read the recipe file: " + util::problem_from_errno(errno).message}});
+  }
   std::stringstream text;
   text << in.rdbuf();
   YAML::Node root;
@@ -48,7 +54,7 @@ YAML::Node load_yaml(const std::string& path) {
                         "recipe_version",
                         fmt::format("recipe_version {} is not supported (this llmc reads "
                                     "recipe_version: 1)",
-                                    version.Scalar())}});
+                                    util::excerpt(version.Scalar()))}});
   }
   return root;
 }
@@ -104,8 +110,9 @@ void apply_overrides(YAML::Node& root, const std::vector<std::string>& sets, Con
   for (const auto& set : sets) {
     const size_t eq = set.find('=');
     const std::string raw_key = set.substr(0, eq);
-    if (eq == std::string::npos || raw_key.empty()) {
-      ctx.add({"--set", "", fmt::format("\"{}\": expected KEY=VALUE", set)});
+    // A key of only separators ("--set .=1", "[]=1") names nothing.
+    if (eq == std::string::npos || split_key(raw_key).empty()) {
+      ctx.add({"--set", "", fmt::format("\"{}\": expected KEY=VALUE", util::excerpt(set))});
       continue;
     }
     const std::string key = normalize_key(raw_key);
@@ -133,6 +140,12 @@ void apply_overrides(YAML::Node& root, const std::vector<std::string>& sets, Con
         }
         next.reset(cur[index]);
       } else {
+        // yaml-cpp throws on a key lookup inside a scalar or a list.
+        if (!cur.IsMap() && !cur.IsNull()) {
+          ctx.add({"--set", key, "cannot set a key inside a value that is not a mapping"});
+          ok = false;
+          break;
+        }
         if (!cur[parts[i]].IsDefined() || cur[parts[i]].IsNull()) {
           cur[parts[i]] = YAML::Node(YAML::NodeType::Map);
         }

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "llmc/util/excerpt.h"
+
 namespace llmc::recipe {
 
 namespace {
@@ -46,7 +48,7 @@ std::optional<bool> read_bool(const YAML::Node& node, const std::string& key, Co
   if (!text) return std::nullopt;
   if (*text == "true" || *text == "True" || *text == "yes") return true;
   if (*text == "false" || *text == "False" || *text == "no") return false;
-  ctx.error(node, key, fmt::format("expected true or false, got \"{}\"", *text));
+  ctx.error(node, key, fmt::format("expected true or false, got \"{}\"", util::excerpt(*text)));
   return std::nullopt;
 }
 
@@ -59,7 +61,7 @@ std::optional<int64_t> read_int(const YAML::Node& node, const std::string& key, 
   char* end = nullptr;
   const long long v = std::strtoll(text->c_str(), &end, 10);
   if (text->empty() || *end != '\0' || errno == ERANGE) {
-    ctx.error(node, key, fmt::format("expected an integer, got \"{}\"", *text));
+    ctx.error(node, key, fmt::format("expected an integer, got \"{}\"", util::excerpt(*text)));
     return std::nullopt;
   }
   if (v < lo || v > hi) {
@@ -82,7 +84,7 @@ std::optional<double> read_double(const YAML::Node& node, const std::string& key
   char* end = nullptr;
   const double v = std::strtod(t.c_str(), &end);
   if (t.empty() || *end != '\0' || std::isnan(v)) {
-    ctx.error(node, key, fmt::format("expected a number, got \"{}\"", *text));
+    ctx.error(node, key, fmt::format("expected a number, got \"{}\"", util::excerpt(*text)));
     return std::nullopt;
   }
   const bool below = lo_open ? v <= lo : v < lo;

@@ -21,6 +21,7 @@
 
 #include "llmc/recipe/context.h"
 #include "llmc/recipe/scalar.h"
+#include "llmc/util/excerpt.h"
 #include "llmc/util/file_check.h"
 
 namespace llmc::recipe {
@@ -127,7 +128,8 @@ class Section {
                      return;
                    }
                  }
-                 ctx.error(n, k, fmt::format("expected one of {}, got \"{}\"", names, *v));
+                 ctx.error(n, k, fmt::format("expected one of {}, got \"{}\"", names,
+                                             util::excerpt(*v)));
                });
   }
 
@@ -423,11 +425,12 @@ class Section {
     if (auto it = hints_.find(name); it != hints_.end()) {
       return fmt::format("unknown key \"{}\": {}", name, it->second);
     }
+    const std::string shown = util::excerpt(name);
     const std::string guess = did_you_mean(name, keys());
-    if (!guess.empty()) return fmt::format("unknown key \"{}\" (did you mean \"{}\"?)", name, guess);
+    if (!guess.empty()) return fmt::format("unknown key \"{}\" (did you mean \"{}\"?)", shown, guess);
     std::string known;
     for (const auto& k : keys()) known += (known.empty() ? "" : ", ") + k;
-    return fmt::format("unknown key \"{}\" (known keys: {})", name, known);
+    return fmt::format("unknown key \"{}\" (known keys: {})", shown, known);
   }
 
   static std::string item_key(const std::string& key, size_t i) {

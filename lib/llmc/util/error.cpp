@@ -2,20 +2,27 @@
 
 #include <fmt/format.h>
 
+#include "llmc/util/excerpt.h"
+
 namespace llmc {
 
+// Bounded, whatever the recipe holds: the sites that echo a value cut it to util::kMaxEcho, and
+// this is the backstop for an 8 MB key or a message built from one.
 std::string RecipeIssue::str() const {
-  std::string out = location.empty() ? std::string() : location + ": ";
-  if (!key.empty()) out += key + ": ";
-  return out + message;
+  std::string out = location.empty() ? std::string() : util::excerpt(location, 512) + ": ";
+  if (!key.empty()) out += util::excerpt(key, 256) + ": ";
+  return out + util::excerpt(message, 1024);
 }
 
 namespace {
 std::string join_issues(const std::vector<RecipeIssue>& issues) {
   std::string out;
-  for (const auto& issue : issues) {
+  for (size_t i = 0; i < issues.size() && i < util::kMaxListedErrors; ++i) {
     if (!out.empty()) out += '\n';
-    out += issue.str();
+    out += issues[i].str();
+  }
+  if (issues.size() > util::kMaxListedErrors) {
+    out += fmt::format("\n… and {} more", issues.size() - util::kMaxListedErrors);
   }
   return out;
 }

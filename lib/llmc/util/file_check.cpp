@@ -21,23 +21,28 @@ const char* type_name(mode_t mode) {
 
 }  // namespace
 
+FileProblem problem_from_errno(int err) {
+  using Kind = FileProblem::Kind;
+  switch (err) {
+    case EACCES:
+    case EPERM: return {Kind::permission_denied, "permission denied"};
+    case ENOENT:
+    case ENOTDIR: return {Kind::missing, "no such file"};
+    case EISDIR: return {Kind::directory, "it is a directory"};
+    default: return {Kind::missing, err == 0 ? "unknown error" : std::strerror(err)};
+  }
+}
+
 std::optional<FileProblem> input_file_problem(const std::string& path) {
   using Kind = FileProblem::Kind;
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    if (errno == EACCES) return FileProblem{Kind::permission_denied, "permission denied"};
-    if (errno == ENOENT || errno == ENOTDIR) return FileProblem{Kind::missing, "no such file"};
-    return FileProblem{Kind::missing, std::strerror(errno)};
-  }
+  if (::stat(path.c_str(), &st) != 0) return problem_from_errno(errno);
   if (S_ISDIR(st.st_mode)) return FileProblem{Kind::directory, "it is a directory"};
   if (!S_ISREG(st.st_mode)) {
     return FileProblem{Kind::not_regular, std::string("it is ") + type_name(st.st_mode) +
                                               ", not a regular file"};
   }
-  if (::access(path.c_str(), R_OK) != 0) {
-    return FileProblem{Kind::permission_denied,
-                       errno == EACCES ? "permission denied" : std::strerror(errno)};
-  }
+  if (::access(path.c_str(), R_OK) != 0) return problem_from_errno(errno);
   return std::nullopt;
 }
 

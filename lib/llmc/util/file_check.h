@@ -14,6 +14,12 @@ struct FileProblem {
   std::string message;  // "it is a FIFO (named pipe), not a regular file", "permission denied"
 };
 
+// What an errno from stat(), open() or read() of an input file means: EACCES and EPERM are
+// "permission denied", ENOENT and ENOTDIR "no such file", EISDIR "it is a directory", anything
+// else its strerror text. Also for an open() that fails after input_file_problem passed (root on
+// a root-squashed NFS share, an LSM denial: stat() and access() do not see those).
+FileProblem problem_from_errno(int err);
+
 // What stops `path` being read as a regular file, or nothing. Never opens it (symlinks are
 // followed, as opening would).
 std::optional<FileProblem> input_file_problem(const std::string& path);

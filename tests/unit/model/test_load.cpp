@@ -13,6 +13,7 @@
 #include "llmc/model/archive_check.h"
 #include "llmc/model/load.h"
 #include "llmc/util/error.h"
+#include "llmc/util/process.h"
 #include "test_support.h"
 
 using llmc::model::FileKind;
@@ -176,5 +177,38 @@ TEST_CASE("check_storage_records accepts every fixture archive") {
                            "hf_llama_sdpa.pt", "hf_distilbert_sdpa.pt", "lm_teacher.pt"}) {
     CAPTURE(name);
     CHECK_NOTHROW(llmc::model::check_storage_records(fixture(name)));
+  }
+}
+
+TEST_CASE("an archive without its version record is incomplete, not one of a newer PyTorch") {
+  using llmc::model::load_failure_hint;
+  const std::string missing = "PytorchStreamReader failed locating file version: file not found";
+  CHECK(load_failure_hint(missing).find("newer PyTorch") == std::string::npos);
+  CHECK(load_failure_hint(missing).find("not written by torch.jit.save") != std::string::npos);
+  CHECK(load_failure_hint("Attempted to read a PyTorch file with version 10, but the maximum "
+                          "supported version for reading is 7.")
+            .find("written by a newer PyTorch") != std::string::npos);
+  CHECK(load_failure_hint("the word version in another message") == llmc::model::export_hint());
+
+  // A real archive: the version records dropped, every CRC valid.
+  llmc::test::TempDir dir;
+  const auto path = (dir.path() / "noversion.pt").string();
+  const auto r = llmc::util::run_process(
+      {"/usr/bin/python3", "-c",
+       "import sys, zipfile\n"
+       "with zipfile.ZipFile(sys.argv[1]) as zin, zipfile.ZipFile(sys.argv[2], 'w') as zout:\n"
+       "    for info in zin.infolist():\n"
+       "        if not info.filename.endswith('/version'):\n"
+       "            zout.writestr(info, zin.read(info))\n",
+       fixture("cnn_bn.pt"), path});
+  REQUIRE(r.exit_code == 0);
+  try {
+    llmc::model::load(path);
+    FAIL("expected InputError");
+  } catch (const llmc::InputError& e) {
+    INFO(e.what());
+    CHECK(std::string(e.what()).find("version") != std::string::npos);
+    CHECK(e.hint().find("newer PyTorch") == std::string::npos);
+    CHECK(e.hint().find("torch.jit.save") != std::string::npos);
   }
 }

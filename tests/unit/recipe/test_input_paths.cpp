@@ -118,7 +118,7 @@ TEST_CASE("every input key of every subcommand ends up in CommonRecipe::input_pa
     CAPTURE(command.name());
     REQUIRE(section_of.count(command.name()) == 1);
     const auto recipe = dir.write(command.name() + ".yaml", common + section_of.at(command.name()));
-    const auto r = command.parse(recipe, {});
+    const auto r = command.parse(recipe, {}).common;
     size_t input_keys = 0;
     for (const auto& doc : command.keys()) {
       if (doc.type.rfind("path to an existing", 0) != 0) continue;

@@ -1,4 +1,5 @@
 // The recipe mechanism: exact error texts with line:column, overrides, env interpolation.
+#include <algorithm>
 #include <cstdlib>
 
 #include <doctest/doctest.h>
@@ -213,4 +214,60 @@ TEST_CASE("--set list indices beyond size_t are errors, not exceptions") {
                 {"example_inputs.99999999999999999999999.name=y"});
   CHECK(got.find("no list item 99999999999999999999999 to set (the list has 1 items)") !=
         std::string::npos);
+}
+
+TEST_CASE("values echoed in recipe errors are bounded: an 8 MB scalar, key or --set is one line") {
+  llmc::test::TempDir dir;
+  dir.write("m.pt", "x");
+  const std::string huge(8 << 20, 'z');
+  const std::string cut = std::string(80, 'z') + "… (8388608 bytes)";
+  std::string got = errors_of(dir, "recipe_version: 1\nmodel: m.pt\nthreads: " + huge + "\n");
+  CHECK(got == "r.yaml:3:10: threads: expected an integer, got \"" + cut + "\"");
+  got = errors_of(dir, "recipe_version: 1\nmodel: m.pt\ntask: {type: " + huge + "}\n");
+  CHECK(got == "r.yaml:3:14: task.type: expected one of none|single-label|multi-label|"
+               "language-model, got \"" + cut + "\"");
+  // An explicit key: YAML allows no implicit key that long.
+  got = errors_of(dir, "recipe_version: 1\nmodel: m.pt\n? " + huge + "\n: 1\n");
+  CHECK(got.size() < 2000);
+  INFO(got);
+  CHECK(got.find("unknown key \"" + cut + "\"") != std::string::npos);
+  got = errors_of(dir, "recipe_version: 1\nmodel: m.pt\n", {huge});
+  CHECK(got == "--set: \"" + cut + "\": expected KEY=VALUE");
+}
+
+TEST_CASE("--set into a scalar or a list, or of a key with no name, is a recipe error") {
+  // Found by fuzz_recipe: yaml-cpp threw "operator[] call on a scalar" past the parser (exit 4).
+  llmc::test::TempDir dir;
+  dir.write("m.pt", "x");
+  CHECK(errors_of(dir, "recipe_version: 1\nmodel: m.pt\ngates: strict\n", {"gates.x.y=1"}) ==
+        "--set: gates.x.y: cannot set a key inside a value that is not a mapping");
+  CHECK(errors_of(dir, "recipe_version: 1\nmodel: m.pt\nexample_inputs: [a]\n",
+                  {"example_inputs.name.x=1"}) ==
+        "--set: example_inputs.name.x: cannot set a key inside a value that is not a mapping");
+  CHECK(errors_of(dir, "recipe_version: 1\nmodel: m.pt\n", {".=1"}) ==
+        "--set: \".=1\": expected KEY=VALUE");
+}
+
+TEST_CASE("deep nesting and thousands of errors give a bounded error list") {
+  llmc::test::TempDir dir;
+  dir.write("m.pt", "x");
+  // 3000 bad list items: the first 50 errors, then a count.
+  std::string items;
+  for (int i = 0; i < 3000; ++i) items += "  - {name: x" + std::to_string(i) + ", shape: [1], dtype: int3}\n";
+  std::string got = errors_of(dir, "recipe_version: 1\nmodel: m.pt\nexample_inputs:\n" + items);
+  CHECK(std::count(got.begin(), got.end(), '\n') == 50);
+  CHECK(got.substr(got.rfind('\n') + 1) == "… and 2950 more");
+  // 3000 levels in the YAML: refused by the YAML reader in one line.
+  got = errors_of(dir, "recipe_version: 1\nmodel: m.pt\ngates: " + std::string(3000, '[') +
+                           std::string(3000, ']') + "\n");
+  CHECK(got.find('\n') == std::string::npos);
+  CHECK(got.rfind("r.yaml:3:", 0) == 0);
+  CHECK(got.size() < 300);
+  // 3000 levels through --set: one unknown key, its 6000-byte path cut.
+  std::string deep = "gates";
+  for (int i = 0; i < 3000; ++i) deep += ".a";
+  got = errors_of(dir, "recipe_version: 1\nmodel: m.pt\n", {deep + "=1"});
+  CHECK(got.find('\n') == std::string::npos);
+  CHECK(got.size() < 2000);
+  CHECK(got.find("unknown key \"a\"") != std::string::npos);
 }

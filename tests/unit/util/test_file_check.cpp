@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "llmc/util/file_check.h"
@@ -45,4 +47,16 @@ TEST_CASE("input_file_problem: an unreadable file is permission denied") {
   REQUIRE(p.has_value());
   CHECK(p->kind == FileProblem::Kind::permission_denied);
   CHECK(p->message == "permission denied");
+}
+
+TEST_CASE("problem_from_errno: the words for an open or stat that failed") {
+  using Kind = FileProblem::Kind;
+  const auto denied = llmc::util::problem_from_errno(EACCES);
+  CHECK(denied.kind == Kind::permission_denied);
+  CHECK(denied.message == "permission denied");
+  CHECK(llmc::util::problem_from_errno(EPERM).message == "permission denied");
+  CHECK(llmc::util::problem_from_errno(ENOENT).kind == Kind::missing);
+  CHECK(llmc::util::problem_from_errno(ENOENT).message == "no such file");
+  CHECK(llmc::util::problem_from_errno(EISDIR).kind == Kind::directory);
+  CHECK(llmc::util::problem_from_errno(EIO).message == std::string(std::strerror(EIO)));
 }
