@@ -13,7 +13,7 @@
 # Usage: bash tests/bench/bench_families.sh [RUNS]
 no_model_line=1
 source "$(dirname "$0")/setup.sh" "$@"
-for m in gpt2_bench.pt llama_bench.pt; do
+for m in gpt2_bench.pt llama_bench.pt llama_deep_bench.pt; do
   [ -f "build/bench/$m" ] || "$torch_python" tests/bench/make_hf_bench.py build/bench "$m" 2>/dev/null
 done
 echo "settings: 1 LibTorch intra-op thread, OpenBLAS 1 thread, quantized engine onednn (both sides); $runs timed runs${OPENBLAS_CORETYPE:+, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE}"
@@ -25,6 +25,8 @@ env $deploy_env "$torch_python" tests/bench/peer_quantize_gpt2.py build/bench/gp
   build/bench/quantize-gpt2/model.pt 16 128 "$runs" build/bench/peer_gpt2_int8.pt > build/bench/peer-quantize-gpt2.json
 ./build/tools/llmc prune tests/bench/prune-llama-bench.yaml --force -q --json \
   --set bench.runs="$runs" > build/bench/llmc-prune-llama.json
+./build/tools/llmc prune tests/bench/prune-llama-bench.yaml --force -q --json --out build/bench/prune-llama-deep \
+  --set model=build/bench/llama_deep_bench.pt --set bench.runs="$runs" > build/bench/llmc-prune-llama-deep.json
 
 "$torch_python" - <<'PY'
 import json
@@ -44,10 +46,12 @@ print(f"   one Python process, alternating: fp32 (frozen trace) {p['fp32_frozen'
 print(f"   next-token agreement with fp32: llmc {p['llmc_int8_next_token_agreement']:.4f}, "
       f"peer {p['peer_int8_next_token_agreement']:.4f}; peer file {p['peer_bytes']/2**20:.2f} MiB "
       f"({p['peer_bytes']/o['file_bytes']:.3f}x)")
-r = json.load(open("build/bench/llmc-prune-llama.json"))
-o, s = r["original"], r["result"]
 print("\n2. LLaMA layout (traced; GQA, gated MLP), structured ffn 50 %")
-print(f"   llmc's run: p50 {o['latency']['p50_ms']:.1f} -> {s['latency']['p50_ms']:.1f} ms: "
-      f"{r['comparison']['speedup']:.2f}x faster; parameters {o['parameter_count']} -> {s['parameter_count']}; "
-      f"file {r['comparison']['size_ratio']:.3f}x")
+for name, what in (("llmc-prune-llama.json", "hidden 256, 4 layers, intermediate 688"),
+                   ("llmc-prune-llama-deep.json", "hidden 512, 8 layers, intermediate 1376")):
+    r = json.load(open("build/bench/" + name))
+    o, s = r["original"], r["result"]
+    print(f"   {what}: p50 {o['latency']['p50_ms']:.1f} -> {s['latency']['p50_ms']:.1f} ms: "
+          f"{r['comparison']['speedup']:.2f}x faster; parameters {o['parameter_count']} -> {s['parameter_count']}; "
+          f"file {r['comparison']['size_ratio']:.3f}x")
 PY

@@ -6,6 +6,9 @@ transformers users export them (eval mode, HF's initialisation, nothing download
                    hidden 256, 4 layers, 4 heads, intermediate 1024, vocab 8000, 128 positions
   llama_bench.pt   LlamaForCausalLM: RMSNorm, RoPE, grouped-query attention (4 heads, 2 key/value
                    heads), SiLU-gated MLP; hidden 256, 4 layers, intermediate 688, vocab 8000
+                   (its lm_head is 45 % of the matrix FLOPs, more than any real LLaMA's)
+  llama_deep_bench.pt  the same layout closer to real proportions: hidden 512, 8 layers, 8 heads,
+                   4 key/value heads, intermediate 1376, vocab 8000 (lm_head 15 % of the FLOPs)
 
 Usage: /usr/bin/python3 make_hf_bench.py OUTDIR [NAME ...]   (default: both)
 Also importable: `sized(family)` gives the eager model (the peers rebuild it and load the
@@ -21,11 +24,13 @@ import hf_models  # noqa: E402  the HF-layout definitions
 
 BENCH = dict(hf_models.CFG, vocab=8000, hidden=256, layers=4, heads=4, kv_heads=2, inter=1024,
              llama_inter=688, max_pos=128)
-FAMILIES = {"gpt2_bench.pt": "gpt2", "llama_bench.pt": "llama"}
+DEEP = dict(BENCH, hidden=512, layers=8, heads=8, kv_heads=4, llama_inter=1376)
+FAMILIES = {"gpt2_bench.pt": ("gpt2", BENCH), "llama_bench.pt": ("llama", BENCH),
+            "llama_deep_bench.pt": ("llama", DEEP)}
 
 
-def sized(family):
-    return hf_models.make_model(family, c=BENCH)
+def sized(family, c=BENCH):
+    return hf_models.make_model(family, c=c)
 
 
 def trace(model):
@@ -44,7 +49,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     torch.set_num_threads(1)
     for name in names:
-        model = sized(FAMILIES[name])
+        model = sized(*FAMILIES[name])
         torch.jit.save(trace(model), os.path.join(out, name))
         n = sum(p.numel() for p in model.parameters())
         print(f"wrote {os.path.join(out, name)} ({n} parameters)", file=sys.stderr)
