@@ -5,11 +5,11 @@ Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 peer_eval_freeze.py MODEL.pt BATC
 Prints one JSON object: p50 latency in ms of each variant.
 """
 import json
-import statistics
 import sys
-import time
 
 import torch
+
+from peer_timing import time_alternately
 
 
 def main():
@@ -24,17 +24,7 @@ def main():
     optimized = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.load(path).eval()))
     variants = {"as_loaded": as_loaded, "eval": eval_mode, "frozen": frozen,
                 "frozen_optimized": optimized}
-    times = {k: [] for k in variants}
-    with torch.no_grad():
-        for m in variants.values():
-            for _ in range(3):
-                m(ids, mask)
-        for _ in range(runs):
-            for name, m in variants.items():
-                start = time.perf_counter()
-                m(ids, mask)
-                times[name].append((time.perf_counter() - start) * 1000)
-    print(json.dumps({k: statistics.median(v) for k, v in times.items()}))
+    print(json.dumps(time_alternately(variants, (ids, mask), runs)[0]))
 
 
 if __name__ == "__main__":

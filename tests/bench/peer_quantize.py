@@ -9,11 +9,11 @@ peer) it is timed in the same alternation as "llmc_int8_2". Prints one JSON obje
 import ctypes
 import json
 import os
-import statistics
 import sys
-import time
 
 import torch
+
+from peer_timing import time_alternately
 
 
 def main():
@@ -34,19 +34,8 @@ def main():
     variants = {"fp32_frozen": fp32, "peer_int8": peer, "llmc_int8": llmc}
     if len(sys.argv) > 8:
         variants["llmc_int8_2"] = torch.jit.load(sys.argv[8])
-    times = {k: [] for k in variants}
-    outs = {}
-    with torch.no_grad():
-        for name, m in variants.items():
-            for _ in range(3):
-                outs[name] = m(ids, mask)
-        for _ in range(runs):
-            for name, m in variants.items():
-                start = time.perf_counter()
-                m(ids, mask)
-                times[name].append((time.perf_counter() - start) * 1000)
+    result, outs = time_alternately(variants, (ids, mask), runs)
     ref = outs["fp32_frozen"].argmax(-1)
-    result = {k: statistics.median(v) for k, v in times.items()}
     result["peer_label_agreement"] = (outs["peer_int8"].argmax(-1) == ref).float().mean().item()
     result["llmc_label_agreement"] = (outs["llmc_int8"].argmax(-1) == ref).float().mean().item()
     if "llmc_int8_2" in outs:

@@ -10,15 +10,14 @@ Prints one JSON object: median ms per variant, next-token agreement with float32
 import ctypes
 import json
 import os
-import statistics
 import sys
-import time
 
 import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_hf_bench  # noqa: E402
+from peer_timing import time_alternately  # noqa: E402
 from hf_models import Conv1D  # noqa: E402  (make_hf_bench put tests/fixtures on the path)
 
 
@@ -58,19 +57,8 @@ def main():
         torch.jit.save(torch.jit.trace(peer, (ids[:2, :16], mask[:2, :16])), peer_out)
     variants = {"fp32_frozen": torch.jit.freeze(traced), "peer_int8": peer,
                 "llmc_int8": torch.jit.load(llmc_path)}
-    times = {k: [] for k in variants}
-    outs = {}
-    with torch.no_grad():
-        for name, m in variants.items():
-            for _ in range(3):
-                outs[name] = m(ids, mask)
-        for _ in range(runs):
-            for name, m in variants.items():
-                start = time.perf_counter()
-                m(ids, mask)
-                times[name].append((time.perf_counter() - start) * 1000)
+    result, outs = time_alternately(variants, (ids, mask), runs)
     ref = outs["fp32_frozen"].argmax(-1)
-    result = {k: statistics.median(v) for k, v in times.items()}
     for k in ("peer_int8", "llmc_int8"):
         result[k + "_next_token_agreement"] = (outs[k].argmax(-1) == ref).float().mean().item()
     result["peer_bytes"] = os.path.getsize(peer_out)

@@ -14,11 +14,11 @@ import ctypes
 import io
 import json
 import os
-import statistics
 import sys
-import time
 
 import torch
+
+from peer_timing import time_alternately
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fixtures"))
 import make_fixtures  # noqa: E402
@@ -43,18 +43,7 @@ def peer(llmc_path, runs, out_path):
     variants = {"fp32_frozen": fp32, "peer_int8": scripted_peer, "llmc_int8": torch.jit.load(llmc_path)}
     torch.manual_seed(0)
     ids = torch.randint(0, VOCAB, (16, 128))
-    times = {k: [] for k in variants}
-    outs = {}
-    with torch.no_grad():
-        for name, m in variants.items():
-            for _ in range(2):
-                outs[name] = m(ids)
-        for _ in range(runs):
-            for name, m in variants.items():
-                start = time.perf_counter()
-                m(ids)
-                times[name].append((time.perf_counter() - start) * 1000)
-    result = {k: statistics.median(v) for k, v in times.items()}
+    result, outs = time_alternately(variants, (ids,), runs, warmup=2)
     ref = outs["fp32_frozen"]
     for name in ("peer_int8", "llmc_int8"):
         result[name + "_max_abs_diff"] = (outs[name] - ref).abs().max().item()

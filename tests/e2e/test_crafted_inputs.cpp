@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli.h"
+#include "test_support.h"
 #include "llmc/util/process.h"
 
 using llmc::test::fixture;
@@ -16,9 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using llmc::test::has;
 
 // Copies the zip archive `from` to `to` with the entry ending in `suffix` cut to `size` bytes,
 // rewritten by Python's zipfile so that every CRC-32 is valid.

@@ -16,9 +16,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using llmc::test::has;
 
 // bert_tiny.pt: forward(input_ids, attention_mask), a 1000-row embedding table, 3 classes.
 std::string recipe(const std::string& data, const std::string& section,

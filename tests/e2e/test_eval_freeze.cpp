@@ -172,6 +172,17 @@ TEST_CASE("a CNN in training mode: batch-norm uses running stats and is folded")
   const auto ops = run_llmc({"inspect", "--json", (dir.path() / "out/model.pt").string()});
   REQUIRE(ops.code == 0);
   CHECK(llmc::util::parse_json(ops.out).at("forward_ops").find("aten::batch_norm") == nullptr);
+  // Folding computed new convolution weights: the artifact equals the original file in eval mode,
+  // loaded here on its own (llmc's reference shares tensors with what it froze, so this is the
+  // check that freezing wrote into none of them).
+  {
+    auto original = torch::jit::load(fixture("cnn_bn.pt"));
+    original.eval();
+    auto frozen = torch::jit::load((dir.path() / "out/model.pt").string());
+    torch::manual_seed(3);
+    const std::vector<c10::IValue> in{torch::randn({4, 3, 32, 32})};
+    CHECK((run(frozen, in) - run(original, in)).abs().max().item<double>() < 1e-4);
+  }
 
   // optimize_for_inference turns these convolutions into MKLDNN constants that cannot be
   // saved: the artifact is the plain frozen model, with a warning, not a file that won't load.
@@ -184,6 +195,23 @@ TEST_CASE("a CNN in training mode: batch-norm uses running stats and is folded")
   REQUIRE(report.at("warnings").size() == 1);
   CHECK(report.at("warnings").at(0).as_string().find("cannot be saved") != std::string::npos);
   CHECK(torch::jit::load((dir.path() / "opt/model.pt").string()).find_method("forward"));
+}
+
+TEST_CASE("bench.memory: false skips the memory probes; the report's memory is null") {
+  llmc::test::TempDir dir;
+  const auto recipe = dir.write("r.yaml", bert_recipe(fixture("bert_tiny.pt")));
+  const auto r = run_llmc({"eval-freeze", recipe, "--set", "bench.memory=false", "--json"},
+                          dir.path().string());
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto report = llmc::util::parse_json(r.out);
+  CHECK(report.at("original").at("memory").is_null());
+  CHECK(report.at("result").at("memory").is_null());
+  CHECK(report.at("result").at("latency").at("runs").as_int() == 3);
+  // By default both are measured.
+  const auto d = run_llmc({"eval-freeze", recipe, "--out", "d", "--json"}, dir.path().string());
+  REQUIRE(d.code == 0);
+  CHECK(llmc::util::parse_json(d.out).at("result").at("memory").at("peak_rss_bytes").as_int() > 0);
 }
 
 TEST_CASE("existing output, --force, and the input model is never overwritten") {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "test_support.h"
 #include "llmc/commands.h"
 #include "llmc/util/atomic_file.h"
 
@@ -31,9 +32,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using llmc::test::has;
 
 // Sets an environment variable for this process (and the llmc runs it starts) while alive.
 struct EnvOverride {

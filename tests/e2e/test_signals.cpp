@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "test_support.h"
 
 using llmc::test::fixture;
 using llmc::test::read_text;
@@ -30,9 +31,7 @@ extern char** environ;
 
 namespace {
 
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using llmc::test::has;
 
 // `llmc args...` started in `cwd` with TMPDIR=`tmp`, stdout and stderr into files in `cwd`.
 // SIGINT and SIGTERM have their default dispositions in it, whatever the test runner's are.

@@ -27,4 +27,9 @@ std::string read_text(const std::string& path);
 // A fixture made by tests/fixtures/make_fixtures.py (LLMC_FIXTURES); throws when unset.
 std::string fixture(const std::string& name);
 
+// True when `text` contains `part` (messages checked in tests).
+inline bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 }  // namespace llmc::test

@@ -250,10 +250,12 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   // Peak memory of each model in its own process (before this one loads the artifact).
   std::string note;
   const int probe_threads = static_cast<int>(common.threads);
-  r.original.memory = bench::measure_model_memory(reference_file, inputs.latency, probe_threads,
+  if (common.bench.memory) {
+    r.original.memory = bench::measure_model_memory(reference_file, inputs.latency,
+                                                    probe_threads, pool, t.quantized_engine, note);
+    r.result.memory = bench::measure_model_memory(artifact_path, inputs.latency, probe_threads,
                                                   pool, t.quantized_engine, note);
-  r.result.memory = bench::measure_model_memory(artifact_path, inputs.latency, probe_threads,
-                                                pool, t.quantized_engine, note);
+  }
   if (t.reference) std::filesystem::remove(reference_file);
   log_memory("measuring memory");
 
@@ -318,7 +320,7 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   log_memory("timing");
   r.original.latency = timing.a;
   r.result.latency = timing.b;
-  if (!note.empty()) {
+  if (common.bench.memory && !note.empty()) {
     // No probe process here: both models measured in this one (the report's `isolated` says
     // not per model).
     r.warnings.push_back(note);

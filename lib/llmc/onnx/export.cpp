@@ -446,9 +446,11 @@ report::Report run_export(const ExportRecipe& recipe, const job::RunOptions& opt
     r.original.latency = bench::summarize(times, inputs.latency.rows);
     r.result.latency = bench::summarize(ort.latency_ms, inputs.latency.rows);
     std::string note;
-    r.original.memory = bench::measure_model_memory(common.model, inputs.latency,
-                                                    static_cast<int>(common.threads), pool,
-                                                    quantized ? engine : "", note);
+    if (common.bench.memory) {
+      r.original.memory = bench::measure_model_memory(common.model, inputs.latency,
+                                                      static_cast<int>(common.threads), pool,
+                                                      quantized ? engine : "", note);
+    }
     if (!note.empty()) r.warnings.push_back(note);
     bench::MemoryStats m;
     m.peak_rss_bytes = ort.peak_rss_bytes;

@@ -12,7 +12,6 @@
 
 #include <torch/script.h>
 
-
 namespace llmc::passes {
 
 struct LowpRangeConstantsResult {

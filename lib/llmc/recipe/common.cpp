@@ -173,6 +173,10 @@ Section<BenchSpec> bench_schema() {
   s.integer("warmup", &BenchSpec::warmup, 0, 10000, "untimed runs before timing");
   s.integer("runs", &BenchSpec::runs, 1, 100000,
             "timed runs per model (original and result alternate run by run)");
+  s.flag("memory", &BenchSpec::memory,
+         "measure each model's peak memory in a process of its own, which loads it once more; "
+         "false skips that for large models (the report's memory is then null, except "
+         "export-onnx's ONNX Runtime side, which its verification measures anyway)");
   return s;
 }
 

@@ -65,6 +65,7 @@ struct TaskSpec {
 struct BenchSpec {
   int64_t warmup = 3;
   int64_t runs = 20;
+  bool memory = true;  // each model's peak memory measured in a process of its own
 };
 
 // Quality gates; unset ones are not checked.

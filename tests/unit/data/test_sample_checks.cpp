@@ -39,9 +39,7 @@ struct Read {
   std::string at(int line) const { return spec.path + ":" + std::to_string(line) + ": "; }
 };
 
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using llmc::test::has;
 
 const std::vector<std::string> kIds{"input_ids", "attention_mask"};
 
