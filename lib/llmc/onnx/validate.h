@@ -13,6 +13,8 @@ struct ValidationResult {
   std::string shape_inference = "passed (strict: types checked, node errors fatal)";
 };
 
-ValidationResult validate(const ::onnx::ModelProto& model);
+// `model` is unchanged on return; its weights' bytes are lent out while a copy for shape inference
+// is made, so that copy does not double a large model's memory.
+ValidationResult validate(::onnx::ModelProto& model);
 
 }  // namespace llmc::onnx
