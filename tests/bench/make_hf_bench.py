@@ -25,8 +25,14 @@ import hf_models  # noqa: E402  the HF-layout definitions
 BENCH = dict(hf_models.CFG, vocab=8000, hidden=256, layers=4, heads=4, kv_heads=2, inter=1024,
              llama_inter=688, max_pos=128)
 DEEP = dict(BENCH, hidden=512, layers=8, heads=8, kv_heads=4, llama_inter=1376)
+# GPT-2 small's width (hidden 768, 12 heads, intermediate 3072) on 6 of its 12 layers; LLaMA at
+# TinyLlama's proportions (intermediate 2.75 x hidden, 4 query heads per key/value head) at half
+# its width, 8 layers.
+GPT2_WIDE = dict(BENCH, hidden=768, layers=6, heads=12, inter=3072)
+LLAMA_WIDE = dict(BENCH, hidden=1024, layers=8, heads=16, kv_heads=4, llama_inter=2816)
 FAMILIES = {"gpt2_bench.pt": ("gpt2", BENCH), "llama_bench.pt": ("llama", BENCH),
-            "llama_deep_bench.pt": ("llama", DEEP)}
+            "llama_deep_bench.pt": ("llama", DEEP), "gpt2_wide_bench.pt": ("gpt2", GPT2_WIDE),
+            "llama_wide_bench.pt": ("llama", LLAMA_WIDE)}
 
 
 def sized(family, c=BENCH):

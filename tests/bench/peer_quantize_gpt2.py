@@ -2,9 +2,12 @@
 on the same weights with every Conv1D swapped for the nn.Linear it stands for (weight transposed),
 as a user of PyTorch's own tools must do first (quantize_dynamic does not know Conv1D). The
 traced float32 model (frozen), the peer and llmc's artifact are timed alternately, run by run,
-in this one process, on the same token ids.
+in this one process, on the same token ids; with LLMC_FP32.pt (llmc eval-freeze's artifact: frozen,
+its written-out tanh GELUs fused) that float32 model too, so that int8's gain is also measured
+against the fastest float32 llmc makes.
 
-Usage: /usr/bin/python3 peer_quantize_gpt2.py MODEL.pt LLMC_INT8.pt BATCH SEQ RUNS OUT_PEER.pt
+Usage: /usr/bin/python3 peer_quantize_gpt2.py MODEL.pt LLMC_INT8.pt BATCH SEQ RUNS OUT_PEER.pt [LLMC_FP32.pt]
+MODEL.pt is one of make_hf_bench.py's GPT-2 files (its name gives the configuration).
 Prints one JSON object: median ms per variant, next-token agreement with float32, file bytes.
 """
 import ctypes
@@ -43,7 +46,8 @@ def main():
     ctypes.CDLL("libopenblas.so.0").openblas_set_num_threads(1)
     torch.backends.quantized.engine = "onednn"
     traced = torch.jit.load(path).eval()
-    eager = make_hf_bench.sized("gpt2")
+    family, config = make_hf_bench.FAMILIES[os.path.basename(path)]
+    eager = make_hf_bench.sized(family, config)
     # The trace also holds the attention's non-persistent mask buffers (attn.bias, masked_bias).
     missing, unexpected = eager.load_state_dict(traced.state_dict(), strict=False)
     if missing or any(not k.endswith(("attn.bias", "attn.masked_bias")) for k in unexpected):
@@ -51,15 +55,17 @@ def main():
     eager = conv1d_as_linear(eager).eval()
     peer = torch.ao.quantization.quantize_dynamic(eager, {nn.Linear}, dtype=torch.qint8)
     torch.manual_seed(0)
-    ids = torch.randint(0, make_hf_bench.BENCH["vocab"], (batch, seq))
+    ids = torch.randint(0, config["vocab"], (batch, seq))
     mask = torch.ones(batch, seq, dtype=torch.long)
     with torch.no_grad():
         torch.jit.save(torch.jit.trace(peer, (ids[:2, :16], mask[:2, :16])), peer_out)
     variants = {"fp32_frozen": torch.jit.freeze(traced), "peer_int8": peer,
                 "llmc_int8": torch.jit.load(llmc_path)}
+    if len(sys.argv) > 7:
+        variants["llmc_fp32_frozen"] = torch.jit.load(sys.argv[7])
     result, outs = time_alternately(variants, (ids, mask), runs)
     ref = outs["fp32_frozen"].argmax(-1)
-    for k in ("peer_int8", "llmc_int8"):
+    for k in variants.keys() - {"fp32_frozen"}:
         result[k + "_next_token_agreement"] = (outs[k].argmax(-1) == ref).float().mean().item()
     result["peer_bytes"] = os.path.getsize(peer_out)
     print(json.dumps(result))

@@ -3,6 +3,7 @@
 // one scaled_dot_product_attention call (tests/fixtures/sdpa_archive.py), through the
 // subcommands. Artifacts must load in a plain LibTorch 1.13 (this process never registers the
 // 2.x operator) and agree with the original.
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -162,13 +163,21 @@ TEST_CASE("traced and scripted HF layouts: eval-freeze, quantize (int8 and bf16)
     const auto f = run(dir, "eval-freeze", recipe(model, "gates: {max_abs_diff: 1.0e-4}\n"));
     INFO(f.err);
     CHECK(f.code == 0);
+    const bool gpt2 = model.find("gpt2") != std::string::npos;
+    // GPT-2's written-out tanh GELU (one per block, two blocks) is one aten::gelu afterwards.
+    const auto passes = f.report.at("details").at("passes").as_array();
+    const auto fuse = std::find_if(passes.begin(), passes.end(), [](const auto& p) {
+      return p.at("pass").as_string() == "fuse_tanh_gelu";
+    });
+    REQUIRE(fuse != passes.end());
+    CHECK(fuse->at("effect").as_string().rfind(gpt2 ? "2 written-out" : "0 written-out", 0) == 0);
     const auto q = run(dir, "quantize", recipe(model, "quantize: {scheme: dynamic-int8}\n"));
     INFO(q.err);
     REQUIRE(q.code == 0);
     const auto& d = q.report.at("details");
     CHECK(q.report.at("agreement").at("cosine").as_double() > 0.999);
+    CHECK(d.at("fused_gelu").as_int() == (gpt2 ? 2 : 0));
     // Every matrix layer quantized: GPT-2's Conv1D layers too (8 of them, plus lm_head).
-    const bool gpt2 = model.find("gpt2") != std::string::npos;
     CHECK(d.at("quantized_linear_ops").as_int() == d.at("layers_total").as_int());
     // No silent gaps: every matrix layer found is quantized and no 2-D weight is left out.
     CHECK(d.at("matrix_layers").at("quantized").as_int() == d.at("layers_total").as_int());

@@ -13,6 +13,7 @@
 #include "llmc/job/job.h"
 #include "llmc/model/load.h"
 #include "llmc/passes/bake_eval_mode.h"
+#include "llmc/passes/fuse_tanh_gelu.h"
 #include "llmc/recipe/parse.h"
 #include "llmc/util/log.h"
 
@@ -29,6 +30,7 @@ recipe::Section<EvalFreezeRecipe> eval_freeze_schema() {
   s.flag("fix_traced_training", &EvalFreezeOptions::fix_traced_training,
          "switch dropout/batch-norm calls that a trace in training mode baked in as train=True "
          "to eval (otherwise such a model is refused)");
+  s.flag("fuse_gelu", &EvalFreezeOptions::fuse_gelu, passes::kFuseGeluHelp);
   s.integer("determinism_runs", &EvalFreezeOptions::determinism_runs, 2, 1000,
             "runs of the artifact on the same input that must give bitwise-identical outputs");
   s.origin(&EvalFreezeOptions::origin);
@@ -143,6 +145,12 @@ FreezeOutcome eval_freeze(const torch::jit::Module& model, const EvalFreezeOptio
   }();
   record("freeze", "parameters and attributes folded into constants, submodules inlined, "
                    "dropout removed, conv/batch-norm folded");
+  if (options.fuse_gelu) {
+    const int fused = passes::fuse_tanh_gelu(frozen);
+    record("fuse_tanh_gelu", fmt::format("{} written-out tanh GELU{} replaced by "
+                                         "aten::gelu(approximate='tanh')",
+                                         fused, fused == 1 ? "" : "s"));
+  }
   if (options.optimize_for_inference) {
     try {
       std::vector<std::string> other_methods;

@@ -18,6 +18,7 @@ struct EvalFreezeOptions {
   std::vector<std::string> preserve;   // methods or attributes kept through freezing
   bool optimize_for_inference = false;  // torch::jit::optimize_for_inference after freezing
   bool fix_traced_training = true;     // run bake_eval_mode on train=True constants
+  bool fuse_gelu = true;               // passes::fuse_tanh_gelu on the frozen graph
   int64_t determinism_runs = 3;        // repeated runs of the artifact that must be identical
   recipe::Origin origin;
 };

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "llmc/passes/fuse_tanh_gelu.h"
 #include "llmc/passes/optimize_attention.h"
 #include "llmc/recipe/parse.h"
 
@@ -83,6 +84,7 @@ recipe::Section<PruneRecipe> prune_schema() {
             "prune gradually in this many steps, sparsity rising linearly (wanda re-measures "
             "activations on the partly pruned model at each step)");
   s.flag("optimize_attention", &PruneOptions::optimize_attention, passes::kOptimizeAttentionHelp);
+  s.flag("fuse_gelu", &PruneOptions::fuse_gelu, passes::kFuseGeluHelp);
   s.origin(&PruneOptions::origin);
   s.check([](const PruneOptions& o, const recipe::Origin& where, recipe::Context& ctx) {
     auto add = [&](const std::string& key, const std::string& message) {

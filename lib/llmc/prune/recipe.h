@@ -53,6 +53,7 @@ struct PruneOptions {
   std::optional<recipe::DataSpec> calibration_data;
   int64_t steps = 1;
   bool optimize_attention = true;  // passes::optimize_attention after pruning
+  bool fuse_gelu = true;           // passes::fuse_tanh_gelu after pruning
   recipe::Origin origin;
 
   // Parsed pattern: 0 for unstructured.

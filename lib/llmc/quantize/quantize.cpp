@@ -22,6 +22,7 @@
 #include "llmc/passes/lowp_range_constants.h"
 #include "llmc/passes/quantize_lstm.h"
 #include "llmc/passes/cast_boundary.h"
+#include "llmc/passes/fuse_tanh_gelu.h"
 #include "llmc/passes/optimize_attention.h"
 #include "llmc/passes/fp16_storage.h"
 #include "llmc/quantize/coverage.h"
@@ -139,6 +140,7 @@ recipe::Section<QuantizeRecipe> quantize_schema() {
            "ONEDNN_MAX_CPU_ISA is set, else no cap. A process only; the artifact does not "
            "change: serve it with the ONEDNN_MAX_CPU_ISA the report's details.deploy_env names");
   s.flag("optimize_attention", &QuantizeOptions::optimize_attention, passes::kOptimizeAttentionHelp);
+  s.flag("fuse_gelu", &QuantizeOptions::fuse_gelu, passes::kFuseGeluHelp);
   s.origin(&QuantizeOptions::origin);
   s.check([](const QuantizeOptions& o, const recipe::Origin& where, recipe::Context& ctx) {
     const bool globs_set = o.include != std::vector<std::string>{"*"} || !o.exclude.empty();
@@ -772,6 +774,7 @@ job::Job quantize_job(const QuantizeOptions& options) {
     // are not copied.
     original = original.clone(/*inplace=*/true);
     if (options.optimize_attention) rewrites = passes::optimize_attention(original);
+    const int fused_gelu = options.fuse_gelu ? passes::fuse_tanh_gelu(original) : 0;
     // int8 quantizes Linear layers: GPT-2's Conv1D layers become ones first.
     job::TransformResult canonical;
     if (options.scheme == Scheme::dynamic_int8 || options.scheme == Scheme::static_int8) {
@@ -810,6 +813,7 @@ job::Job quantize_job(const QuantizeOptions& options) {
     t.artifact = q.quantized;
     t.details = std::move(q.details);
     if (options.optimize_attention) t.details["attention_rewrites"] = passes::to_json(rewrites);
+    if (options.fuse_gelu) t.details["fused_gelu"] = fused_gelu;
     for (const auto& [key, value] : isa_details.as_object()) t.details[key] = value;
     for (const auto& [key, value] : canonical.details.as_object()) t.details[key] = value;
     t.warnings = std::move(q.warnings);

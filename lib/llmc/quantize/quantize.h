@@ -48,6 +48,7 @@ struct QuantizeOptions {
   // int8 schemes: activation x activation products (attention) in float32 or bfloat16
   MatmulPrecision activation_matmuls = MatmulPrecision::automatic;
   bool optimize_attention = true;            // passes::optimize_attention before quantizing
+  bool fuse_gelu = true;                     // passes::fuse_tanh_gelu before quantizing
   ActivationRange activation_range = ActivationRange::automatic;
   IsaCap onednn_isa = IsaCap::automatic;
   recipe::Origin origin;
