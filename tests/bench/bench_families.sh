@@ -22,8 +22,8 @@ echo "settings: 1 LibTorch intra-op thread, OpenBLAS 1 thread, quantized engine 
 for gpt in gpt2_bench gpt2_wide_bench; do
   ./build/tools/llmc quantize tests/bench/quantize-gpt2-bench.yaml --force -q --json --out "build/bench/quantize-$gpt" \
     --set model="build/bench/$gpt.pt" --set bench.runs="$runs" > "build/bench/llmc-quantize-$gpt.json"
-  ./build/tools/llmc eval-freeze tests/bench/eval-freeze-bench.yaml --force -q --json --out "build/bench/eval-freeze-$gpt" \
-    --set model="build/bench/$gpt.pt" --set bench.runs=3 > "build/bench/llmc-eval-freeze-$gpt.json"
+  ./build/tools/llmc eval-freeze tests/bench/eval-freeze-gpt2-bench.yaml --force -q --json --out "build/bench/eval-freeze-$gpt" \
+    --set model="build/bench/$gpt.pt" > "build/bench/llmc-eval-freeze-$gpt.json"
   deploy_env=$("$torch_python" -c "import json, sys; print(json.load(open(sys.argv[1]))['details'].get('deploy_env', ''))" \
     "build/bench/llmc-quantize-$gpt.json")
   env $deploy_env "$torch_python" tests/bench/peer_quantize_gpt2.py "build/bench/$gpt.pt" \

@@ -27,13 +27,16 @@ std::string env_or_throw(const char* name) {
 
 std::string source_root() { return env_or_throw("LLMC_SOURCE_ROOT"); }
 
-CliResult run_llmc(const std::vector<std::string>& args, const std::string& cwd) {
+CliResult run_llmc(const std::vector<std::string>& args, const std::string& cwd,
+                   const std::vector<std::string>& wrapper) {
   TempDir io;
   const std::string out_path = (io.path() / "stdout").string();
   const std::string err_path = (io.path() / "stderr").string();
   std::string script = "cd '" + (cwd.empty() ? std::filesystem::current_path().string() : cwd) +
                        "' && exec \"$0\" \"$@\" </dev/null >'" + out_path + "' 2>'" + err_path + "'";
-  std::vector<std::string> argv_s = {"/bin/sh", "-c", script, env_or_throw("LLMC_BIN")};
+  std::vector<std::string> argv_s = {"/bin/sh", "-c", script};
+  argv_s.insert(argv_s.end(), wrapper.begin(), wrapper.end());
+  argv_s.push_back(env_or_throw("LLMC_BIN"));
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());

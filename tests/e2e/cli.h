@@ -15,8 +15,10 @@ struct CliResult {
   std::string err;  // stderr
 };
 
-// Runs `llmc args...` in `cwd` (default: the current directory), with stdin closed.
-CliResult run_llmc(const std::vector<std::string>& args, const std::string& cwd = "");
+// Runs `llmc args...` in `cwd` (default: the current directory), with stdin closed; with a
+// `wrapper`, runs `wrapper... llmc args...` (e.g. setpriv to drop root).
+CliResult run_llmc(const std::vector<std::string>& args, const std::string& cwd = "",
+                   const std::vector<std::string>& wrapper = {});
 
 // The source tree (LLMC_SOURCE_ROOT), for recipes/ and docs/.
 std::string source_root();

@@ -340,21 +340,33 @@ TEST_CASE("a FIFO or device as recipe, model, data or tokenizer is refused, nami
 }
 
 TEST_CASE("an unreadable recipe, model or data file says permission denied") {
-  // Tests usually run as root here, and root reads every file: then this cannot be observed.
+  // Root reads every file, and tests often run as root: then llmc runs as `nobody` (setpriv,
+  // util-linux), for whom the files below are unreadable.
+  std::vector<std::string> wrapper;
   if (::geteuid() == 0) {
-    MESSAGE("skipped: running as root, which may read any file");
-    return;
+    wrapper = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"};
   }
   llmc::test::TempDir dir;
+  REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);  // nobody may enter it, not read its files
   const auto model = (dir.path() / "m.pt").string();
   fs::copy_file(fixture("bert_tiny.pt"), model);
   const auto recipe = dir.write("r.yaml", bert_recipe(model));
   REQUIRE(::chmod(model.c_str(), 0) == 0);
-  const auto m = run_llmc({"inspect", model});
+  const auto m = run_llmc({"inspect", model}, "", wrapper);
   CHECK(m.code == 3);
   CHECK(has(m.err, "cannot load model: permission denied"));
   REQUIRE(::chmod(recipe.c_str(), 0) == 0);
-  const auto r = run_llmc({"validate", recipe});
+  const auto r = run_llmc({"validate", recipe}, "", wrapper);
   CHECK(r.code == 2);
   CHECK(has(r.err, "cannot read the recipe file: permission denied"));
+  REQUIRE(::chmod(model.c_str(), 0644) == 0);
+  const auto data = dir.write("d.jsonl", "{\"input_ids\": [1, 2, 3], \"label\": 0}\n");
+  REQUIRE(::chmod(data.c_str(), 0) == 0);
+  const auto with_data = dir.write(
+      "d.yaml", "recipe_version: 1\nmodel: " + model +
+                    "\noutput: out\ndata: {path: " + data + ", labels: label, batch_size: 2}\n"
+                    "eval_freeze: {}\n");
+  const auto d = run_llmc({"validate", with_data}, "", wrapper);
+  CHECK(d.code == 3);
+  CHECK(has(d.err, "cannot read the data file: permission denied"));
 }

@@ -12,7 +12,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Bytes [at, at + n) of the file, or fewer at its end.
+// Bytes [at, at + n) of the file, or fewer at its end. Allocates n bytes: every caller bounds n
+// by what the file can hold (the tail's 64 KiB, the central directory's size checked against
+// the file's, 20- to 56-byte records) or by read_entry's max_size, never by a size field alone.
 std::string read_at(std::ifstream& in, uint64_t at, uint64_t n) {
   std::string bytes(n, '\0');
   in.clear();
