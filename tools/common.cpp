@@ -20,6 +20,8 @@ void add_run_flags(CLI::App* app, RunFlags& flags) {
   app->add_option("--threads", flags.threads, "intra-op threads (overrides `threads:`)")
       ->check(CLI::Range(1, 1024));
   app->add_flag("--force", flags.force, "replace an existing output directory");
+  app->add_flag("--no-memory-check", flags.no_memory_check,
+                "run even when the model cannot fit in the memory available (docs/cli.md)");
 }
 
 std::vector<std::string> overrides(const RunFlags& flags) {
@@ -32,6 +34,7 @@ std::vector<std::string> overrides(const RunFlags& flags) {
 job::RunOptions run_options(const RunFlags& flags) {
   job::RunOptions o;
   o.force = flags.force;
+  o.memory_check = !flags.no_memory_check;
   o.recipe_path = flags.recipe;
   o.command_line = g_command_line;
   return o;

@@ -23,6 +23,7 @@ struct RunFlags {
   std::string out;
   int threads = 0;  // 0 = from the recipe
   bool force = false;
+  bool no_memory_check = false;
 };
 
 void add_run_flags(CLI::App* app, RunFlags& flags);

@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <tuple>
 #include <string>
 
 #include "cli.h"
@@ -86,4 +88,47 @@ TEST_CASE("an archive whose constants record is missing: exit 3, naming it") {
   CHECK(r.code == 3);
   CHECK(has(r.err, "cannot load model: storage record hf_bert_traced/constants/0 holds 0 bytes, "
                    "but hf_bert_traced/constants.pkl needs"));
+}
+
+TEST_CASE("a model too large for the memory available: exit 3 before loading, nothing written") {
+  llmc::test::TempDir dir;
+  // 1 TiB of "weights" in a sparse file: no disk used, and no machine here has twice that.
+  const auto big = (dir.path() / "big.pt").string();
+  { std::ofstream(big).put('\0'); }
+  fs::resize_file(big, uint64_t{1} << 40);
+  const std::string head =
+      "recipe_version: 1\noutput: out\nthreads: 1\nexample_inputs:\n"
+      "  - {name: input_ids, shape: [2, 8], dtype: int64, range: [0, 1000]}\n"
+      "  - {name: attention_mask, shape: [2, 8], dtype: int64, fill: 1}\n"
+      "bench: {warmup: 0, runs: 1}\n";
+  const auto freeze = dir.write("freeze.yaml", head + "model: big.pt\neval_freeze: {}\n");
+  const auto onnx = dir.write("onnx.yaml", head + "model: big.pt\nexport_onnx: {}\n");
+  const auto distill = dir.write(
+      "distill.yaml", "recipe_version: 1\nmodel: " + fixture("distill_student.pt") +
+                          "\noutput: out\nthreads: 1\n"
+                          "data: {path: " + fixture("distill_test.jsonl") + ", labels: labels}\n"
+                          "task: {type: multi-label}\n"
+                          "distill:\n  teacher: big.pt\n"
+                          "  train_data: {path: " + fixture("distill_train.jsonl") +
+                          ", labels: labels}\n");
+  for (const auto& [command, recipe, named] :
+       {std::tuple<std::string, std::string, std::string>{"eval-freeze", freeze,
+                                                          "eval-freeze holds two copies"},
+        {"export-onnx", onnx, "export-onnx holds the model and the ONNX graph's copy"},
+        {"distill", distill, "and the weights of the teacher "}}) {
+    CAPTURE(command);
+    const auto r = run_llmc({command, recipe}, dir.path().string());
+    CHECK(r.code == 3);
+    CHECK(has(r.err, "the model does not fit in memory: this run needs at least"));
+    CHECK(has(r.err, named));
+    CHECK(has(r.err, command == "distill" ? "big.pt: 1.00 TiB of weights" : "2× 1.00 TiB of weights"));
+    CHECK(has(r.err, "llmc: hint: free memory or run on a machine with more; --no-memory-check"));
+    CHECK_FALSE(fs::exists(dir.path() / "out"));
+  }
+  // --no-memory-check: the run goes on and fails where the file is read.
+  const auto r = run_llmc({"eval-freeze", freeze, "--no-memory-check"}, dir.path().string());
+  CHECK(r.code == 3);
+  CHECK_FALSE(has(r.err, "does not fit in memory"));
+  CHECK(has(r.err, "cannot load model"));
+  CHECK_FALSE(fs::exists(dir.path() / "out"));
 }

@@ -88,6 +88,17 @@ torch::jit::Module bf16_safe_constants(torch::jit::Module m, const std::string& 
 job::Job distill_job(const DistillRecipe& recipe, RunControl control) {
   job::Job j;
   j.command = "distill";
+  // The student's weights, gradients and Adam's two moments, and the teacher's weights.
+  j.memory_need = [teacher = recipe.distill.teacher](const recipe::CommonRecipe& c) {
+    util::MemoryNeed need;
+    const uint64_t student = util::files_bytes({c.model});
+    need.weights = 4 * student + (teacher.empty() ? 0 : util::files_bytes({teacher}));
+    need.min_copies = 1;
+    need.usual_copies = 1.25;
+    need.what = "distill holds the student's weights, gradients and two Adam moments" +
+                (teacher.empty() ? std::string() : ", and the weights of the teacher " + teacher);
+    return need;
+  };
   j.transform = [recipe, control](torch::jit::Module student, const job::TransformInput& in) {
     const auto& o = recipe.distill;
     const auto& common = recipe.common;

@@ -207,6 +207,18 @@ void log_memory(const char* step) {
 
 }  // namespace
 
+std::string check_memory(const Job& job, const recipe::CommonRecipe& common,
+                         const RunOptions& options) {
+  util::MemoryNeed need;
+  if (job.memory_need) {
+    need = job.memory_need(common);
+  } else {
+    need.weights = util::files_bytes({common.model});
+    need.what = job.command + " holds two copies of the weights at its peak";
+  }
+  return util::check_memory(common.model, need, options.memory_check);
+}
+
 report::Report run(const Job& job, const recipe::CommonRecipe& common, const RunOptions& options) {
   report::Report r;
   r.command = job.command;
@@ -217,6 +229,8 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   const auto threads = util::configure_threads(static_cast<int>(common.threads), pool);
   log::debug("threads: {}", threads.describe());
 
+  const std::string memory_warning = check_memory(job, common, options);
+  if (!memory_warning.empty()) log::warn(memory_warning);
   util::OutputDir out(common.output, options.force, protected_paths(common, options));
 
   log::info("loading {}", common.model);
@@ -277,6 +291,7 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   fill_weights(r.result, artifact);
   r.details = std::move(t.details);
   r.warnings = std::move(t.warnings);
+  if (!memory_warning.empty()) r.warnings.insert(r.warnings.begin(), memory_warning);
   add_load_notes(load_notes, r);
   r.inputs_source = inputs.agreement.source;
   r.input_rows = inputs.agreement.rows();

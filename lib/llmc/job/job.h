@@ -14,6 +14,7 @@
 
 #include <torch/script.h>
 
+#include "llmc/util/memory_budget.h"
 #include "llmc/model/load.h"
 #include "llmc/data/inputs.h"
 #include "llmc/recipe/common.h"
@@ -25,6 +26,7 @@ namespace llmc::job {
 
 struct RunOptions {
   bool force = false;        // replace an existing output directory
+  bool memory_check = true;  // refuse a model that cannot fit in memory (util/memory_budget.h)
   std::string recipe_path;   // for provenance and to protect it from --force
   std::string command_line;  // as typed, for provenance
 };
@@ -83,7 +85,15 @@ struct Job {
   // Optional: more checks on the artifact as reloaded from disk; may add details, warnings and
   // gates to the report.
   std::function<void(torch::jit::Module& artifact, const TransformInput&, report::Report&)> verify;
+  // Optional: the memory the run needs, checked before anything is loaded; by default two copies
+  // of the model's weights at least and three as usually measured (docs/cli.md).
+  std::function<util::MemoryNeed(const recipe::CommonRecipe&)> memory_need;
 };
+
+// The memory check before loading (util::check_memory): throws InputError when the run cannot
+// fit; returns a warning for the report when it may not, else "".
+std::string check_memory(const Job& job, const recipe::CommonRecipe& common,
+                         const RunOptions& options);
 
 // The end every subcommand shares: evaluates the recipe's gates into `r` (after any the
 // subcommand added), fills the provenance, writes report.json, report.md and `extra_files`

@@ -163,6 +163,18 @@ report::Report run_export(const ExportRecipe& recipe, const job::RunOptions& opt
                         : util::ThreadPool::blas;
   const auto threads = util::configure_threads(static_cast<int>(common.threads), pool);
 
+  job::Job memory;
+  memory.command = "export-onnx";
+  memory.memory_need = [](const recipe::CommonRecipe& c) {
+    util::MemoryNeed need;
+    need.weights = util::files_bytes({c.model});
+    need.min_copies = 2;
+    need.usual_copies = 3.5;
+    need.what = "export-onnx holds the model and the ONNX graph's copy of its weights";
+    return need;
+  };
+  const std::string memory_warning = job::check_memory(memory, common, options);
+  if (!memory_warning.empty()) log::warn(memory_warning);
   util::OutputDir out(common.output, options.force, job::protected_paths(common, options));
 
   // Models from `llmc quantize` run on onednn (x86's engine in Debian's LibTorch).
@@ -213,6 +225,7 @@ report::Report run_export(const ExportRecipe& recipe, const job::RunOptions& opt
 
   log::info("preparing the graph (freeze, inline, clean-up passes)");
   PreparedGraph prepared = prepare_graph(original, given_names, common.model);
+  if (!memory_warning.empty()) r.warnings.push_back(memory_warning);
   r.warnings.insert(r.warnings.end(), prepared.warnings.begin(), prepared.warnings.end());
   std::vector<std::string> onnx_names;
   std::vector<Axis> axes;
