@@ -194,6 +194,11 @@ TEST_CASE("traced and scripted HF layouts: eval-freeze, quantize (int8 and bf16)
     const auto b = run(dir, "quantize", recipe(model, "quantize: {scheme: bf16}\n"));
     INFO(b.err);
     REQUIRE(b.code == 0);
+    // LLaMA's RMSNorms (2 per block, 2 blocks, and the final one) normalize in float32: HF's
+    // code casts to float32 itself, which the report counts.
+    const bool llama = model.find("llama") != std::string::npos;
+    CHECK(b.report.at("details").at("rms_norms_already_fp32").as_int() == (llama ? 5 : 0));
+    CHECK(b.report.at("details").at("rms_norms_fp32").as_int() == 0);
     CHECK(b.report.at("agreement").at("cosine").as_double() > 0.999);
     const auto e = run(dir, "export-onnx",
                        recipe(model, "export_onnx:\n  dynamic_axes:\n"

@@ -18,6 +18,7 @@
 #include "llmc/compare/agreement.h"
 #include "llmc/passes/bf16_matmul.h"
 #include "llmc/passes/fp32_layer_norm.h"
+#include "llmc/passes/fp32_rms_norm.h"
 #include "llmc/passes/lowp_compute_inputs.h"
 #include "llmc/passes/lowp_range_constants.h"
 #include "llmc/passes/quantize_lstm.h"
@@ -696,6 +697,7 @@ QuantizeOutcome cast_bf16(torch::jit::Module model, const std::vector<bool>& flo
   auto graph = frozen.get_method("forward").graph();
   const auto boundary = passes::cast_boundary(*graph, at::kBFloat16, float_inputs);
   const auto norms = passes::fp32_layer_norm(*graph);
+  const auto rms_norms = passes::fp32_rms_norm(*graph);
   const int operands_cast = passes::lowp_compute_inputs(*graph, at::kBFloat16);
   const auto range = passes::lowp_range_constants(*graph);
   torch::jit::EliminateDeadCode(graph);
@@ -708,6 +710,8 @@ QuantizeOutcome cast_bf16(torch::jit::Module model, const std::vector<bool>& flo
   out.details["inputs_cast_to_bf16"] = boundary.inputs_cast;
   out.details["outputs_cast_to_fp32"] = boundary.outputs_cast;
   out.details["layer_norms_fp32"] = norms.converted;
+  out.details["rms_norms_fp32"] = rms_norms.converted;
+  out.details["rms_norms_already_fp32"] = rms_norms.already_fp32;
   out.details["product_operands_cast"] = operands_cast;
   out.details["constants_clamped_to_bf16_range"] = range.clamped;
   out.details["cpu_has_avx512_bf16"] = util::cpu_features().avx512_bf16;

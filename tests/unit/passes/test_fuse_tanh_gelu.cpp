@@ -30,7 +30,9 @@ TEST_CASE("the written-out tanh GELU, as HF writes it and as a trace orders it, 
   const std::string traced =
       "    t = torch.tanh(torch.mul(torch.add(x, torch.mul(torch.pow(x, 3), 0.044715)), 0.7978845608028654))\n"
       "    return torch.mul(torch.mul(x, 0.5), torch.add(t, 1.0))\n";
-  for (const auto& [name, body] : {std::pair{"hf", hf}, std::pair{"traced", traced}}) {
+  for (const auto& variant : {std::pair{"hf", hf}, std::pair{"traced", traced}}) {
+    const std::string name = variant.first;
+    const std::string& body = variant.second;
     CAPTURE(name);
     torch::jit::Module m = scripted(std::string("G_") + name, body);
     const auto x = torch::randn({4, 16, 32}) * 3;
