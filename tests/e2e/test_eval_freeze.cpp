@@ -6,9 +6,11 @@
 #include <torch/script.h>
 
 #include "cli.h"
+#include "llmc/util/process.h"
 #include "test_support.h"
 
 using llmc::test::fixture;
+using llmc::test::has;
 using llmc::test::read_json;
 using llmc::test::run_llmc;
 namespace fs = std::filesystem;
@@ -212,6 +214,76 @@ TEST_CASE("bench.memory: false skips the memory probes; the report's memory is n
   const auto d = run_llmc({"eval-freeze", recipe, "--out", "d", "--json"}, dir.path().string());
   REQUIRE(d.code == 0);
   CHECK(llmc::util::parse_json(d.out).at("result").at("memory").at("peak_rss_bytes").as_int() > 0);
+}
+
+namespace {
+
+// `command`, run by sh on a pseudo-terminal (util-linux script): everything the terminal showed.
+llmc::util::ProcessResult run_on_terminal(const std::string& command) {
+  return llmc::util::run_process({"script", "-qfec", command, "/dev/null"});
+}
+
+// Whether the terminal was shown a progress line (drawn after "\r\033[K", up to the next "\r")
+// starting with `start` and containing `part`.
+bool shown_line(const std::string& terminal, const std::string& start, const std::string& part) {
+  const std::string draw = "\r\033[K";
+  for (size_t at = terminal.find(draw); at != std::string::npos; at = terminal.find(draw, at + 1)) {
+    const size_t from = at + draw.size();
+    const std::string line = terminal.substr(from, terminal.find('\r', from) - from);
+    if (line.rfind(start, 0) == 0 && has(line, part)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("progress lines on a terminal, with sizes and an ETA; none when redirected, in CI, with -q") {
+  if (!fs::exists("/usr/bin/script")) {
+    MESSAGE("util-linux script is missing: progress on a terminal not tested");
+    return;
+  }
+  llmc::test::TempDir dir;
+  // Larger inputs, one thread and more runs: timing lasts a few seconds, so its line gets an ETA
+  // (shown from the first second on). A model in eval mode: no second timing against it as loaded.
+  dir.write("r.yaml", "recipe_version: 1\nmodel: " + fixture("bert_tiny_eval.pt") +
+                          "\noutput: out\nthreads: 1\n"
+                          "example_inputs:\n"
+                          "  - {name: input_ids, shape: [32, 128], dtype: int64, range: [0, 1000]}\n"
+                          "  - {name: attention_mask, shape: [32, 128], dtype: int64, fill: 1}\n"
+                          "bench: {warmup: 1, runs: 120, memory: false}\n"
+                          "eval_freeze: {}\n");
+  const std::string in_dir = "cd '" + dir.path().string() + "' && ";
+  const std::string llmc = "'" + std::string(std::getenv("LLMC_BIN")) + "'";
+  // stdout to a file: the terminal shows stderr alone.
+  const auto tty = run_on_terminal(in_dir + "env -u CI " + llmc + " eval-freeze r.yaml >stdout.txt");
+  INFO(tty.out);
+  REQUIRE(tty.exit_code == 0);
+  CHECK(shown_line(tty.out, "loading bert_tiny_eval.pt [", " KiB, "));  // of the file's bytes
+  CHECK(shown_line(tty.out, "comparing outputs [", "/1 batches, "));
+  CHECK(shown_line(tty.out, "writing model.pt ", "B, "));
+  CHECK(shown_line(tty.out, "timing [", "/120 runs, "));
+  CHECK(shown_line(tty.out, "timing [", ", ETA "));
+  CHECK(has(tty.out, "wrote out"));  // the log lines as ever
+  const std::string out = llmc::test::read_text((dir.path() / "stdout.txt").string());
+  CHECK_FALSE(has(out, "\033[K"));
+  CHECK_FALSE(has(out, "ETA"));
+
+  // The same with stderr redirected, on a terminal in CI, and with -q: no progress line.
+  const std::vector<std::string> args = {"eval-freeze", "r.yaml", "--force", "--set",
+                                         "bench.runs=3"};
+  const auto plain = run_llmc(args, dir.path().string());
+  REQUIRE(plain.code == 0);
+  CHECK_FALSE(has(plain.err, "\r"));
+  CHECK_FALSE(has(plain.err, "ETA"));
+  CHECK(has(plain.err, "llmc: wrote out"));
+  const std::string rest = " eval-freeze r.yaml --force --set bench.runs=3 >/dev/null";
+  const auto ci = run_on_terminal(in_dir + "CI=true " + llmc + rest);
+  REQUIRE(ci.exit_code == 0);
+  CHECK_FALSE(has(ci.out, "\033[K"));
+  CHECK(has(ci.out, "wrote out"));
+  const auto quiet = run_on_terminal(in_dir + "env -u CI " + llmc + " -q" + rest);
+  REQUIRE(quiet.exit_code == 0);
+  CHECK_FALSE(has(quiet.out, "\033[K"));
 }
 
 TEST_CASE("existing output, --force, and the input model is never overwritten") {

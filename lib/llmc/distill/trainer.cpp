@@ -18,6 +18,7 @@
 #include "llmc/model/load.h"
 #include "llmc/util/error.h"
 #include "llmc/util/log.h"
+#include "llmc/util/progress.h"
 
 namespace llmc::distill {
 
@@ -28,13 +29,6 @@ using recipe::TaskKind;
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-std::string duration_text(double s) {
-  const auto total = static_cast<int64_t>(s);
-  if (total >= 3600) return fmt::format("{}h{:02}m", total / 3600, total % 3600 / 60);
-  if (total >= 60) return fmt::format("{}m{:02}s", total / 60, total % 60);
-  return fmt::format("{}s", total);
 }
 
 // bfloat16 autocast for the forward passes inside its scope.
@@ -206,30 +200,27 @@ class TeacherCache {
   int64_t bytes_ = 0;
 };
 
-class Progress {
+// Training steps as a log::Progress line; where progress lines do not show (stderr redirected,
+// CI, -q) the same text as a log line every 30 seconds instead.
+class StepProgress {
  public:
-  Progress(int64_t total_steps, int64_t epochs) : total_(total_steps), epochs_(epochs) {}
-  void update(int64_t epoch, int64_t step, double loss, double samples_per_second,
-              double rate_steps_per_second) {
-    const double eta = rate_steps_per_second > 0
-                           ? static_cast<double>(total_ - step) / rate_steps_per_second
-                           : 0;
-    const auto width = 20;
-    const auto filled = total_ ? static_cast<size_t>(width * step / total_) : 0;
-    const std::string line = fmt::format(
-        "epoch {}/{} [{:<20}] step {}/{} loss {:.4f} {:.1f} samples/s ETA {}", epoch, epochs_,
-        std::string(filled, '#'), step, total_, loss, samples_per_second, duration_text(eta));
-    if (log::stderr_is_tty()) {
-      log::progress(line);
-    } else if (seconds_since(last_line_) >= 30) {
-      log::info(line);
+  StepProgress(int64_t total_steps, int64_t epochs, int64_t steps_at_start)
+      : epochs_(epochs), line_("epoch", total_steps, log::ProgressUnit::count, "steps") {
+    line_.set_done_at_start(steps_at_start);
+  }
+  void update(int64_t epoch, int64_t step, double loss, double samples_per_second) {
+    line_.set_label(fmt::format("epoch {}/{}", epoch, epochs_));
+    line_.update(step, fmt::format("loss {:.4f}, {:.1f} samples/s", loss, samples_per_second));
+    if (!line_.shown() && seconds_since(last_line_) >= 30) {
+      log::info(line_.text());
       last_line_ = Clock::now();
     }
   }
-  void done() { log::progress_done(); }
+  void done() { line_.done(); }
 
  private:
-  int64_t total_, epochs_;
+  int64_t epochs_;
+  log::Progress line_;
   Clock::time_point last_line_ = Clock::now();
 };
 
@@ -355,9 +346,7 @@ TrainResult train(TrainSetup s) {
   TeacherCache cache(n, s.teacher && o.teacher_cache);
   if (!result.warnings.empty()) cache.disable();
 
-  Progress progress(total_steps, o.epochs);
-  const auto run_started = Clock::now();
-  const int64_t steps_at_start = state.step;
+  StepProgress progress(total_steps, o.epochs, state.step);
   std::vector<int64_t> lengths;
   const size_t ids_column = static_cast<size_t>(
       std::find(args.begin(), args.end(), "input_ids") - args.begin());
@@ -490,9 +479,7 @@ TrainResult train(TrainSetup s) {
         optimizer->zero_grad();
         ++state.step;
         progress.update(epoch + 1, state.step, sum_loss / static_cast<double>(micro),
-                        static_cast<double>(samples) / std::max(1e-9, seconds_since(window_start)),
-                        static_cast<double>(state.step - steps_at_start) /
-                            std::max(1e-9, seconds_since(run_started)));
+                        static_cast<double>(samples) / std::max(1e-9, seconds_since(window_start)));
         if (o.eval_steps > 0 && state.step % o.eval_steps == 0 && !last) {
           record(epoch + 1, false);
         }

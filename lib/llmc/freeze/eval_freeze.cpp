@@ -16,6 +16,7 @@
 #include "llmc/passes/fuse_tanh_gelu.h"
 #include "llmc/recipe/parse.h"
 #include "llmc/util/log.h"
+#include "llmc/util/progress.h"
 
 namespace llmc::freeze {
 
@@ -251,10 +252,14 @@ job::Job eval_freeze_job(const EvalFreezeOptions& options) {
     if (r.details.contains("original_training_mode") &&
         r.details.at("original_training_mode").as_bool()) {
       torch::jit::Module as_loaded = model::load(in.common.model);
+      log::Progress progress("timing against the model as loaded", in.common.bench.runs,
+                             log::ProgressUnit::count, "runs");
       const auto timing = bench::time_alternating(
           [&] { job::run_forward(as_loaded, in.latency_batch, in.common.model); },
           [&] { job::run_forward(artifact, in.latency_batch, r.result.path); },
-          in.common.bench.warmup, in.common.bench.runs, in.latency_batch.rows);
+          in.common.bench.warmup, in.common.bench.runs, in.latency_batch.rows,
+          [&](int64_t done, int64_t) { progress.update(done); });
+      progress.done();
       r.details["as_loaded_p50_ms"] = timing.a.p50_ms;
       r.details["artifact_p50_ms_vs_as_loaded"] = timing.b.p50_ms;
       r.details["speedup_vs_as_loaded"] = timing.a.p50_ms / timing.b.p50_ms;

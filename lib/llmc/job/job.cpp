@@ -14,6 +14,7 @@
 #include "llmc/util/error.h"
 #include "llmc/util/huge_pages.h"
 #include "llmc/util/log.h"
+#include "llmc/util/progress.h"
 #include "llmc/util/sha256.h"
 #include "llmc/util/threads.h"
 #include "llmc_config.h"
@@ -265,8 +266,11 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   std::string note;
   const int probe_threads = static_cast<int>(common.threads);
   if (common.bench.memory) {
+    log::Progress probing("measuring memory", 2, log::ProgressUnit::count, "models");
+    probing.update(0);
     r.original.memory = bench::measure_model_memory(reference_file, inputs.latency,
                                                     probe_threads, pool, t.quantized_engine, note);
+    probing.update(1);
     r.result.memory = bench::measure_model_memory(artifact_path, inputs.latency, probe_threads,
                                                   pool, t.quantized_engine, note);
   }
@@ -302,6 +306,11 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   compare::AgreementAccumulator agreement(common.task);
   compare::MetricAccumulator original_metric(common.task), result_metric(common.task);
   const bool metrics = common.task.type != recipe::TaskKind::none;
+  log::Progress comparing("comparing outputs",
+                          static_cast<int64_t>(inputs.agreement.batches.size()),
+                          log::ProgressUnit::count, "batches");
+  int64_t compared = 0;
+  comparing.update(compared);
   for (const auto& batch : inputs.agreement.batches) {
     const c10::IValue ref_out = run_forward(reference, batch, original_path);
     const c10::IValue res_out = run_result_forward(artifact, batch, common.model, job.command);
@@ -310,7 +319,9 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
       original_metric.add(ref_out, batch);
       result_metric.add(res_out, batch);
     }
+    comparing.update(++compared);
   }
+  comparing.done();
   r.agreement = agreement.result();
   log_memory("comparing outputs");
   if (metrics) {
@@ -322,16 +333,13 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
 
   log::info("timing {} runs each (batch of {} rows, {})", common.bench.runs, inputs.latency.rows,
             threads.describe());
+  log::Progress timing_progress("timing", common.bench.runs, log::ProgressUnit::count, "runs");
   const auto timing = bench::time_alternating(
       [&] { run_forward(reference, inputs.latency, original_path); },
       [&] { run_result_forward(artifact, inputs.latency, common.model, job.command); },
-      common.bench.warmup,
-      common.bench.runs, inputs.latency.rows, [](int64_t done, int64_t total) {
-        log::progress(fmt::format("timing [{:<20}] {}/{}",
-                                  std::string(static_cast<size_t>(20 * done / total), '#'), done,
-                                  total));
-      });
-  log::progress_done();
+      common.bench.warmup, common.bench.runs, inputs.latency.rows,
+      [&](int64_t done, int64_t) { timing_progress.update(done); });
+  timing_progress.done();
   log_memory("timing");
   r.original.latency = timing.a;
   r.result.latency = timing.b;

@@ -1,13 +1,16 @@
 #include "llmc/model/load.h"
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include <zlib.h>
 
+#include <caffe2/serialize/file_adapter.h>
 #include <fmt/format.h>
+#include <torch/csrc/jit/serialization/export.h>
 #include <torch/version.h>
 
 #include "llmc/model/archive_check.h"
@@ -15,6 +18,7 @@
 #include "llmc/model/zip_directory.h"
 #include "llmc/passes/decompose_sdpa.h"
 #include "llmc/util/log.h"
+#include "llmc/util/progress.h"
 
 #include "llmc/util/atomic_file.h"
 #include "llmc/util/error.h"
@@ -40,11 +44,18 @@ std::string read_head(const std::string& path, size_t n) {
   return head;
 }
 
+std::string file_label(const std::string& path) { return fs::path(path).filename().string(); }
+
 // The first stored entry whose bytes do not match their CRC-32, or "" when all match.
 // LibTorch's reader does not check, so a model damaged in the middle would load silently.
 std::string first_corrupt_entry(const std::string& path, const std::vector<ZipEntry>& entries) {
   std::ifstream in(path, std::ios::binary);
   std::string buffer;
+  int64_t stored = 0, checked = 0;
+  for (const auto& e : entries) {
+    if (e.method == 0) stored += static_cast<int64_t>(e.compressed_size);
+  }
+  log::Progress progress("checking " + file_label(path), stored, log::ProgressUnit::bytes);
   for (const auto& e : entries) {
     if (e.method != 0) continue;  // TorchScript archives store entries uncompressed
     const auto data_at = entry_data_offset(path, e);
@@ -58,6 +69,7 @@ std::string first_corrupt_entry(const std::string& path, const std::vector<ZipEn
       if (!in.read(buffer.data(), n)) return e.name;
       crc = crc32(crc, reinterpret_cast<const Bytef*>(buffer.data()), static_cast<uInt>(n));
       left -= static_cast<uint64_t>(n);
+      progress.update(checked += n);
     }
     if (static_cast<uint32_t>(crc) != e.crc) return e.name;
   }
@@ -202,6 +214,29 @@ std::pair<std::string, std::string> unknown_operator(const std::string& what) {
   return {op, where};
 }
 
+// The archive's bytes as LibTorch's reader asks for them, counted on a progress line: a large
+// model's records are most of the file, so the count goes from 0 to about the file's size.
+class CountingFileAdapter final : public caffe2::serialize::ReadAdapterInterface {
+ public:
+  explicit CountingFileAdapter(const std::string& path)
+      : file_(path),
+        progress_("loading " + file_label(path), static_cast<int64_t>(file_.size()),
+                  log::ProgressUnit::bytes) {}
+  size_t size() const override { return file_.size(); }
+  size_t read(uint64_t pos, void* buf, size_t n, const char* what) const override {
+    const size_t got = file_.read(pos, buf, n, what);
+    read_ += static_cast<int64_t>(got);
+    progress_.update(read_);
+    return got;
+  }
+  void done() const { progress_.done(); }
+
+ private:
+  caffe2::serialize::FileAdapter file_;
+  mutable log::Progress progress_;
+  mutable int64_t read_ = 0;
+};
+
 }  // namespace
 
 torch::jit::Module load(const std::string& path, LoadNotes* notes) {
@@ -241,7 +276,10 @@ torch::jit::Module load(const std::string& path, LoadNotes* notes) {
   };
   torch::jit::Module module;
   try {
-    module = torch::jit::load(path, torch::kCPU);
+    // What torch::jit::load(path) does for a zip archive, through a reader that counts.
+    const auto reader = std::make_shared<CountingFileAdapter>(path);
+    module = torch::jit::load(reader, torch::kCPU);
+    reader->done();
   } catch (const c10::Error& e) {
     refuse(e.what_without_backtrace());
   } catch (const std::exception& e) {
@@ -260,16 +298,37 @@ torch::jit::Module load(const std::string& path, LoadNotes* notes) {
   return module;
 }
 
+void write_archive(const torch::jit::Module& module, const std::string& path,
+                   const std::string& target) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) {
+    throw InternalError(fmt::format("cannot write {}: {}", target, std::strerror(errno)));
+  }
+  log::Progress progress("writing " + file_label(target), 0, log::ProgressUnit::bytes);
+  int64_t written = 0;
+  // What Module::save(path) does, through a writer that counts (LibTorch's zip writer names the
+  // archive's top folder "archive" this way, as Python's torch.jit.save to a buffer does).
+  const auto write = [&](const void* data, size_t n) -> size_t {
+    out.write(static_cast<const char*>(data), static_cast<std::streamsize>(n));
+    if (!out) return 0;
+    progress.update(written += static_cast<int64_t>(n));
+    return n;
+  };
+  try {
+    torch::jit::ExportModule(module, write);
+  } catch (const c10::Error& e) {
+    throw InternalError(fmt::format("cannot serialize the model for {}: {}", target,
+                                    e.what_without_backtrace()));
+  }
+  out.close();
+  if (!out) throw InternalError(fmt::format("cannot write {}: {}", target, std::strerror(errno)));
+}
+
 void save(const torch::jit::Module& module, const std::string& path) {
   // Streamed to a temporary file by LibTorch's zip writer, record by record: a serialized copy
   // of a large model is never held in memory.
   util::write_file_atomic_with(path, [&](const std::string& temp_path) {
-    try {
-      module.save(temp_path);
-    } catch (const c10::Error& e) {
-      throw InternalError(fmt::format("cannot serialize the model for {}: {}", path,
-                                      e.what_without_backtrace()));
-    }
+    write_archive(module, temp_path, path);
   });
 }
 

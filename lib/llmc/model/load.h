@@ -36,7 +36,8 @@ struct LoadNotes {
   std::vector<std::string> sdpa_left;  // calls that could not be decomposed, and why
 };
 
-// Loads a TorchScript model on the CPU. Throws InputError for anything else. Archives of a newer
+// Loads a TorchScript model on the CPU, with progress lines checking and reading its bytes
+// (util/progress.h). Throws InputError for anything else. Archives of a newer
 // PyTorch load too where they call only operators model/newer_ops.h registers; their
 // scaled_dot_product_attention calls are decomposed into LibTorch 1.13's operators
 // (passes/decompose_sdpa.h), which `notes` records. An operator LibTorch lacks is an InputError
@@ -44,8 +45,14 @@ struct LoadNotes {
 // or shorter than its tensors need is an InputError naming the record (model/archive_check.h).
 torch::jit::Module load(const std::string& path, LoadNotes* notes = nullptr);
 
-// Serializes a module to `path` atomically.
+// Serializes a module to `path` atomically (write_archive into a temporary file, then rename).
 void save(const torch::jit::Module& module, const std::string& path);
+
+// Serializes a module into the file `path` (created or truncated), streamed record by record,
+// with a progress line "writing NAME" (NAME: `target`'s file name, which errors name too; the
+// file `path` becomes).
+void write_archive(const torch::jit::Module& module, const std::string& path,
+                   const std::string& target);
 
 // How to produce a TorchScript file, for error hints.
 const char* export_hint();

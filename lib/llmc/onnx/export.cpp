@@ -21,6 +21,7 @@
 #include "llmc/onnx/validate.h"
 #include "llmc/util/error.h"
 #include "llmc/util/log.h"
+#include "llmc/util/progress.h"
 #include "llmc/util/sha256.h"
 
 namespace llmc::onnx {
@@ -451,11 +452,14 @@ report::Report run_export(const ExportRecipe& recipe, const job::RunOptions& opt
     log::info("timing LibTorch ({} runs, {})", common.bench.runs, threads.describe());
     for (int64_t i = 0; i < common.bench.warmup; ++i) job::run_forward(original, inputs.latency, common.model);
     std::vector<double> times;
+    log::Progress timing("timing", common.bench.runs, log::ProgressUnit::count, "runs");
     for (int64_t i = 0; i < common.bench.runs; ++i) {
       const auto t0 = std::chrono::steady_clock::now();
       job::run_forward(original, inputs.latency, common.model);
       times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      timing.update(i + 1);
     }
+    timing.done();
     r.original.latency = bench::summarize(times, inputs.latency.rows);
     r.result.latency = bench::summarize(ort.latency_ms, inputs.latency.rows);
     std::string note;

@@ -5,6 +5,7 @@
 
 #include "llmc/util/atomic_file.h"
 #include "llmc/util/error.h"
+#include "llmc/util/progress.h"
 
 namespace llmc::onnx {
 
@@ -27,6 +28,7 @@ SavedFiles save_model(::onnx::ModelProto model, const std::string& path, Externa
     const std::string tmp = out.data_path + ".tmp";
     std::ofstream data(tmp, std::ios::binary);
     int64_t offset = 0;
+    log::Progress progress("writing " + location, initializer_bytes, log::ProgressUnit::bytes);
     for (auto& init : *model.mutable_graph()->mutable_initializer()) {
       if (init.raw_data().size() < kExternalMin) continue;
       // ONNX readers expect offsets aligned to 4096 bytes for mmap.
@@ -46,7 +48,9 @@ SavedFiles save_model(::onnx::ModelProto model, const std::string& path, Externa
       add("length", std::to_string(raw.size()));
       offset += static_cast<int64_t>(raw.size());
       init.clear_raw_data();
+      progress.update(offset);
     }
+    progress.done();
     data.close();
     if (!data) throw InternalError("cannot write " + tmp);
     std::filesystem::rename(tmp, out.data_path);

@@ -9,6 +9,7 @@
 #include "llmc/model/inline_calls.h"
 #include "llmc/model/inspect.h"
 #include "llmc/util/error.h"
+#include "llmc/util/progress.h"
 
 namespace llmc::prune {
 
@@ -84,6 +85,10 @@ std::map<std::string, InputStats> capture_linear_inputs(const torch::jit::Module
   const auto mask_at = std::find(args.begin(), args.end(), "attention_mask");
   std::map<std::string, InputStats> stats;
   torch::NoGradGuard no_grad;
+  log::Progress progress("calibrating", static_cast<int64_t>(batches.size()),
+                         log::ProgressUnit::count, "batches");
+  int64_t done = 0;
+  progress.update(done);
   for (const auto& batch : batches) {
     at::Tensor mask;
     if (mask_at != args.end() && static_cast<size_t>(mask_at - args.begin()) < batch.args.size()) {
@@ -110,6 +115,7 @@ std::map<std::string, InputStats> capture_linear_inputs(const torch::jit::Module
       }
       s.sum_sq = s.sum_sq.defined() ? s.sum_sq + sq : sq;
     }
+    progress.update(++done);
   }
   return stats;
 }

@@ -14,6 +14,7 @@
 #include "llmc/data/inputs.h"
 #include "llmc/model/inspect.h"
 #include "llmc/model/layers.h"
+#include "llmc/model/load.h"
 #include "llmc/passes/fuse_tanh_gelu.h"
 #include "llmc/passes/optimize_attention.h"
 #include "llmc/prune/capture.h"
@@ -21,6 +22,7 @@
 #include "llmc/prune/unstructured.h"
 #include "llmc/util/error.h"
 #include "llmc/util/log.h"
+#include "llmc/util/progress.h"
 #include "llmc/util/temp_file.h"
 
 namespace llmc::prune {
@@ -34,7 +36,7 @@ double round6(double v) { return std::round(v * 1e6) / 1e6; }
 // `m` saved to a private temporary file (streamed: no serialized copy in memory).
 std::unique_ptr<util::TempFile> saved_file(const torch::jit::Module& m) {
   auto file = std::make_unique<util::TempFile>("llmc-prune-", ".pt");
-  m.save(file->path());
+  model::write_archive(m, file->path(), file->path());
   return file;
 }
 
@@ -73,20 +75,21 @@ void verify_structured(torch::jit::Module& pruned, torch::jit::Module& masked,
   }
 }
 
-}  // namespace
-
-int64_t deflated_bytes(std::istream& in) {
+// deflated_bytes, counting the bytes read on `progress` (when given).
+int64_t deflated_stream_bytes(std::istream& in, log::Progress* progress) {
   z_stream z{};
   if (deflateInit(&z, 6) != Z_OK) throw InternalError("zlib deflateInit failed");
   std::vector<char> chunk(1 << 20);
   std::vector<Bytef> out(1 << 20);
-  int64_t total = 0;
+  int64_t total = 0, read = 0;
   int flush = Z_NO_FLUSH;
   while (flush != Z_FINISH) {
     in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
     z.next_in = reinterpret_cast<Bytef*>(chunk.data());
     z.avail_in = static_cast<uInt>(in.gcount());
     flush = in ? Z_NO_FLUSH : Z_FINISH;
+    read += in.gcount();
+    if (progress != nullptr) progress->update(read);
     do {
       z.next_out = out.data();
       z.avail_out = static_cast<uInt>(out.size());
@@ -101,6 +104,10 @@ int64_t deflated_bytes(std::istream& in) {
   return total;
 }
 
+}  // namespace
+
+int64_t deflated_bytes(std::istream& in) { return deflated_stream_bytes(in, nullptr); }
+
 int64_t deflated_bytes(const std::string& data) {
   std::istringstream in(data);
   return deflated_bytes(in);
@@ -110,19 +117,25 @@ DeflatedSize deflated_file_bytes(const std::string& path, int64_t max_sampled) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path, "cannot open to measure its compressed size");
   const int64_t size = static_cast<int64_t>(std::filesystem::file_size(path));
-  if (size <= max_sampled) return {deflated_bytes(in), size, false};
+  const std::string label = "deflating " + std::filesystem::path(path).filename().string();
+  if (size <= max_sampled) {
+    log::Progress progress(label, size, log::ProgressUnit::bytes);
+    return {deflated_stream_bytes(in, &progress), size, false};
+  }
   // Evenly spaced 1 MiB chunks, each deflated on its own, scaled up to the whole file.
   constexpr int64_t kChunk = 1 << 20;
   const int64_t chunks = size / kChunk;
   const int64_t sampled = std::max<int64_t>(1, max_sampled / kChunk);
   std::string chunk(static_cast<size_t>(kChunk), '\0');
   int64_t in_bytes = 0, out_bytes = 0;
+  log::Progress progress(label + " (samples)", sampled * kChunk, log::ProgressUnit::bytes);
   for (int64_t i = 0; i < sampled; ++i) {
     in.seekg(static_cast<std::streamoff>((i * chunks / sampled) * kChunk));
     in.read(chunk.data(), kChunk);
     const std::string part(chunk.data(), static_cast<size_t>(in.gcount()));
     in_bytes += static_cast<int64_t>(part.size());
     out_bytes += deflated_bytes(part);
+    progress.update(in_bytes);
   }
   const double ratio = in_bytes ? static_cast<double>(out_bytes) / static_cast<double>(in_bytes) : 1.0;
   return {static_cast<int64_t>(std::llround(ratio * static_cast<double>(size))), in_bytes, true};

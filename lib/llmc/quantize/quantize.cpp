@@ -31,6 +31,7 @@
 #include "llmc/quantize/observers.h"
 #include "llmc/util/cpu_features.h"
 #include "llmc/util/log.h"
+#include "llmc/util/progress.h"
 #include "llmc/util/machine.h"
 #include "llmc/util/onednn.h"
 #include "llmc/recipe/parse.h"
@@ -475,6 +476,9 @@ QuantizeOutcome quantize_static(const torch::jit::Module& model, const QuantizeO
   // Calibration: every observer sees the activations of these batches.
   const size_t batches = std::min(calibration.size(), static_cast<size_t>(options.calibration_batches));
   int64_t rows = 0;
+  log::Progress progress("calibrating", static_cast<int64_t>(batches), log::ProgressUnit::count,
+                         "batches");
+  progress.update(0);
   for (size_t i = 0; i < batches; ++i) {
     const c10::IValue out = job::run_forward(prepared, calibration[i], "calibration");
     for (const auto& t : compare::output_tensors(out)) {
@@ -485,7 +489,9 @@ QuantizeOutcome quantize_static(const torch::jit::Module& model, const QuantizeO
       }
     }
     rows += calibration[i].rows;
+    progress.update(static_cast<int64_t>(i + 1));
   }
+  progress.done();
   for (const auto& sub : prepared.named_modules()) {
     for (const auto& attr : sub.value.named_attributes(false)) {
       if (attr.name.rfind("_observer_", 0) != 0 || !attr.value.isModule()) continue;

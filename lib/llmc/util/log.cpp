@@ -1,15 +1,24 @@
 #include "llmc/util/log.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+
+#include "llmc/util/progress.h"
 
 namespace llmc::log {
 
 namespace {
 Level g_level = Level::info;
 bool g_progress_pending = false;
+
+// The terminal's width, or 0 when it cannot be told.
+int stderr_columns() {
+  winsize w{};
+  return ioctl(STDERR_FILENO, TIOCGWINSZ, &w) == 0 ? w.ws_col : 0;
+}
 
 bool use_color() {
   const char* no_color = std::getenv("NO_COLOR");
@@ -42,8 +51,8 @@ void debug(const std::string& message) {
 }
 
 void progress(const std::string& message) {
-  if (g_level < Level::info || !stderr_is_tty()) return;
-  std::fprintf(stderr, "\r\033[K%s", message.c_str());
+  if (!progress_enabled()) return;
+  std::fprintf(stderr, "\r\033[K%s", fit_progress_line(message, stderr_columns()).c_str());
   std::fflush(stderr);
   g_progress_pending = true;
 }

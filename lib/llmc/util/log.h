@@ -1,5 +1,6 @@
 // The one logger: levels, -q/-v, stderr only (the library never writes to stdout), colour only
-// on a TTY and never with NO_COLOR. Progress lines are shown only on a TTY.
+// on a TTY and never with NO_COLOR. Progress lines are shown only on a TTY, and not with -q or in
+// CI (util/progress.h).
 #pragma once
 
 #include <string>
@@ -17,7 +18,8 @@ bool stderr_is_tty();
 void info(const std::string& message);
 void warn(const std::string& message);
 void debug(const std::string& message);
-// A transient progress line (rewritten in place); shown only on a TTY at info level.
+// A transient progress line (rewritten in place, cut to the terminal's width); shown only where
+// progress_enabled() (util/progress.h). Long steps use log::Progress, which formats and paces it.
 void progress(const std::string& message);
 // Clears a pending progress line.
 void progress_done();

@@ -5,10 +5,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 #include <vector>
 
 #include "llmc/util/error.h"
+#include "llmc/util/progress.h"
 
 namespace llmc::util {
 
@@ -85,9 +87,15 @@ std::string sha256_file_hex(const std::string& path) {
   }
   Sha256 hasher;
   std::vector<char> chunk(kFileChunk);
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  log::Progress progress("hashing " + std::filesystem::path(path).filename().string(),
+                         ec ? 0 : static_cast<int64_t>(size), log::ProgressUnit::bytes);
+  int64_t hashed = 0;
   while (true) {
     size_t got = std::fread(chunk.data(), 1, chunk.size(), file.get());
     hasher.update(chunk.data(), got);
+    progress.update(hashed += static_cast<int64_t>(got));
     if (got < chunk.size()) break;
   }
   if (std::ferror(file.get())) {
