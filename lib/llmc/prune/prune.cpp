@@ -170,7 +170,10 @@ job::Job prune_job(const PruneOptions& o) {
 
     // 1. Structured: whole units removed, verified against the masked original.
     if (o.structured_any()) {
-      torch::jit::Module masked = model.clone();
+      // The masked reference shares the model's tensors (no copy of a large model): the
+      // rewrites below replace the tensors they change (setattr) on both sides, in place on
+      // neither.
+      torch::jit::Module masked = model.clone(/*inplace=*/true);
       std::map<std::string, InputStats> stats;
       const auto stat_layers = structured_stat_layers(model, o);
       if (!stat_layers.empty()) stats = capture_linear_inputs(model, stat_layers, batches);
