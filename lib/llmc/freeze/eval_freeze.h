@@ -8,29 +8,10 @@
 
 #include <torch/script.h>
 
+#include "llmc/freeze/recipe.h"
 #include "llmc/job/job.h"
-#include "llmc/recipe/common.h"
-#include "llmc/recipe/schema.h"
 
 namespace llmc::freeze {
-
-struct EvalFreezeOptions {
-  std::vector<std::string> preserve;   // methods or attributes kept through freezing
-  bool optimize_for_inference = false;  // torch::jit::optimize_for_inference after freezing
-  bool fix_traced_training = true;     // run bake_eval_mode on train=True constants
-  bool fuse_gelu = true;               // passes::fuse_tanh_gelu on the frozen graph
-  int64_t determinism_runs = 3;        // repeated runs of the artifact that must be identical
-  recipe::Origin origin;
-};
-
-struct EvalFreezeRecipe {
-  recipe::CommonRecipe common;
-  EvalFreezeOptions eval_freeze;
-};
-
-recipe::Section<EvalFreezeRecipe> eval_freeze_schema();
-EvalFreezeRecipe parse_eval_freeze_recipe(const std::string& path,
-                                          const std::vector<std::string>& sets);
 
 // The transform on its own: eval + bake_eval_mode + freeze (+ optimize). Throws RecipeError
 // (at the recipe's eval_freeze section) for a preserved name the model does not have.

@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "llmc/quantize/quantize.h"
+#include "llmc/quantize/recipe.h"
 #include "llmc/util/cpu_features.h"
 #include "llmc/util/onednn.h"
 

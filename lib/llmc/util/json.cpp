@@ -1,10 +1,10 @@
 #include "llmc/util/json.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace llmc::util {
 
@@ -175,32 +175,15 @@ size_t Json::size() const {
 
 namespace {
 
+// A JSON string literal by nlohmann's serializer: the escapes JSON requires, UTF-8 passed through
+// and ill-formed UTF-8 replaced by U+FFFD.
 void write_string(std::string& out, const std::string& s) {
-  static const char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char c : s) {
-    auto byte = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (byte < 0x20) {
-          out += "\\u00";
-          out += kHex[byte >> 4];
-          out += kHex[byte & 0xF];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
+  out += nlohmann::ordered_json(s).dump(-1, ' ', false,
+                                        nlohmann::ordered_json::error_handler_t::replace);
 }
 
+// llmc's own number format, kept for byte-identical reports: shortest round trip (fmt's, which
+// switches to an exponent from 1e16 where nlohmann's does from 1e15), ".0" on integral values.
 void write_double(std::string& out, double d) {
   if (!std::isfinite(d)) return void(out += "null");
   std::string text = fmt::format("{}", d);
@@ -262,333 +245,136 @@ std::string Json::dump(int indent) const {
   return out;
 }
 
-// --- Parser ---
+// --- Parser: nlohmann's, its SAX events building a Json ---
 
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+// The error at byte `offset` of `text`, with a 1-based line and a column counted in characters
+// (UTF-8 code points), not bytes.
+JsonParseError error_at(std::string_view text, size_t offset, const std::string& message) {
+  const std::string_view before = text.substr(0, std::min(offset, text.size()));
+  const size_t line_start = before.rfind('\n') + 1;  // npos + 1 == 0 on the first line
+  const auto line = static_cast<size_t>(std::count(before.begin(), before.end(), '\n')) + 1;
+  const auto column = static_cast<size_t>(std::count_if(
+      before.begin() + static_cast<ptrdiff_t>(line_start), before.end(),
+      [](char c) { return (c & 0xC0) != 0x80; }));  // skip UTF-8 continuation bytes
+  return JsonParseError(line, column + 1, message);
 }
 
-void append_utf8(std::string& out, uint32_t cp) {
-  static const unsigned char kLead[] = {0x00, 0xC0, 0xE0, 0xF0};
-  int extra = cp < 0x80 ? 0 : cp < 0x800 ? 1 : cp < 0x10000 ? 2 : 3;  // continuation bytes
-  out += static_cast<char>(kLead[extra] | (cp >> (6 * extra)));
-  for (int i = extra - 1; i >= 0; --i) out += static_cast<char>(0x80 | ((cp >> (6 * i)) & 0x3F));
-}
-
-// Length of the well-formed UTF-8 sequence at s[0..n), or 0 if it is not well formed
-// (overlong forms, surrogates and code points above U+10FFFF are rejected).
-size_t utf8_sequence_length(const unsigned char* s, size_t n) {
-  unsigned char b = s[0];
-  size_t len = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  if (b >= 0xC2 && b <= 0xDF) {
-    len = 2;
-  } else if (b >= 0xE0 && b <= 0xEF) {
-    len = 3;
-    if (b == 0xE0) lo = 0xA0;
-    if (b == 0xED) hi = 0x9F;
-  } else if (b >= 0xF0 && b <= 0xF4) {
-    len = 4;
-    if (b == 0xF0) lo = 0x90;
-    if (b == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (n < len || s[1] < lo || s[1] > hi) return 0;
-  for (size_t i = 2; i < len; ++i) {
-    if (s[i] < 0x80 || s[i] > 0xBF) return 0;
-  }
-  return len;
-}
-
-// Recursive-descent parser over one text; `pos_` is the byte offset of the next character.
-class Parser {
- public:
-  explicit Parser(std::string_view text) : text_(text) {}
-
-  Json parse_document() {
-    if (text_.substr(0, 3) == "\xEF\xBB\xBF") fail(0, "a UTF-8 byte order mark is not allowed");
-    Json value = parse_value();
-    skip_whitespace();
-    if (pos_ < text_.size()) {
-      fail(pos_, fmt::format("unexpected {} after the JSON value", describe(pos_)));
+// Byte offset of the '[' or '{' that first opens nesting level `level` in `text`, which is well
+// formed up to there (the parser got that far).
+size_t opening_of_level(std::string_view text, size_t level) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth == level) return i;
+    } else if (c == ']' || c == '}') {
+      --depth;
     }
-    return value;
+  }
+  return text.size();
+}
+
+// nlohmann's message without its "[json.exception.parse_error.101] parse error at line 1,
+// column 2: " prefix (llmc gives the position itself, in characters).
+std::string message_of(const nlohmann::ordered_json::exception& e) {
+  const std::string_view what = e.what();
+  size_t start = what.find(": ");
+  if (start != std::string_view::npos) return std::string(what.substr(start + 2));
+  start = what.find("] ");
+  return std::string(start == std::string_view::npos ? what : what.substr(start + 2));
+}
+
+// Builds a Json from nlohmann's SAX events. `open_` holds the arrays and objects being filled,
+// innermost last; a container's parent gets no new member while it is open, so the pointers stay
+// valid.
+class Builder : public nlohmann::json_sax<nlohmann::ordered_json> {
+ public:
+  explicit Builder(std::string_view text) : text_(text) {}
+
+  Json take() { return std::move(root_); }
+
+  bool null() override { return add(Json(nullptr)); }
+  bool boolean(bool value) override { return add(Json(value)); }
+  bool number_integer(number_integer_t value) override { return add(Json(value)); }
+  // Above INT64_MAX the Json constructor makes it a number, as for other unsigned values.
+  bool number_unsigned(number_unsigned_t value) override { return add(Json(value)); }
+  bool number_float(number_float_t value, const string_t&) override { return add(Json(value)); }
+  bool string(string_t& value) override { return add(Json(std::move(value))); }
+  bool binary(binary_t&) override { return false; }  // JSON text has no binary values
+  bool start_object(std::size_t) override { return open(Json::object()); }
+  bool key(string_t& key) override {
+    key_ = std::move(key);
+    return true;
+  }
+  bool end_object() override { return close(); }
+  bool start_array(std::size_t) override { return open(Json::array()); }
+  bool end_array() override { return close(); }
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::ordered_json::exception& e) override {
+    // `position` counts the characters read, the offending one included.
+    throw error_at(text_, position == 0 ? 0 : position - 1, message_of(e));
   }
 
  private:
-  [[noreturn]] void fail(size_t offset, const std::string& message) const {
-    std::string_view before = text_.substr(0, offset);
-    size_t line_start = before.rfind('\n') + 1;  // npos + 1 == 0 on the first line
-    auto line = static_cast<size_t>(std::count(before.begin(), before.end(), '\n')) + 1;
-    // Count characters, not bytes: skip UTF-8 continuation bytes.
-    auto column = static_cast<size_t>(std::count_if(before.begin() + line_start, before.end(),
-                                                    [](char c) { return (c & 0xC0) != 0x80; }));
-    throw JsonParseError(line, column + 1, message);
-  }
-
-  // "'x'", "end of input" or "byte 0xNN" for messages.
-  std::string describe(size_t offset) const {
-    if (offset >= text_.size()) return "end of input";
-    auto byte = static_cast<unsigned char>(text_[offset]);
-    if (byte >= 0x20 && byte < 0x7F) return fmt::format("character '{}'", text_[offset]);
-    return fmt::format("byte 0x{:02X}", byte);
-  }
-
-  bool at_end() const { return pos_ >= text_.size(); }
-  char peek() const { return at_end() ? '\0' : text_[pos_]; }
-
-  void skip_whitespace() {
-    pos_ = std::min(text_.find_first_not_of(" \t\n\r", pos_), text_.size());
-  }
-
-  Json parse_value() {
-    skip_whitespace();
-    if (at_end()) fail(pos_, "unexpected end of input, expected a value");
-    char c = text_[pos_];
-    if (c == '{') return parse_object();
-    if (c == '[') return parse_array();
-    if (c == '"') return Json(parse_string());
-    if (c == '-' || is_digit(c)) return parse_number();
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return parse_literal();
-    fail(pos_, fmt::format("unexpected {}, expected a value", describe(pos_)));
-  }
-
-  // Consumes `c` if it is next.
-  bool consume(char c) {
-    if (peek() != c) return false;
-    ++pos_;
+  bool add(Json value) {
+    place(std::move(value));
     return true;
   }
 
-  // Steps over the '[' or '{' at pos_, one level deeper.
-  void enter() {
-    if (++depth_ > kJsonMaxDepth) {
-      fail(pos_, fmt::format("nesting deeper than {} arrays/objects", kJsonMaxDepth));
+  // Stores `value` as the root, the next array element or the member named by the last key.
+  Json& place(Json value) {
+    if (open_.empty()) return root_ = std::move(value);
+    Json& parent = *open_.back();
+    if (parent.is_array()) {
+      parent.push_back(std::move(value));
+      return parent.as_array().back();
     }
-    ++pos_;
+    // A repeated key keeps its first position and takes the last value.
+    return parent.as_object().set(key_, std::move(value));
   }
 
-  // Back out of one level, returning the finished array or object.
-  Json leave(Json value) {
-    --depth_;
-    return value;
+  bool open(Json container) {
+    if (open_.size() == static_cast<size_t>(kJsonMaxDepth)) {
+      throw error_at(text_, opening_of_level(text_, open_.size() + 1),
+                     fmt::format("nesting deeper than {} arrays/objects", kJsonMaxDepth));
+    }
+    open_.push_back(&place(std::move(container)));
+    return true;
   }
 
-  Json parse_object() {
-    enter();
-    Json::Object members;
-    skip_whitespace();
-    if (consume('}')) return leave(std::move(members));
-    while (true) {
-      if (peek() != '"') {
-        if (members.empty()) fail(pos_, "expected '\"' to start an object key, or '}'");
-        if (peek() == '}') fail(pos_, "trailing comma before '}'");
-        fail(pos_, "expected '\"' to start an object key");
-      }
-      std::string key = parse_string();
-      skip_whitespace();
-      if (!consume(':')) fail(pos_, "expected ':' after object key");
-      members.set(key, parse_value());  // a repeated key keeps its first position, last value
-      skip_whitespace();
-      if (consume('}')) return leave(std::move(members));
-      if (!consume(',')) fail(pos_, "expected ',' or '}' after object member");
-      skip_whitespace();
-    }
-  }
-
-  Json parse_array() {
-    enter();
-    Json::Array items;
-    skip_whitespace();
-    if (consume(']')) return leave(std::move(items));
-    while (true) {
-      items.push_back(parse_value());
-      skip_whitespace();
-      if (consume(']')) return leave(std::move(items));
-      if (!consume(',')) fail(pos_, "expected ',' or ']' after array element");
-      skip_whitespace();
-      if (peek() == ']') fail(pos_, "trailing comma before ']'");
-    }
-  }
-
-  // Four hex digits after "\u" at pos_ (which points at the backslash).
-  uint32_t parse_hex4(size_t escape) {
-    if (text_.size() - pos_ < 6) fail(escape, "\\u escape needs 4 hex digits");
-    uint32_t value = 0;
-    for (size_t i = 2; i < 6; ++i) {
-      int digit = hex_value(text_[pos_ + i]);
-      if (digit < 0) fail(escape, "\\u escape needs 4 hex digits");
-      value = value * 16 + static_cast<uint32_t>(digit);
-    }
-    pos_ += 6;
-    return value;
-  }
-
-  std::string parse_string() {
-    size_t open = pos_++;
-    std::string out;
-    while (true) {
-      // Copy a run of plain ASCII in one go.
-      size_t run = pos_;
-      while (run < text_.size()) {
-        auto b = static_cast<unsigned char>(text_[run]);
-        if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\') break;
-        ++run;
-      }
-      out.append(text_, pos_, run - pos_);
-      pos_ = run;
-      if (at_end()) fail(open, "unterminated string");
-      auto b = static_cast<unsigned char>(text_[pos_]);
-      if (b == '"') {
-        ++pos_;
-        return out;
-      }
-      if (b < 0x20) {
-        fail(pos_, fmt::format("control character U+{:04X} in string must be escaped", b));
-      }
-      if (b >= 0x80) {
-        size_t len = utf8_sequence_length(
-            reinterpret_cast<const unsigned char*>(text_.data()) + pos_, text_.size() - pos_);
-        if (len == 0) fail(pos_, "invalid UTF-8 in string");
-        out.append(text_, pos_, len);
-        pos_ += len;
-        continue;
-      }
-      parse_escape(out, open);
-    }
-  }
-
-  // One escape sequence at pos_ (a backslash), appended to `out` as UTF-8. `open` is the
-  // string's opening quote.
-  void parse_escape(std::string& out, size_t open) {
-    size_t escape = pos_;
-    if (pos_ + 1 >= text_.size()) fail(open, "unterminated string");
-    char c = text_[pos_ + 1];
-    switch (c) {
-      case '"': out += '"'; break;
-      case '\\': out += '\\'; break;
-      case '/': out += '/'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'u': {
-        uint32_t cp = parse_hex4(escape);
-        if (cp >= 0xDC00 && cp <= 0xDFFF) {
-          fail(escape, fmt::format("unpaired low surrogate \\u{:04X}", cp));
-        }
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-          if (text_.substr(pos_, 2) != "\\u") {
-            fail(escape, fmt::format("unpaired high surrogate \\u{:04X}", cp));
-          }
-          size_t second = pos_;
-          uint32_t low = parse_hex4(second);
-          if (low < 0xDC00 || low > 0xDFFF) {
-            fail(escape, fmt::format("high surrogate \\u{:04X} not followed by a low surrogate",
-                                     cp));
-          }
-          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-        }
-        append_utf8(out, cp);
-        return;  // parse_hex4 advanced pos_
-      }
-      default:
-        if (c >= 0x20 && c < 0x7F) fail(escape, fmt::format("invalid escape '\\{}'", c));
-        fail(escape, fmt::format("invalid escape: '\\' followed by {}", describe(escape + 1)));
-    }
-    pos_ += 2;
-  }
-
-  Json parse_number() {
-    size_t start = pos_;
-    if (peek() == '-') ++pos_;
-    if (!is_digit(peek())) fail(pos_, "expected a digit after '-'");
-    size_t int_start = pos_;
-    if (peek() == '0') {
-      ++pos_;
-      if (is_digit(peek())) fail(int_start, "leading zeros are not allowed in numbers");
-    } else {
-      while (is_digit(peek())) ++pos_;
-    }
-    size_t int_end = pos_;
-    size_t frac_start = pos_, frac_end = pos_;
-    bool integral = true;
-    if (peek() == '.') {
-      integral = false;
-      ++pos_;
-      if (!is_digit(peek())) fail(pos_, "expected a digit after the decimal point");
-      frac_start = pos_;
-      while (is_digit(peek())) ++pos_;
-      frac_end = pos_;
-    }
-    int64_t exponent = 0;
-    if (peek() == 'e' || peek() == 'E') {
-      integral = false;
-      ++pos_;
-      bool negative = false;
-      if (peek() == '+' || peek() == '-') negative = text_[pos_++] == '-';
-      if (!is_digit(peek())) fail(pos_, "expected a digit in the exponent");
-      while (is_digit(peek())) {
-        exponent = std::min<int64_t>(exponent * 10 + (text_[pos_++] - '0'), 1'000'000'000);
-      }
-      if (negative) exponent = -exponent;
-    }
-    const char* first = text_.data() + start;
-    const char* last = text_.data() + pos_;
-    if (integral) {
-      int64_t value = 0;
-      auto [ptr, ec] = std::from_chars(first, last, value);
-      if (ec == std::errc() && ptr == last) return Json(value);
-      // Too big for int64_t: fall through to double.
-    }
-    double value = 0;  // the grammar was checked above, so only the range can fail
-    if (std::from_chars(first, last, value).ec == std::errc::result_out_of_range) {
-      // Decimal exponent of the leading significant digit decides overflow vs. underflow.
-      std::string_view int_digits = text_.substr(int_start, int_end - int_start);
-      std::string_view frac_digits = text_.substr(frac_start, frac_end - frac_start);
-      int64_t magnitude = exponent;
-      size_t nonzero = int_digits.find_first_not_of('0');
-      if (nonzero != std::string_view::npos) {
-        magnitude += static_cast<int64_t>(int_digits.size() - nonzero) - 1;
-      } else {
-        magnitude -= static_cast<int64_t>(frac_digits.find_first_not_of('0')) + 1;
-      }
-      if (magnitude > 0) fail(start, "number is too large for a double");
-      value = text_[start] == '-' ? -0.0 : 0.0;
-    }
-    return Json(value);
-  }
-
-  Json parse_literal() {
-    size_t start = pos_;
-    while (!at_end() && ((peek() >= 'a' && peek() <= 'z') || (peek() >= 'A' && peek() <= 'Z') ||
-                         is_digit(peek()) || peek() == '_')) {
-      ++pos_;
-    }
-    std::string_view word = text_.substr(start, pos_ - start);
-    if (word == "true") return Json(true);
-    if (word == "false") return Json(false);
-    if (word == "null") return Json(nullptr);
-    if (word.size() > 20) word = word.substr(0, 20);
-    fail(start, fmt::format("invalid literal '{}' (expected true, false or null)", word));
+  bool close() {
+    open_.pop_back();
+    return true;
   }
 
   std::string_view text_;
-  size_t pos_ = 0;
-  int depth_ = 0;
+  Json root_;
+  std::vector<Json*> open_;
+  std::string key_;
 };
 
 }  // namespace
 
-Json parse_json(std::string_view text) { return Parser(text).parse_document(); }
+Json parse_json(std::string_view text) {
+  Builder builder(text);
+  nlohmann::ordered_json::sax_parse(text.begin(), text.end(), &builder);
+  // nlohmann's lexer takes a NUL byte between tokens for the end of the input (one in a string
+  // is an error), so a NUL is where a successful parse stopped.
+  if (const size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    throw error_at(text, nul, "unexpected NUL byte after the JSON value");
+  }
+  return builder.take();
+}
 
 }  // namespace llmc::util

@@ -1,5 +1,7 @@
-// A small JSON value type with an insertion-ordered object, a writer (compact or pretty) and a
-// strict RFC 8259 parser. Used for reports, manifests and model config files.
+// A small JSON value type with an insertion-ordered object and a writer (compact or pretty) that
+// keeps llmc's number format; parsing and string escaping are nlohmann's (Debian
+// nlohmann-json3-dev), whose header only json.cpp includes. Used for reports, manifests and
+// model config files.
 #pragma once
 
 #include <cstddef>
@@ -36,8 +38,9 @@ class JsonKeyError : public JsonError {
   using JsonError::JsonError;
 };
 
-// Malformed JSON text. line() and column() are 1-based; the column counts characters (UTF-8
-// code points), not bytes. what() is "line L, column C: message".
+// Malformed JSON text. line() and column() are 1-based and give the last character nlohmann's
+// parser read (the end of the offending token); the column counts characters (UTF-8 code
+// points), not bytes. what() is "line L, column C: message", message being nlohmann's.
 class JsonParseError : public JsonError {
  public:
   JsonParseError(size_t line, size_t column, const std::string& message);
@@ -172,8 +175,9 @@ class Json {
   size_t size() const;
 
   // JSON text: compact when indent < 0, else one item per line indented by `indent` spaces.
-  // NaN and infinities are written as null; strings are written byte for byte apart from the
-  // escapes JSON requires.
+  // Numbers are the shortest text that reads back the same double, with ".0" on integral values;
+  // NaN and infinities are written as null. Strings get the escapes JSON requires, and ill-formed
+  // UTF-8 in them is replaced by U+FFFD.
   std::string dump(int indent = -1) const;
 
   // Same kind and equal value; objects compare regardless of member order, and the integer 1
@@ -192,9 +196,9 @@ const char* kind_name(Json::Kind kind);
 // Deepest nesting of arrays/objects parse_json accepts (deeper input is an error, not a crash).
 inline constexpr int kJsonMaxDepth = 512;
 
-// Parses one JSON text (RFC 8259; surrounding whitespace allowed, nothing else). Integers that
-// fit int64_t become the integer kind, all other numbers the number kind. Strings must be valid
-// UTF-8. Throws JsonParseError.
+// Parses one JSON text (RFC 8259, nlohmann's parser; surrounding whitespace and a leading UTF-8
+// byte order mark allowed, nothing else). Integers that fit int64_t become the integer kind, all
+// other numbers the number kind. Strings must be valid UTF-8. Throws JsonParseError.
 Json parse_json(std::string_view text);
 
 }  // namespace llmc::util

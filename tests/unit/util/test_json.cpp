@@ -228,6 +228,12 @@ TEST_CASE("json: string escapes") {
   CHECK(Json(std::string("a\0b", 3)).dump() == R"("a\u0000b")");
   CHECK(Json("h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80").dump() ==
         "\"h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80\"");  // UTF-8 passes through
+  // Ill-formed UTF-8 is replaced by U+FFFD (EF BF BD), one per byte nlohmann rejects.
+  CHECK(Json(std::string("a\xFFz")).dump() == "\"a\xEF\xBF\xBDz\"");
+  CHECK(Json(std::string("a\xE2\x82")).dump() == "\"a\xEF\xBF\xBD\"");  // truncated
+  CHECK(Json(std::string("\xC0\xAF")).dump() == "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");  // overlong
+  CHECK(Json::object({{"k\xFF", "v"}}).dump() == "{\"k\xEF\xBF\xBD\":\"v\"}");  // keys too
+  CHECK(parse_json(Json(std::string("\xF4\x90\x80\x80")).dump()).is_string());
 
   CHECK(parse_json(R"("\"\\\/\b\f\n\r\t")").as_string() == "\"\\/\b\f\n\r\t");
   CHECK(parse_json(R"("\u0041\u00e9\u20AC")").as_string() == "A\xC3\xA9\xE2\x82\xAC");
@@ -266,78 +272,91 @@ TEST_CASE("json: round trips") {
 }
 
 TEST_CASE("json: parse error positions") {
-  check_error(R"({"a": 1 "b": 2})", 1, 9, "expected ',' or '}' after object member");
-  check_error("[\n  1,\n  2,\n]", 4, 1, "trailing comma before ']'");
-  check_error("{\n  \"key\": tru\n}", 2, 10, "invalid literal 'tru'");
+  // nlohmann's messages; the position is the last character its parser read (the end of the
+  // offending token).
+  check_error(R"({"a": 1 "b": 2})", 1, 11, "unexpected string literal; expected '}'");
+  check_error("[\n  1,\n  2,\n]", 4, 1, "unexpected ']'; expected '[', '{', or a literal");
+  check_error("{\n  \"key\": tru\n}", 2, 13, "invalid literal");
   // Columns count characters: the two-byte 'é' is one column.
-  check_error("[\"h\xC3\xA9llo\", @]", 1, 11, "unexpected character '@', expected a value");
-  check_error("{\"a\":\r\n [1,\r\n  {\"b\" 2}]}", 3, 8, "expected ':' after object key");
+  check_error("[\"h\xC3\xA9llo\", @]", 1, 11, "invalid literal; last read: '\"h\xC3\xA9llo\", @'");
+  check_error("{\"a\":\r\n [1,\r\n  {\"b\" 2}]}", 3, 8,
+              "syntax error while parsing object separator - unexpected number literal; "
+              "expected ':'");
 }
 
 TEST_CASE("json: every kind of parse error") {
   // Values
-  check_error("", 1, 1, "unexpected end of input, expected a value");
-  check_error("   ", 1, 4, "unexpected end of input, expected a value");
-  check_error("+1", 1, 1, "unexpected character '+', expected a value");
-  check_error(".5", 1, 1, "unexpected character '.'");
-  check_error("'a'", 1, 1, "unexpected character '''");
-  check_error(std::string(1, '\x01'), 1, 1, "unexpected byte 0x01");
-  check_error("\xEF\xBB\xBF{}", 1, 1, "byte order mark");
-  check_error("True", 1, 1, "invalid literal 'True'");
-  check_error("nul", 1, 1, "invalid literal 'nul'");
-  check_error("NaN", 1, 1, "invalid literal 'NaN'");
-  check_error("[Infinity]", 1, 2, "invalid literal 'Infinity'");
-  check_error("truex", 1, 1, "invalid literal 'truex'");
+  check_error("", 1, 1, "unexpected end of input; expected '[', '{', or a literal");
+  check_error("   ", 1, 4, "unexpected end of input");
+  check_error("+1", 1, 1, "invalid literal; last read: '+'");
+  check_error(".5", 1, 1, "invalid literal; last read: '.'");
+  check_error("'a'", 1, 1, "invalid literal; last read: '''");
+  check_error(std::string(1, '\x01'), 1, 1, "invalid literal; last read: '<U+0001>'");
+  check_error("True", 1, 1, "invalid literal; last read: 'T'");
+  check_error("nul", 1, 4, "invalid literal; last read: 'nul'");
+  check_error("NaN", 1, 1, "invalid literal; last read: 'N'");
+  check_error("[Infinity]", 1, 2, "invalid literal; last read: '[I'");
+  check_error("truex", 1, 5, "invalid literal; last read: 'truex'; expected end of input");
   // Arrays
-  check_error("[1,2", 1, 5, "expected ',' or ']' after array element");
-  check_error("[1 2]", 1, 4, "expected ',' or ']' after array element");
-  check_error("[1,]", 1, 4, "trailing comma before ']'");
-  check_error("[,1]", 1, 2, "unexpected character ','");
+  check_error("[1,2", 1, 5, "parsing array - unexpected end of input; expected ']'");
+  check_error("[1 2]", 1, 4, "parsing array - unexpected number literal; expected ']'");
+  check_error("[1,]", 1, 4, "unexpected ']'; expected '[', '{', or a literal");
+  check_error("[,1]", 1, 2, "unexpected ','");
   check_error("[", 1, 2, "unexpected end of input");
   // Objects
-  check_error("{", 1, 2, "expected '\"' to start an object key, or '}'");
-  check_error("{1:2}", 1, 2, "expected '\"' to start an object key, or '}'");
-  check_error(R"({"a":1,})", 1, 8, "trailing comma before '}'");
-  check_error(R"({"a":1,2})", 1, 8, "expected '\"' to start an object key");
-  check_error(R"({"a" 1})", 1, 6, "expected ':' after object key");
-  check_error(R"({"a":})", 1, 6, "unexpected character '}', expected a value");
-  check_error(R"({"a":1)", 1, 7, "expected ',' or '}' after object member");
+  check_error("{", 1, 2, "parsing object key - unexpected end of input; expected string literal");
+  check_error("{1:2}", 1, 2, "unexpected number literal; expected string literal");
+  check_error(R"({"a":1,})", 1, 8, "parsing object key - unexpected '}'; expected string literal");
+  check_error(R"({"a":1,2})", 1, 8, "unexpected number literal; expected string literal");
+  check_error(R"({"a" 1})", 1, 6, "parsing object separator - unexpected number literal");
+  check_error(R"({"a":})", 1, 6, "unexpected '}'; expected '[', '{', or a literal");
+  check_error(R"({"a":1)", 1, 7, "parsing object - unexpected end of input; expected '}'");
   // Strings
-  check_error(R"("abc)", 1, 1, "unterminated string");
-  check_error(R"(["abc\)", 1, 2, "unterminated string");
-  check_error("\"a\nb\"", 1, 3, "control character U+000A in string must be escaped");
-  check_error("\"a\tb\"", 1, 3, "control character U+0009");
-  check_error(R"("\x")", 1, 2, "invalid escape '\\x'");
-  check_error(R"("\U0041")", 1, 2, "invalid escape '\\U'");
-  check_error(R"("\u12")", 1, 2, "\\u escape needs 4 hex digits");
-  check_error(R"("\u12G4")", 1, 2, "\\u escape needs 4 hex digits");
-  check_error(R"("ab\uD83D")", 1, 4, "unpaired high surrogate \\uD83D");
-  check_error(R"("\uD83Dx")", 1, 2, "unpaired high surrogate");
-  check_error(R"("\uDE00")", 1, 2, "unpaired low surrogate \\uDE00");
-  check_error(R"("\uD83D\u0041")", 1, 2, "not followed by a low surrogate");
-  check_error(R"("\uD83D\uD83D")", 1, 2, "not followed by a low surrogate");
-  check_error("\"\xFF\"", 1, 2, "invalid UTF-8 in string");
-  check_error("\"\xC0\xAF\"", "invalid UTF-8");          // overlong '/'
-  check_error("\"\xED\xA0\x80\"", "invalid UTF-8");      // encoded surrogate
-  check_error("\"\xF4\x90\x80\x80\"", "invalid UTF-8");  // above U+10FFFF
-  check_error("\"\xE2\x82\"", "invalid UTF-8");          // truncated sequence
+  check_error(R"("abc)", 1, 5, "invalid string: missing closing quote");
+  check_error(R"(["abc\)", 1, 7, "invalid string: forbidden character after backslash");
+  check_error("\"a\nb\"", 1, 3, "control character U+000A (LF) must be escaped");
+  check_error("\"a\tb\"", 1, 3, "control character U+0009 (HT) must be escaped");
+  check_error(R"("\x")", 1, 3, "forbidden character after backslash; last read: '\"\\x'");
+  check_error(R"("\U0041")", 1, 3, "forbidden character after backslash");
+  check_error(R"("\u12")", 1, 6, "'\\u' must be followed by 4 hex digits");
+  check_error(R"("\u12G4")", 1, 6, "'\\u' must be followed by 4 hex digits");
+  check_error(R"("ab\uD83D")", 1, 10, "surrogate U+D800..U+DBFF must be followed by U+DC00..U+DFFF");
+  check_error(R"("\uD83Dx")", 1, 8, "must be followed by U+DC00..U+DFFF");
+  check_error(R"("\uDE00")", 1, 7, "surrogate U+DC00..U+DFFF must follow U+D800..U+DBFF");
+  check_error(R"("\uD83D\u0041")", 1, 13, "must be followed by U+DC00..U+DFFF");
+  check_error(R"("\uD83D\uD83D")", 1, 13, "must be followed by U+DC00..U+DFFF");
+  check_error("\"\xFF\"", 1, 2, "invalid string: ill-formed UTF-8 byte");
+  check_error("\"\xC0\xAF\"", "ill-formed UTF-8 byte");          // overlong '/'
+  check_error("\"\xED\xA0\x80\"", "ill-formed UTF-8 byte");      // encoded surrogate
+  check_error("\"\xF4\x90\x80\x80\"", "ill-formed UTF-8 byte");  // above U+10FFFF
+  check_error("\"\xE2\x82\"", "ill-formed UTF-8 byte");          // truncated sequence
   // Numbers
-  check_error("01", 1, 1, "leading zeros are not allowed");
-  check_error("-012", 1, 2, "leading zeros are not allowed");
-  check_error("-", 1, 2, "expected a digit after '-'");
-  check_error("-a", 1, 2, "expected a digit after '-'");
-  check_error("1.", 1, 3, "expected a digit after the decimal point");
-  check_error("1.e5", 1, 3, "expected a digit after the decimal point");
-  check_error("1e", 1, 3, "expected a digit in the exponent");
-  check_error("1e+", 1, 4, "expected a digit in the exponent");
-  check_error("[1e400]", 1, 2, "number is too large for a double");
-  check_error("-1e99999999999999999999", 1, 1, "number is too large");
+  check_error("01", 1, 2, "unexpected number literal; expected end of input");
+  check_error("-012", 1, 4, "unexpected number literal; expected end of input");
+  check_error("-", 1, 2, "invalid number; expected digit after '-'");
+  check_error("-a", 1, 2, "invalid number; expected digit after '-'");
+  check_error("1.", 1, 3, "invalid number; expected digit after '.'");
+  check_error("1.e5", 1, 3, "invalid number; expected digit after '.'");
+  check_error("1e", 1, 3, "expected '+', '-', or digit after exponent");
+  check_error("1e+", 1, 4, "expected digit after exponent sign");
+  check_error("[1e400]", 1, 6, "number overflow parsing '1e400'");
+  check_error("-1e99999999999999999999", 1, 23, "number overflow");
   // Trailing garbage
-  check_error("[1] x", 1, 5, "unexpected character 'x' after the JSON value");
-  check_error("{} {}", 1, 4, "unexpected character '{' after the JSON value");
-  check_error("1 2", 1, 3, "after the JSON value");
-  check_error("123abc", 1, 4, "unexpected character 'a' after the JSON value");
-  check_error(std::string("null\0", 5), 1, 5, "unexpected byte 0x00 after the JSON value");
+  check_error("[1] x", 1, 5, "expected end of input");
+  check_error("{} {}", 1, 4, "unexpected '{'; expected end of input");
+  check_error("1 2", 1, 3, "expected end of input");
+  check_error("123abc", 1, 4, "expected end of input");
+  // nlohmann's lexer ends the input at a NUL byte between tokens; llmc does not.
+  check_error(std::string("null\0", 5), 1, 5, "unexpected NUL byte after the JSON value");
+  check_error(std::string("[1]\0[2]", 7), 1, 4, "unexpected NUL byte");
+  check_error(std::string("[1,\0 2]", 7), 1, 4, "unexpected end of input");
+  check_error(std::string("\"a\0\"", 4), 1, 3, "control character U+0000 (NUL) must be escaped");
+}
+
+TEST_CASE("json: a UTF-8 byte order mark before the value is skipped") {
+  CHECK(parse_json("\xEF\xBB\xBF{}") == Json::object());
+  CHECK(parse_json("\xEF\xBB\xBF[1]") == Json::array({1}));
+  check_error(" \xEF\xBB\xBF{}", 1, 2, "invalid literal");
 }
 
 TEST_CASE("json: nesting depth limit") {
