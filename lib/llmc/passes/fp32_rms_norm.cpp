@@ -5,6 +5,8 @@
 
 #include <torch/csrc/jit/ir/ir.h>
 
+#include "llmc/passes/constant_number.h"
+
 namespace llmc::passes {
 
 namespace {
@@ -12,20 +14,9 @@ namespace {
 using torch::jit::Node;
 using torch::jit::Value;
 
-std::optional<double> number(const Value* v) {
-  const auto iv = torch::jit::toIValue(v);
-  if (!iv) return std::nullopt;
-  if (iv->isDouble()) return iv->toDouble();
-  if (iv->isInt()) return static_cast<double>(iv->toInt());
-  if (iv->isTensor() && iv->toTensor().numel() == 1 && iv->toTensor().dim() == 0) {
-    return iv->toTensor().item<double>();
-  }
-  return std::nullopt;
-}
-
 // x² as pow(x, 2) or mul(x, x): x, or null.
 Value* squared(Node* n) {
-  if (n->kind() == c10::aten::pow && n->inputs().size() == 2 && number(n->input(1)) == 2.0) {
+  if (n->kind() == c10::aten::pow && n->inputs().size() == 2 && constant_number(n->input(1)) == 2.0) {
     return n->input(0);
   }
   if (n->kind() == c10::aten::mul && n->inputs().size() == 2 && n->input(0) == n->input(1)) {
@@ -41,7 +32,7 @@ bool last_dim_only(const Value* dims) {
   }
   const Node* n = dims->node();
   return n->kind() == c10::prim::ListConstruct && n->inputs().size() == 1 &&
-         number(n->input(0)) == -1.0;
+         constant_number(n->input(0)) == -1.0;
 }
 
 // mean(x², [-1], keepdim=True, dtype=None): the x² node, or null.
@@ -75,7 +66,7 @@ std::optional<Match> match(Node* rsqrt) {
   if (add->kind() != c10::aten::add || add->inputs().size() != 3) return std::nullopt;
   Node* square = nullptr;
   for (int i = 0; i < 2 && !square; ++i) {
-    if (number(add->input(1 - i))) square = mean_of_square_last_dim(add->input(i)->node());
+    if (constant_number(add->input(1 - i))) square = mean_of_square_last_dim(add->input(i)->node());
   }
   if (!square) return std::nullopt;
   Value* x = squared(square);

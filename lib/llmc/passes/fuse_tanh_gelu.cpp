@@ -6,6 +6,8 @@
 #include <utility>
 
 #include <torch/csrc/jit/ir/ir.h>
+
+#include "llmc/passes/constant_number.h"
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 
 namespace llmc::passes {
@@ -23,25 +25,8 @@ using torch::jit::Value;
 constexpr double kSqrt2OverPi = 0.7978845608028654;  // sqrt(2 / pi)
 constexpr double kCubic = 0.044715;
 
-// A number known without running the model: an int or float constant, or the one-element
-// tensor constant a trace records for a Python number (`0.5 * x` traces as mul(x, {0.5})).
-std::optional<double> number(const Value* v) {
-  const auto iv = torch::jit::toIValue(v);
-  if (!iv) return std::nullopt;
-  if (iv->isDouble()) return iv->toDouble();
-  if (iv->isInt()) return static_cast<double>(iv->toInt());
-  if (iv->isTensor()) {
-    const at::Tensor& t = iv->toTensor();
-    if (t.defined() && t.numel() == 1 && t.dim() == 0 && t.device().is_cpu() &&
-        (t.is_floating_point() || !t.is_complex())) {
-      return t.item<double>();
-    }
-  }
-  return std::nullopt;
-}
-
 bool near(const Value* v, double expected) {
-  const auto n = number(v);
+  const auto n = constant_number(v);
   return n && std::abs(*n - expected) <= 1e-6 * std::abs(expected);
 }
 
