@@ -289,7 +289,7 @@ report::Report run_export(const ExportRecipe& recipe, const job::RunOptions& opt
   {
     std::vector<std::pair<int64_t, const ::onnx::TensorProto*>> by_size;
     for (const auto& init : lowered.model.graph().initializer()) {
-      by_size.push_back({static_cast<int64_t>(init.raw_data().size()), &init});
+      by_size.push_back({tensor_proto_bytes(init), &init});
     }
     std::sort(by_size.begin(), by_size.end(),
               [](const auto& a, const auto& b) { return a.first > b.first; });
@@ -303,8 +303,9 @@ report::Report run_export(const ExportRecipe& recipe, const job::RunOptions& opt
     }
   }
   const int64_t initializer_count = lowered.model.graph().initializer_size();
-  const SavedFiles saved = save_model(std::move(lowered.model), onnx_path, o.external_data,
-                                      lowered.initializer_bytes);
+  const SavedFiles saved = save_model(std::move(lowered.model), lowered.tensor_data, onnx_path,
+                                      o.external_data, lowered.initializer_bytes);
+  lowered.tensor_data.clear();  // layouts made only for the file (int8 codes, casts) go now
 
   r.original.path = common.model;
   r.result.path = (fs::path(common.output) / "model.onnx").string();

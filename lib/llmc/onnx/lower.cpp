@@ -171,14 +171,17 @@ Lowered lower_graph(const PreparedGraph& prepared, const Annotation& annotation,
     for (const auto& o : b.graph().output()) used.insert(o.name());
     auto* inits = b.graph().mutable_initializer();
     for (int i = inits->size() - 1; i >= 0; --i) {
-      if (!used.count(inits->Get(i).name())) inits->DeleteSubrange(i, 1);
+      if (used.count(inits->Get(i).name())) continue;
+      b.tensor_data().erase(inits->Get(i).name());
+      inits->DeleteSubrange(i, 1);
     }
   }
   for (const auto& node : b.graph().node()) ++result.op_histogram[node.op_type()];
   for (const auto& init : b.graph().initializer()) {
-    result.initializer_bytes += static_cast<int64_t>(init.raw_data().size());
+    result.initializer_bytes += tensor_proto_bytes(init);
   }
   result.model = std::move(b.model());
+  result.tensor_data = std::move(b.tensor_data());
   return result;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "llmc/onnx/annotate.h"
+#include "llmc/onnx/model_builder.h"
 #include "llmc/onnx/prepare.h"
 #include "llmc/onnx/proto.h"
 #include "llmc/onnx/recipe.h"
@@ -21,7 +22,8 @@ struct IoInfo {
 };
 
 struct Lowered {
-  ::onnx::ModelProto model;
+  ::onnx::ModelProto model;  // large initializers' bytes are in tensor_data
+  TensorData tensor_data;
   std::vector<IoInfo> inputs;
   std::vector<IoInfo> outputs;
   std::map<std::string, int64_t> op_histogram;

@@ -114,7 +114,7 @@ std::string LowerContext::int8_codes_transposed(const at::Tensor& q, const std::
   for (const auto& [seen, name] : int8_codes_) {
     if (seen.sizes() == codes.sizes() && at::equal(seen, codes)) return name;
   }
-  const std::string name = b.initializer(codes.t().contiguous(), name_hint);
+  const std::string name = b.initializer(codes.t(), name_hint);  // transposed when written
   int8_codes_.emplace_back(codes, name);
   return name;
 }

@@ -79,6 +79,33 @@ void fill_tensor_proto(::onnx::TensorProto& p, const at::Tensor& tensor, const s
   p.set_raw_data(std::string(static_cast<const char*>(t.data_ptr()), bytes));
 }
 
+int64_t tensor_proto_bytes(const ::onnx::TensorProto& p) {
+  int64_t n = 1;
+  for (int64_t d : p.dims()) n *= d;
+  int64_t size = 0;
+  switch (p.data_type()) {
+    case ::onnx::TensorProto::DOUBLE:
+    case ::onnx::TensorProto::INT64:
+    case ::onnx::TensorProto::UINT64:
+      size = 8;
+      break;
+    case ::onnx::TensorProto::FLOAT:
+    case ::onnx::TensorProto::INT32:
+    case ::onnx::TensorProto::UINT32:
+      size = 4;
+      break;
+    case ::onnx::TensorProto::FLOAT16:
+    case ::onnx::TensorProto::BFLOAT16:
+    case ::onnx::TensorProto::INT16:
+    case ::onnx::TensorProto::UINT16:
+      size = 2;
+      break;
+    default:  // INT8, UINT8, BOOL: one byte each
+      size = 1;
+  }
+  return n * size;
+}
+
 ModelBuilder::ModelBuilder(int64_t opset) : opset_(opset) {
   model_.set_ir_version(8);
   model_.set_producer_name("llmc");
@@ -158,8 +185,22 @@ std::string ModelBuilder::initializer(const at::Tensor& t, const std::string& na
                                    t.strides().vec(), static_cast<int>(t.scalar_type()));
   if (auto it = by_tensor_.find(key); it != by_tensor_.end()) return it->second;
   const std::string name = fresh(name_hint);
-  fill_tensor_proto(*graph().add_initializer(), t, name);
-  initializer_bytes_ += t.numel() * static_cast<int64_t>(t.element_size());
+  const int64_t bytes = t.numel() * static_cast<int64_t>(t.element_size());
+  auto& p = *graph().add_initializer();
+  // Integer tensors stay inline: shape inference may read their values (shapes, axes).
+  const bool integer = t.scalar_type() == at::kLong || t.scalar_type() == at::kInt;
+  if (bytes >= kDeferredBytes && !integer) {
+    p.set_name(name);
+    p.set_data_type(onnx_dtype(t.scalar_type()));
+    for (int64_t d : t.sizes()) p.add_dims(d);
+    // One placeholder byte: ::onnx::checker wants a value field and does not compare its size
+    // with the dims; save_model writes the real bytes from tensor_data_.
+    p.set_raw_data(std::string(1, '\0'));
+    tensor_data_[name] = t;
+  } else {
+    fill_tensor_proto(p, t, name);
+  }
+  initializer_bytes_ += bytes;
   by_tensor_[key] = name;
   keep_alive_.push_back(t);
   return name;

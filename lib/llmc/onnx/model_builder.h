@@ -1,5 +1,10 @@
 // Builds an ONNX ModelProto: nodes, initializers (each tensor stored once), small constants,
 // unique value names, and graph inputs/outputs with named dynamic dimensions.
+//
+// The bytes of large initializers (the weights) are not copied into the ModelProto while the
+// graph is built: they stay LibTorch tensors — views of the model's own weights where they can,
+// a transposed Linear weight included — in `tensor_data()`, and save_model writes them one at a
+// time. An export therefore never holds the weights twice (issue: 1.1 B models within 3x).
 #pragma once
 
 #include <cstdint>
@@ -36,6 +41,12 @@ Attr attr(const std::string& name, const char* v);
 Attr attr(const std::string& name, std::vector<int64_t> v);
 Attr attr_floats(const std::string& name, std::vector<float> v);
 
+// Initializer bytes held as tensors until the model is written, by initializer name.
+using TensorData = std::map<std::string, at::Tensor>;
+
+// Initializers from this size on keep their bytes in TensorData.
+constexpr int64_t kDeferredBytes = 1024;
+
 class ModelBuilder {
  public:
   explicit ModelBuilder(int64_t opset);
@@ -57,8 +68,10 @@ class ModelBuilder {
     return node(op, inputs, 1, attrs).front();
   }
 
-  // An initializer holding `t` (made contiguous); the same tensor (storage, offset, sizes,
-  // strides, dtype) asked for twice is stored once.
+  // An initializer holding `t` (any strides: it is made contiguous when written); the same
+  // tensor (storage, offset, sizes, strides, dtype) asked for twice is stored once. Non-integer
+  // tensors of kDeferredBytes and more get a one-byte placeholder raw_data here and their bytes
+  // in tensor_data().
   std::string initializer(const at::Tensor& t, const std::string& name_hint);
   // A small constant (scalar or 1-D), also an initializer, deduplicated by value.
   std::string constant(const at::Tensor& t);
@@ -76,6 +89,8 @@ class ModelBuilder {
   ::onnx::ModelProto& model() { return model_; }
   ::onnx::GraphProto& graph() { return *model_.mutable_graph(); }
   int64_t initializer_bytes() const { return initializer_bytes_; }
+  // The bytes of the initializers whose raw_data is left empty, by initializer name.
+  TensorData& tensor_data() { return tensor_data_; }
 
  private:
   ::onnx::ModelProto model_;
@@ -87,11 +102,15 @@ class ModelBuilder {
   // address and be mistaken for one already stored.
   std::vector<at::Tensor> keep_alive_;
   std::map<std::string, std::string> by_value_;  // small constants: dtype+bytes -> name
+  TensorData tensor_data_;
   int64_t initializer_bytes_ = 0;
   int64_t node_count_ = 0;
 };
 
-// Fills a TensorProto from a contiguous CPU tensor.
+// Fills a TensorProto from a CPU tensor (made contiguous).
 void fill_tensor_proto(::onnx::TensorProto& p, const at::Tensor& t, const std::string& name);
+
+// The bytes an initializer holds, from its dims and data type (its raw_data may be deferred).
+int64_t tensor_proto_bytes(const ::onnx::TensorProto& p);
 
 }  // namespace llmc::onnx

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "llmc/onnx/model_builder.h"
 #include "llmc/onnx/proto.h"
 #include "llmc/onnx/recipe.h"
 
@@ -16,7 +17,9 @@ struct SavedFiles {
   int64_t data_bytes = 0;
 };
 
-SavedFiles save_model(::onnx::ModelProto model, const std::string& path, ExternalData mode,
-                      int64_t initializer_bytes);
+// `tensor_data` holds the bytes of the initializers whose raw_data is empty (ModelBuilder's
+// large ones); each is laid out (made contiguous) and written one at a time.
+SavedFiles save_model(::onnx::ModelProto model, const TensorData& tensor_data,
+                      const std::string& path, ExternalData mode, int64_t initializer_bytes);
 
 }  // namespace llmc::onnx

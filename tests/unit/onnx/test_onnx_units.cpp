@@ -1,12 +1,17 @@
 // export-onnx's pieces on graphs written by hand: the annotation's static/dynamic split, If
 // inlining, the lowering of sizes on fixed vs dynamic axes, and ModelBuilder's storage rules.
+#include <fstream>
+#include <map>
+
 #include <torch/csrc/jit/ir/irparser.h>
 
+#include "test_support.h"
 #include "torch_doctest.h"
 
 #include "llmc/onnx/annotate.h"
 #include "llmc/onnx/lower.h"
 #include "llmc/onnx/model_builder.h"
+#include "llmc/onnx/save.h"
 #include "llmc/onnx/validate.h"
 #include "llmc/util/error.h"
 
@@ -158,4 +163,51 @@ TEST_CASE("ModelBuilder: a tensor is stored once; distinct tensors never share a
   CHECK(b.scalar_i64(7) == b.scalar_i64(7));
   CHECK(b.scalar(0.5, at::kFloat) != b.scalar(0.5, at::kDouble));
   CHECK(b.graph().initializer_size() == 2 + 8 + 3);  // w, w.t(), 8 temporaries, 3 constants
+}
+
+TEST_CASE("save_model: the weights are written from their tensors, inline and as external data") {
+  llmc::onnx::ModelBuilder b(17);
+  const at::Tensor w = at::arange(600, at::kFloat).reshape({200, 3});  // 2 400 bytes: deferred
+  const std::string wt = b.initializer(w.t(), "w.T");                 // a view, laid out on write
+  const std::string small = b.initializer(at::ones({3}), "bias");      // 12 bytes: inline now
+  b.input("x", at::kFloat, {-1, 200}, {"batch", ""});
+  const std::string y = b.node1("MatMul", {"x", b.node1("Transpose", {wt})});
+  b.node_named("Add", {y, small}, {"y"});
+  b.output("y", at::kFloat, {-1, 3}, {"batch", ""});
+  REQUIRE(b.tensor_data().count(wt) == 1);
+  CHECK(b.graph().initializer(0).raw_data().size() == 1);  // the placeholder byte
+  CHECK(llmc::onnx::validate(b.model()).checker == "passed");
+  const std::string expected(static_cast<const char*>(w.t().contiguous().data_ptr()), 2400);
+
+  llmc::test::TempDir dir;
+  for (const auto mode : {llmc::onnx::ExternalData::never, llmc::onnx::ExternalData::always}) {
+    CAPTURE(static_cast<int>(mode));
+    const std::string path =
+        (dir.path() / (mode == llmc::onnx::ExternalData::never ? "a.onnx" : "b.onnx")).string();
+    const auto saved = llmc::onnx::save_model(b.model(), b.tensor_data(), path, mode, 2412);
+    ::onnx::ModelProto back;
+    std::ifstream in(path, std::ios::binary);
+    REQUIRE(back.ParseFromIstream(&in));
+    CHECK(back.producer_name() == "llmc");
+    CHECK(back.graph().node_size() == 3);
+    CHECK(back.graph().output(0).name() == "y");
+    REQUIRE(back.graph().initializer_size() == 2);
+    std::map<std::string, const ::onnx::TensorProto*> by_name;
+    for (const auto& init : back.graph().initializer()) by_name[init.name()] = &init;
+    const auto& weight = *by_name.at(wt);
+    CHECK(weight.dims(0) == 3);
+    CHECK(weight.dims(1) == 200);
+    CHECK(by_name.at(small)->raw_data().size() == 12);
+    if (mode == llmc::onnx::ExternalData::never) {
+      CHECK(saved.data_path.empty());
+      CHECK(weight.raw_data() == expected);
+    } else {
+      CHECK(weight.raw_data().empty());
+      CHECK(weight.data_location() == ::onnx::TensorProto::EXTERNAL);
+      REQUIRE(!saved.data_path.empty());
+      const std::string data = llmc::test::read_text(saved.data_path);
+      CHECK(data.size() == 2400);
+      CHECK(data == expected);
+    }
+  }
 }

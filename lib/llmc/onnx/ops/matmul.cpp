@@ -12,7 +12,8 @@ std::string transposed_weight(LowerContext& c, const Value* w) {
   const auto& inf = c.info(w);
   if (!inf.dynamic && inf.a.isTensor() && w->uses().size() == 1 && !c.bound(w)) {
     const at::Tensor t = inf.a.toTensor();
-    if (t.dim() == 2) return c.b.initializer(t.t().contiguous(), w->debugName() + ".T");
+    // A view: its bytes are laid out transposed only when the file is written.
+    if (t.dim() == 2) return c.b.initializer(t.t(), w->debugName() + ".T");
   }
   return c.b.node1("Transpose", {c.in(w)}, {attr("perm", std::vector<int64_t>{1, 0})});
 }
