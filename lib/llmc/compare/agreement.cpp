@@ -1,5 +1,6 @@
 #include "llmc/compare/agreement.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -36,6 +37,9 @@ std::vector<at::Tensor> output_tensors(const c10::IValue& output) {
 
 namespace {
 
+// Elements compared per step in double precision (8 MiB per temporary).
+constexpr int64_t kCompareSlice = int64_t{1} << 20;
+
 struct LabelMatches {
   int64_t rows_same = 0, rows = 0;
   int64_t decisions_same = 0, decisions = 0;  // multi-label only
@@ -70,18 +74,27 @@ void AgreementAccumulator::add(const c10::IValue& reference, const c10::IValue& 
           << ra[k].sizes() << " in the original";
       throw InputError("", msg.str());
     }
-    const auto a = ra[k].detach().to(at::kDouble).flatten();
-    const auto b = cb[k].detach().to(at::kDouble).flatten();
-    if (a.numel() == 0) continue;
+    const int64_t n = ra[k].numel();
+    if (n == 0) continue;
     result_.identical = result_.identical && ra[k].scalar_type() == cb[k].scalar_type() &&
                         at::equal(ra[k], cb[k]);
-    const auto diff = (a - b).abs();
-    result_.max_abs_diff = std::max(result_.max_abs_diff, diff.max().item<double>());
-    sum_abs_ += diff.sum().item<double>();
-    dot_ += (a * b).sum().item<double>();
-    norm_a_ += (a * a).sum().item<double>();
-    norm_b_ += (b * b).sum().item<double>();
-    result_.elements += a.numel();
+    // In double precision, a slice at a time: a language model's logits over one batch are
+    // hundreds of MB in float32, and whole-tensor double copies of them would be the run's
+    // memory peak.
+    const auto fa = ra[k].detach().reshape({-1});
+    const auto fb = cb[k].detach().reshape({-1});
+    for (int64_t start = 0; start < n; start += kCompareSlice) {
+      const int64_t len = std::min(kCompareSlice, n - start);
+      const auto a = fa.narrow(0, start, len).to(at::kDouble);
+      const auto b = fb.narrow(0, start, len).to(at::kDouble);
+      const auto diff = (a - b).abs();
+      result_.max_abs_diff = std::max(result_.max_abs_diff, diff.max().item<double>());
+      sum_abs_ += diff.sum().item<double>();
+      dot_ += (a * b).sum().item<double>();
+      norm_a_ += (a * a).sum().item<double>();
+      norm_b_ += (b * b).sum().item<double>();
+    }
+    result_.elements += n;
   }
   if (!ra.empty() && ra[0].dim() == 3 && task_.type == recipe::TaskKind::language_model &&
       ra[0].is_floating_point()) {

@@ -29,3 +29,18 @@ TEST_CASE("multi-label: row agreement and decision agreement") {
     CHECK(!s.decision_agreement.has_value());
   }
 }
+
+TEST_CASE("agreement over outputs larger than one comparison slice equals the whole-tensor figures") {
+  // 3 x 2^20 + 5 elements: several slices and a short last one, in a non-contiguous output.
+  const auto a = torch::randn({3 * (1 << 20) + 5, 2}).t();
+  const auto b = a + 1e-3 * torch::randn_like(a);
+  const auto r = compare_outputs({c10::IValue(a)}, {c10::IValue(b)}, llmc::recipe::TaskSpec{});
+  const auto da = a.to(at::kDouble), db = b.to(at::kDouble);
+  const auto diff = (da - db).abs();
+  CHECK(r.elements == a.numel());
+  CHECK(r.max_abs_diff == diff.max().item<double>());
+  CHECK(r.mean_abs_diff == doctest::Approx(diff.mean().item<double>()).epsilon(1e-9));
+  const double cosine = ((da * db).sum() / (da.norm() * db.norm())).item<double>();
+  CHECK(r.cosine == doctest::Approx(cosine).epsilon(1e-9));
+  CHECK(!r.identical);
+}
