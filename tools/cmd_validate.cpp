@@ -13,6 +13,8 @@
 #include "llmc/model/inspect.h"
 #include "llmc/model/load.h"
 #include "llmc/util/json.h"
+#include "llmc/util/log.h"
+#include "llmc/util/memory_budget.h"
 
 namespace llmc::tools {
 
@@ -21,6 +23,7 @@ void setup_validate(CLI::App& app, const GlobalFlags& global) {
     std::string recipe;
     std::vector<std::string> sets;
     std::string command;
+    bool no_memory_check = false;
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* sub = app.add_subcommand(
@@ -31,6 +34,8 @@ void setup_validate(CLI::App& app, const GlobalFlags& global) {
       ->take_all();
   sub->add_option("--command", flags->command,
                   "the subcommand the recipe is for (default: from its section)");
+  sub->add_flag("--no-memory-check", flags->no_memory_check,
+                "load the model even when it looks too large for the memory available");
   sub->callback([flags, &global] {
     const CommandInfo* command = nullptr;
     if (!flags->command.empty()) {
@@ -41,6 +46,15 @@ void setup_validate(CLI::App& app, const GlobalFlags& global) {
     }
     const ParsedRecipe parsed = command->parse(flags->recipe, flags->sets);
     const recipe::CommonRecipe& common = parsed.common;
+    // The model is loaded once here: the same check before loading as every run has.
+    util::MemoryNeed need;
+    need.weights = util::files_bytes({common.model});
+    need.min_copies = 1;
+    need.usual_copies = 1.2;
+    need.what = "validate loads the model once";
+    const std::string memory_warning =
+        util::check_memory(common.model, need, !flags->no_memory_check);
+    if (!memory_warning.empty()) log::warn(memory_warning);
     const auto model = model::load(common.model);
     const auto inputs = job::load_inputs(common, model);
     // The subcommand's own data files get the checks the run would give them.

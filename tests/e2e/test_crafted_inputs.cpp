@@ -125,6 +125,16 @@ TEST_CASE("a model too large for the memory available: exit 3 before loading, no
     CHECK(has(r.err, "llmc: hint: free memory or run on a machine with more; --no-memory-check"));
     CHECK_FALSE(fs::exists(dir.path() / "out"));
   }
+  // validate loads the model too: the same check, one copy.
+  {
+    const auto r = run_llmc({"validate", freeze}, dir.path().string());
+    CHECK(r.code == 3);
+    CHECK(has(r.err, "the model does not fit in memory: this run needs at least"));
+    CHECK(has(r.err, "validate loads the model once"));
+    const auto unchecked = run_llmc({"validate", freeze, "--no-memory-check"}, dir.path().string());
+    CHECK(unchecked.code == 3);
+    CHECK(has(unchecked.err, "cannot load model"));
+  }
   // --no-memory-check: the run goes on and fails where the file is read.
   const auto r = run_llmc({"eval-freeze", freeze, "--no-memory-check"}, dir.path().string());
   CHECK(r.code == 3);
