@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "llmc/compare/compare.h"
+#include "llmc/compare/recipe.h"
 #include "llmc/distill/distill.h"
 #include "llmc/distill/recipe.h"
 #include "llmc/freeze/eval_freeze.h"
@@ -48,6 +50,19 @@ CommandInfo entry(std::string_view name,
   };
   c.run = [parse, run](const std::string& path, const std::vector<std::string>& sets,
                        const RunRequest& request) { return run(parse(path, sets), request); };
+  return c;
+}
+
+CommandInfo compare_entry() {
+  CommandInfo c = entry<compare::CompareRecipe>(
+      "compare", &compare::parse_compare_recipe, &compare::compare_schema,
+      [](const compare::CompareRecipe& r, const RunRequest& q) {
+        return compare::run_compare(r, q.options);
+      });
+  c.run_files = [](const std::vector<std::string>& files, const std::vector<std::string>& sets,
+                   const RunRequest& q) {
+    return compare::run_compare(compare::parse_compare_files(files, sets), q.options);
+  };
   return c;
 }
 
@@ -98,6 +113,7 @@ const std::vector<CommandInfo>& commands() {
           [](const onnx::ExportRecipe& r, const RunRequest& q) {
             return onnx::run_export(r, q.options);
           }),
+      compare_entry(),
   };
   return table;
 }

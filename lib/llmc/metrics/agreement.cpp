@@ -1,4 +1,4 @@
-#include "llmc/compare/agreement.h"
+#include "llmc/metrics/agreement.h"
 
 #include <cmath>
 
@@ -7,7 +7,7 @@
 #include "llmc/data/inputs.h"
 #include "llmc/util/error.h"
 
-namespace llmc::compare {
+namespace llmc::metrics {
 
 std::vector<at::Tensor> output_tensors(const c10::IValue& output) {
   std::vector<at::Tensor> out;
@@ -32,6 +32,12 @@ std::vector<at::Tensor> output_tensors(const c10::IValue& output) {
   };
   walk(output);
   return out;
+}
+
+c10::IValue output_like(const c10::IValue& reference, const std::vector<at::Tensor>& flat) {
+  if (reference.isTensor() && flat.size() == 1) return flat.front();
+  std::vector<c10::IValue> elements(flat.begin(), flat.end());
+  return c10::ivalue::Tuple::create(std::move(elements));
 }
 
 namespace {
@@ -224,4 +230,4 @@ metrics::MetricSet task_metrics(const std::vector<c10::IValue>& outputs,
   return acc.result();
 }
 
-}  // namespace llmc::compare
+}  // namespace llmc::metrics

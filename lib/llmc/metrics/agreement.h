@@ -1,5 +1,7 @@
-// Output agreement between a reference model and a candidate on the same inputs, and the task
-// metric of each when labels are given.
+// The LibTorch side of the metrics module: output agreement between a reference model and a
+// candidate on the same inputs, and the task metric of a model's outputs when labels are given,
+// both fed batch by batch (the torch-free formulas are in metrics/task_metrics.h; the figures in
+// metrics/agreement_stats.h).
 #pragma once
 
 #include <optional>
@@ -8,15 +10,19 @@
 
 #include <torch/script.h>
 
-#include "llmc/compare/agreement_stats.h"
+#include "llmc/metrics/agreement_stats.h"
 #include "llmc/data/inputs.h"
 #include "llmc/metrics/task_metrics.h"
 #include "llmc/recipe/common.h"
 
-namespace llmc::compare {
+namespace llmc::metrics {
 
 // Tensors of an output value in a fixed order (tuples, lists and dicts flattened).
 std::vector<at::Tensor> output_tensors(const c10::IValue& output);
+
+// The inverse for a runtime that returns flat outputs (ONNX Runtime): `flat` shaped like
+// `reference` (a lone tensor stays a tensor, anything else becomes a tuple of the tensors).
+c10::IValue output_like(const c10::IValue& reference, const std::vector<at::Tensor>& flat);
 
 // Agreement of a candidate with a reference, fed one batch at a time so that no model's outputs
 // need to be kept (a language model's logits over an evaluation set run to gigabytes). add()
@@ -74,4 +80,4 @@ metrics::MetricSet task_metrics(const std::vector<c10::IValue>& outputs,
                                 const std::vector<at::Tensor>& labels,
                                 const recipe::TaskSpec& task);
 
-}  // namespace llmc::compare
+}  // namespace llmc::metrics
