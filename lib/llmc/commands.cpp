@@ -176,7 +176,10 @@ std::string recipe_reference_markdown() {
       "(paths given with `--set` are relative to the working directory). Any string value may "
       "use `${VAR}` or `${VAR:-default}` to read an environment variable; `$$` is a literal "
       "`$`. `--set key.path=value` overrides any key (the value is read as YAML; list items "
-      "are `key[0].field`).\n";
+      "are `key[0].field`). Credentials never go in a recipe: a value that looks like one (an "
+      "API key such as `sk-…`, `ghp_…`, `AKIA…`, or a long base64 or hex token under a key "
+      "named like `api_key`, `auth_token`, `secret`, `password`) is refused (exit 2, at its "
+      "line); write `${VAR}` and keep the value in the environment.\n";
   for (const auto& c : commands()) {
     out += fmt::format("\n## `llmc {}`\n\n{}.\n\n", c.row->name, c.row->summary);
     out += "| key | type | default | description |\n| --- | --- | --- | --- |\n";

@@ -9,6 +9,7 @@
 
 #include "llmc/recipe/context.h"
 #include "llmc/recipe/schema.h"
+#include "llmc/recipe/secrets.h"
 
 namespace llmc::recipe {
 
@@ -33,6 +34,7 @@ R parse_recipe_document(const std::string& name, YAML::Node root,
                         const std::vector<std::string>& sets, const Section<R>& schema) {
   Context ctx(name);
   apply_overrides(root, sets, ctx);
+  check_no_credentials(root, ctx);
   ctx.throw_if_errors();
   R out{};
   schema.bind(root, out, ctx, "");
