@@ -146,26 +146,6 @@ const CommandInfo& command_for_recipe(const std::string& path) {
                                             found[0]->section(), found[1]->section())}});
 }
 
-namespace {
-
-// A Markdown table cell: `|` escaped (GFM reads `\|` as a literal pipe, also in code spans),
-// line breaks folded.
-std::string cell(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char ch : text) {
-    if (ch == '|') {
-      out += "\\|";
-    } else if (ch == '\n') {
-      out += ' ';
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string recipe_reference_markdown() {
   std::string out =
@@ -187,8 +167,8 @@ std::string recipe_reference_markdown() {
       const std::string default_value =
           k.required ? "**required**"
                      : (k.default_value.empty() ? "" : "`" + k.default_value + "`");
-      out += fmt::format("| `{}` | {} | {} | {} |\n", cell(k.key), cell(k.type),
-                         cell(default_value), cell(k.doc));
+      out += fmt::format("| `{}` | {} | {} | {} |\n", report::markdown_cell(k.key), report::markdown_cell(k.type),
+                         report::markdown_cell(default_value), report::markdown_cell(k.doc));
     }
   }
   return out;

@@ -58,19 +58,14 @@ void render_details(const util::Json& details, std::string& out) {
   out += tables;
 }
 
-// A Markdown table cell: `|` escaped, line breaks folded.
-std::string cell(const std::string& text) {
-  std::string out;
-  for (char ch : text) {
-    if (ch == '|') {
-      out += "\\|";
-    } else if (ch == '\n') {
-      out += ' ';
-    } else {
-      out += ch;
-    }
+// The end of every stdout summary: each gate and the status.
+void summary_verdict(const Report& r, std::string& out) {
+  for (const auto& g : r.gates) {
+    out += fmt::format("  gate      {} {} {:.6g}: {}{}\n", g.name, g.comparison, g.threshold,
+                       g.passed ? "pass" : "FAIL",
+                       g.actual ? fmt::format(" ({:.6g})", *g.actual) : " (not measured)");
   }
-  return out;
+  out += fmt::format("  status    {}\n", r.passed() ? "passed" : "FAILED");
 }
 
 // Gates, details, warnings and provenance: the end of every report.md.
@@ -96,7 +91,7 @@ void render_tail(const Report& r, std::string& out) {
     out += fmt::format("- model sha256: {}\n- artifact sha256: {}\n", r.original.sha256,
                        r.result.sha256);
   }
-  for (const auto& m : r.models) out += fmt::format("- {} sha256: {}\n", cell(m.name), m.side.sha256);
+  for (const auto& m : r.models) out += fmt::format("- {} sha256: {}\n", markdown_cell(m.name), m.side.sha256);
   out += fmt::format("- threads: {}\n", p.threads);
   if (!p.huge_pages.empty()) out += fmt::format("- tensor memory: huge pages {}\n", p.huge_pages);
   out += fmt::format("- machine: {}, {} cores, {} ({}), {}\n", p.machine.cpu_model, p.machine.cores,
@@ -131,8 +126,8 @@ std::string compare_markdown(const Report& r) {
   for (const auto& m : r.models) {
     const auto& s = m.side;
     out += fmt::format(
-        "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} |{}\n", cell(m.name),
-        m.reference ? " (reference)" : "", cell(m.runtime),
+        "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} |{}\n", markdown_cell(m.name),
+        m.reference ? " (reference)" : "", markdown_cell(m.runtime),
         s.metrics && !primary.empty() ? metric_cell(s, primary) : "–",
         m.reference ? "–" : optional_cell(m.agreement ? m.agreement->label_agreement : std::nullopt, "{:.4f}"),
         s.parameter_count > 0 ? fmt::format("{:.2f} M", static_cast<double>(s.parameter_count) / 1e6) : "–",
@@ -147,7 +142,7 @@ std::string compare_markdown(const Report& r) {
          "| --- | ---: | ---: | ---: | ---: | ---: |\n";
   for (const auto& m : r.models) {
     if (m.reference) continue;
-    out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", cell(m.name), ratio(m.speedup),
+    out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", markdown_cell(m.name), ratio(m.speedup),
                        ratio(m.size_ratio), optional_cell(m.metric_drop, "{:.4f}"),
                        m.agreement ? fmt::format("{:.3g}", m.agreement->max_abs_diff) : "–",
                        m.agreement ? fmt::format("{:.6f}", m.agreement->cosine) : "–");
@@ -173,16 +168,26 @@ std::string compare_summary(const Report& r) {
         s.latency ? fmt::format("{:.1f}/s", s.latency->throughput) : "–",
         s.memory ? human_bytes(s.memory->peak_rss_bytes) : "–");
   }
-  for (const auto& g : r.gates) {
-    out += fmt::format("  gate      {} {} {:.6g}: {}{}\n", g.name, g.comparison, g.threshold,
-                       g.passed ? "pass" : "FAIL",
-                       g.actual ? fmt::format(" ({:.6g})", *g.actual) : " (not measured)");
-  }
-  out += fmt::format("  status    {}\n", r.passed() ? "passed" : "FAILED");
+  summary_verdict(r, out);
   return out;
 }
 
 }  // namespace
+
+std::string markdown_cell(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char ch : text) {
+    if (ch == '|') {
+      out += "\\|";
+    } else if (ch == '\n') {
+      out += ' ';
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
 
 std::string to_markdown(const Report& r) {
   if (!r.models.empty()) return compare_markdown(r);
@@ -266,12 +271,7 @@ std::string to_summary(const Report& r) {
     out += fmt::format("  {}  {:.4f} -> {:.4f}\n", r.original.metrics->primary,
                        r.original.metrics->primary_value(), r.result.metrics->primary_value());
   }
-  for (const auto& g : r.gates) {
-    out += fmt::format("  gate      {} {} {:.6g}: {}{}\n", g.name, g.comparison, g.threshold,
-                       g.passed ? "pass" : "FAIL",
-                       g.actual ? fmt::format(" ({:.6g})", *g.actual) : " (not measured)");
-  }
-  out += fmt::format("  status    {}\n", r.passed() ? "passed" : "FAILED");
+  summary_verdict(r, out);
   return out;
 }
 

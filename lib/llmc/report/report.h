@@ -97,6 +97,10 @@ std::string to_summary(const Report& report);
 // models table, bar charts, learning curves, the softmax panel, gates and provenance.
 std::string to_html(const Report& report);
 
+// A Markdown table cell: `|` escaped (GFM reads `\|` as a literal pipe, also in code spans),
+// line breaks folded.
+std::string markdown_cell(const std::string& text);
+
 std::string human_bytes(int64_t bytes);
 std::string utc_now_iso8601();
 

@@ -26,22 +26,6 @@ std::string value_text(double v, const std::string& unit) {
 
 }  // namespace
 
-std::string escape_xml(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 BarGeometry bar_geometry(const std::vector<Bar>& bars) {
   BarGeometry g;
   g.plot_x = kLabelWidth;

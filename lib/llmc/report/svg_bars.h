@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "llmc/report/svg_chart.h"  // escape_xml
+
 namespace llmc::report {
 
 struct Bar {
@@ -34,8 +36,5 @@ BarGeometry bar_geometry(const std::vector<Bar>& bars);
 // styles (data-chart attribute).
 std::string svg_bar_chart(const std::string& chart, const std::string& title,
                           const std::string& unit, const std::vector<Bar>& bars);
-
-// Text for SVG and HTML: <, >, &, " and ' escaped.
-std::string escape_xml(const std::string& text);
 
 }  // namespace llmc::report
