@@ -69,8 +69,9 @@ std::string file_label(const std::string& path, bool with_dir) {
   return (p.parent_path().filename() / p.filename()).string();
 }
 
-// Default names, then unique names and the reference's index.
-void finish(CompareRecipe& r, recipe::Context& ctx) {
+// Default names, then unique names and the reference's index. A reference given as a path may
+// be relative to the recipe (`recipe_dir`) or, given with --set, to the working directory.
+void finish(CompareRecipe& r, const std::string& recipe_dir, recipe::Context& ctx) {
   auto& models = r.compare.models;
   std::map<std::string, int> file_names;
   for (const auto& m : models) ++file_names[file_label(m.path, false)];
@@ -90,9 +91,11 @@ void finish(CompareRecipe& r, recipe::Context& ctx) {
   }
   const std::string& ref = r.compare.reference;
   bool found = ref.empty();
+  const fs::path as_given = fs::path(ref).lexically_normal();
+  const fs::path in_recipe_dir = (fs::path(recipe_dir) / ref).lexically_normal();
   for (size_t i = 0; i < models.size() && !found; ++i) {
-    if (models[i].name == ref || models[i].path == ref ||
-        fs::path(models[i].path).lexically_normal() == fs::path(ref).lexically_normal()) {
+    const fs::path path = fs::path(models[i].path).lexically_normal();
+    if (models[i].name == ref || path == as_given || path == in_recipe_dir) {
       r.reference_index = i;
       found = true;
     }
@@ -158,7 +161,7 @@ CompareRecipe bind_compare(const std::string& name, YAML::Node root,
                            const std::vector<std::string>& sets) {
   CompareRecipe r = recipe::parse_recipe_document(name, std::move(root), sets, compare_schema());
   recipe::Context ctx(name);
-  finish(r, ctx);
+  finish(r, fs::path(name).parent_path().string(), ctx);
   ctx.throw_if_errors();
   return r;
 }
