@@ -61,7 +61,7 @@ TEST_CASE("compare recipe: errors name the line") {
             .find("r4.yaml:6:9: compare.cost: cost needs hardware_per_hour and "
                   "requests_per_month") != std::string::npos);
   CHECK(errors_of(dir.write("r5.yaml", head + "compare:\n  models:\n    - {path: gone.pt}\n"))
-            .find("r5.yaml:5:15: compare.models[0].path: file not found") != std::string::npos);
+            .find("r5.yaml:5:14: compare.models[0].path: file not found") != std::string::npos);
 }
 
 TEST_CASE("compare recipe from model files: paths from the working directory, --set overrides") {
