@@ -46,7 +46,9 @@ TEST_CASE("compare: teacher, student and the student's ONNX export side by side"
       "onnx.yaml", "recipe_version: 1\nmodel: " + fixture("distill_student.pt") +
                        "\noutput: onnx\nthreads: 1\n"
                        "data: {path: " + fixture("distill_test.jsonl") + ", batch_size: 16}\n"
-                       "bench: {warmup: 1, runs: 2}\nexport_onnx: {}\n");
+                       "bench: {warmup: 1, runs: 2}\n"
+                       "export_onnx:\n  dynamic_axes:\n    input_ids: [batch, sequence]\n"
+                       "    attention_mask: [batch, sequence]\n");
   const auto exported = run_llmc({"export-onnx", onnx_recipe}, dir.path().string());
   INFO(exported.err);
   REQUIRE(exported.code == 0);

@@ -73,7 +73,8 @@ Json models_json(const Report& r) {
     j["name"] = m.name;
     j["runtime"] = m.runtime;
     j["reference"] = m.reference;
-    for (const auto& [key, value] : side_json(m.side).as_object()) j[key] = value;
+    const Json side = side_json(m.side);
+    for (const auto& [key, value] : side.as_object()) j[key] = value;
     j["agreement"] = agreement_json(m.agreement);
     Json cmp = Json::object();
     cmp["speedup"] = optional_number(m.speedup);
