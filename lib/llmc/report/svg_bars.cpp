@@ -44,7 +44,9 @@ BarGeometry bar_geometry(const std::vector<Bar>& bars) {
     r.y = kTop + kRow * static_cast<double>(i) + (kRow - kBarHeight) / 2;
     r.height = kBarHeight;
     const auto& v = bars[i].value;
-    if (v && std::isfinite(*v) && *v > 0) r.width = *v / g.axis_max * g.plot_width;
+    // A positive value stays visible however small beside the largest (a model's cost beside a
+    // hosted API's): at least a pixel.
+    if (v && std::isfinite(*v) && *v > 0) r.width = std::max(1.0, *v / g.axis_max * g.plot_width);
     g.bars.push_back(r);
   }
   return g;

@@ -26,7 +26,8 @@ struct BarGeometry {
   double plot_x = 0, plot_width = 0;
   double axis_max = 0;           // the value at the right end of the plot
   std::vector<double> ticks;
-  std::vector<BarRect> bars;     // one per input bar (zero width when unset or <= 0)
+  std::vector<BarRect> bars;     // one per input bar (zero width when unset or <= 0, at least
+                                 // 1 for a positive value)
 };
 
 // Layout of `bars`: the axis runs from 0 to a round value at or above the largest value.

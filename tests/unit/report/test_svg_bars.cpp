@@ -31,6 +31,9 @@ TEST_CASE("bar_geometry: unmeasured and zero values get no bar; all unmeasured k
   CHECK(g.bars[0].width == 0);
   CHECK(g.bars[1].width == 0);
   CHECK(g.bars[2].width > 0);
+  // A tiny positive value beside a large one stays visible.
+  const auto tiny = bar_geometry({{"model", 0.001, false}, {"api", 1000.0, false}});
+  CHECK(tiny.bars[0].width == 1);
   const auto none = bar_geometry({{"a", std::nullopt, false}});
   CHECK(none.axis_max > 0);
   CHECK(none.bars[0].width == 0);
