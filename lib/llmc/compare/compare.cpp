@@ -11,6 +11,7 @@
 #include "llmc/compare/onnx_rows.h"
 #include "llmc/gates/gates.h"
 #include "llmc/metrics/agreement.h"
+#include "llmc/metrics/metric_accumulator.h"
 #include "llmc/model/inspect.h"
 #include "llmc/model/load.h"
 #include "llmc/onnx/ort.h"

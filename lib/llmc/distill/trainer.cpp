@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "llmc/metrics/agreement.h"
+#include "llmc/metrics/metric_accumulator.h"
 #include "llmc/distill/batching.h"
 #include "llmc/distill/losses.h"
 #include "llmc/distill/schedule.h"

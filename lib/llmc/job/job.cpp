@@ -6,6 +6,7 @@
 #include "llmc/bench/measure.h"
 #include "llmc/bench/memory_probe.h"
 #include "llmc/metrics/agreement.h"
+#include "llmc/metrics/metric_accumulator.h"
 #include "llmc/gates/gates.h"
 #include "llmc/model/inspect.h"
 #include "llmc/model/load.h"

@@ -1,7 +1,6 @@
-// The LibTorch side of the metrics module: output agreement between a reference model and a
-// candidate on the same inputs, and the task metric of a model's outputs when labels are given,
-// both fed batch by batch (the torch-free formulas are in metrics/task_metrics.h; the figures in
-// metrics/agreement_stats.h).
+// Output agreement between a reference model and a candidate on the same inputs, fed batch by
+// batch (the figures are in metrics/agreement_stats.h; a model's task metric on its outputs in
+// metrics/metric_accumulator.h).
 #pragma once
 
 #include <optional>
@@ -43,41 +42,9 @@ class AgreementAccumulator {
   bool labels_measurable_ = true;
 };
 
-// The task metric of a model's outputs, one batch at a time: classification keeps only the
-// [rows, classes] logits, a language model only its summed next-token loss.
-class MetricAccumulator {
- public:
-  explicit MetricAccumulator(recipe::TaskSpec task);
-  void add(const c10::IValue& output, const at::Tensor& labels);
-  // The same with the batch's labels; a label that does not fit the output names its row's
-  // file:line.
-  void add(const c10::IValue& output, const data::Batch& batch);
-  metrics::MetricSet result() const;
-
- private:
-  void add(const c10::IValue& output, const at::Tensor& labels, const data::Batch* batch);
-
-  recipe::TaskSpec task_;
-  double nll_ = 0;
-  int64_t tokens_ = 0;
-  std::vector<float> logits_, multi_hot_;
-  std::vector<int64_t> classes_of_rows_;
-  int64_t rows_ = 0, classes_ = -1;
-};
-
-// compare_outputs and task_metrics: the same over outputs already collected.
+// The same over outputs already collected.
 Agreement compare_outputs(const std::vector<c10::IValue>& reference,
                           const std::vector<c10::IValue>& candidate,
                           const recipe::TaskSpec& task);
-
-// Summed next-token negative log-likelihood and the number of predicted tokens of a causal LM:
-// logits [batch, seq, vocab] at position t predict labels[:, t + 1] (kIgnoreIndex skipped).
-std::pair<double, int64_t> next_token_nll(const at::Tensor& logits, const at::Tensor& labels);
-
-// The task metric of the first output tensor (logits [rows, classes], or [rows, seq, vocab] for
-// a language model) against batch labels.
-metrics::MetricSet task_metrics(const std::vector<c10::IValue>& outputs,
-                                const std::vector<at::Tensor>& labels,
-                                const recipe::TaskSpec& task);
 
 }  // namespace llmc::metrics

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "llmc/metrics/agreement.h"
+#include "llmc/metrics/metric_accumulator.h"
 #include "llmc/util/error.h"
 #include "test_support.h"
 
