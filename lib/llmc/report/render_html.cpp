@@ -115,8 +115,8 @@ std::string cost_section(const Report& r, const Json& cost) {
   if (api != nullptr) bars.push_back({"hosted API", api->as_double(), false});
   std::string out = "<h2>Serving cost</h2>\n";
   out += fmt::format(
-      "<p>{} requests per month, {} rows per request, {} {} per machine hour; busy hours only "
-      "(<code>{}</code>).{}</p>\n",
+      "<p>Requests per month: {:g}; rows per request: {:g}; machine hour: {:g} {}. Busy hours "
+      "only (<code>{}</code>).{}</p>\n",
       cost.at("requests_per_month").as_double(), cost.at("rows_per_request").as_double(),
       cost.at("hardware_per_hour").as_double(), h(currency), h(cost.at("formula").as_string()),
       api != nullptr ? " Hosted API: <code>" + h(cost.at("api_formula").as_string()) + "</code>."
