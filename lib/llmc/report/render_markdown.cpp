@@ -137,6 +137,15 @@ std::string compare_markdown(const Report& r) {
         s.memory ? human_bytes(s.memory->peak_rss_bytes) : "–",
         cost ? " " + optional_cell(m.monthly_cost, "{:.2f}") + " |" : "");
   }
+  if (const util::Json* c = r.details.find("cost")) {
+    const util::Json* api = c->find("api_monthly_cost");
+    out += fmt::format("\nCost per month in {}: busy hours on the machine measured at {:g} per "
+                       "hour ({}){}.\n",
+                       c->at("currency").as_string(), c->at("hardware_per_hour").as_double(),
+                       c->at("formula").as_string(),
+                       api != nullptr ? fmt::format("; the hosted API: {:.2f}", api->as_double())
+                                      : "");
+  }
   out += "\n## Against the reference\n\n"
          "| model | speedup | size ratio | metric drop | max abs diff | cosine |\n"
          "| --- | ---: | ---: | ---: | ---: | ---: |\n";
