@@ -201,3 +201,32 @@ TEST_CASE("compare: bad recipes exit 2 naming file:line and write nothing") {
   }
   CHECK_FALSE(fs::exists(dir.path() / "out"));
 }
+
+TEST_CASE("compare: an int8 model from llmc quantize beside its original, on the engine asked") {
+  llmc::test::TempDir dir;
+  const std::string head = "recipe_version: 1\nthreads: 1\n"
+                           "data: {path: " + fixture("distill_test.jsonl") +
+                           ", labels: labels, batch_size: 16}\n"
+                           "task: {type: multi-label}\nbench: {warmup: 1, runs: 2}\n";
+  const auto q = run_llmc({"quantize", dir.write("q.yaml", head + "model: " +
+                                                               fixture("distill_student.pt") +
+                                                               "\noutput: q\nquantize: {scheme: "
+                                                               "dynamic-int8, engine: onednn}\n")},
+                          dir.path().string());
+  INFO(q.err);
+  REQUIRE(q.code == 0);
+  const auto r = run_llmc(
+      {"compare", dir.write("c.yaml", head + "output: out\ncompare:\n  models:\n    - {name: fp32, path: " +
+                                          fixture("distill_student.pt") +
+                                          "}\n    - {name: int8, path: q/model.pt}\n"
+                                          "  quantized_engine: onednn\n")},
+      dir.path().string());
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto report = read_json((dir.path() / "out/report.json").string());
+  CHECK(report.at("details").at("quantized_engine").as_string() == "onednn");
+  const auto& int8 = model_named(report, "int8");
+  CHECK(int8.at("comparison").at("size_ratio").as_double() < 1);
+  CHECK(int8.at("agreement").at("cosine").as_double() > 0.9);
+  CHECK(int8.at("memory").at("peak_rss_bytes").as_int() > 0);
+}

@@ -15,6 +15,7 @@
 #include "llmc/model/inspect.h"
 #include "llmc/model/load.h"
 #include "llmc/onnx/ort.h"
+#include "llmc/quantize/engine.h"
 #include "llmc/util/error.h"
 #include "llmc/util/log.h"
 #include "llmc/util/memory_budget.h"
@@ -84,6 +85,16 @@ report::Report run_compare(const CompareRecipe& recipe, const job::RunOptions& o
                         ? util::ThreadPool::libtorch
                         : util::ThreadPool::blas;
   const auto threads = util::configure_threads(static_cast<int>(common.threads), pool);
+  std::string engine;
+  if (o.quantized_engine != QuantizedEngine::as_loaded) {
+    const auto e = o.quantized_engine == QuantizedEngine::onednn ? quantize::Engine::onednn
+                                                                 : quantize::Engine::qnnpack;
+    if (std::string why = quantize::engine_unavailable(e); !why.empty()) o.engine_origin.fail(why);
+    at::globalContext().setQEngine(e == quantize::Engine::onednn ? at::QEngine::ONEDNN
+                                                                 : at::QEngine::QNNPACK);
+    engine = quantize::engine_name(e);
+    r.details["quantized_engine"] = engine;
+  }
 
   // Every TorchScript model is held in memory once, for the whole run.
   std::vector<std::string> torchscript_paths;
@@ -128,7 +139,7 @@ report::Report run_compare(const CompareRecipe& recipe, const job::RunOptions& o
     for (size_t i = 0; i < n; ++i) {
       if (o.models[i].format() != ModelFormat::torchscript) continue;
       r.models[i].side.memory = bench::measure_model_memory(
-          o.models[i].path, latency, static_cast<int>(common.threads), pool, "", probe_note);
+          o.models[i].path, latency, static_cast<int>(common.threads), pool, engine, probe_note);
       probing.update(++probed);
     }
     probing.done();

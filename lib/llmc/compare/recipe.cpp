@@ -143,6 +143,14 @@ recipe::Section<CompareRecipe> compare_schema() {
   s.path("onnx_runner", &CompareOptions::onnx_runner, recipe::PathCheck::existing_file,
          "ONNX Runtime runner script for .onnx models (default: $LLMC_ORT_RUNNER, else the one "
          "of this build, tools/ort/ort_run.cjs)");
+  s.choice("quantized_engine", &CompareOptions::quantized_engine,
+           {{"default", QuantizedEngine::as_loaded},
+            {"onednn", QuantizedEngine::onednn},
+            {"qnnpack", QuantizedEngine::qnnpack}},
+           "the quantized engine every model runs with, in this process and the memory probes "
+           "(int8 models from llmc quantize: the engine of their quantize.engine); default: "
+           "LibTorch's")
+      .value_origin(&CompareOptions::engine_origin);
   s.origin(&CompareOptions::origin);
 
   recipe::Section<CompareRecipe> root;

@@ -19,6 +19,10 @@ namespace llmc::compare {
 
 enum class ModelFormat { torchscript, onnx };
 
+// The quantized engine of the process (int8 models from `llmc quantize` are repacked for it when
+// loaded); as_loaded: LibTorch's default.
+enum class QuantizedEngine { as_loaded, onednn, qnnpack };
+
 struct ModelEntry {
   std::string path;
   std::string name;            // label in tables and charts; default: the file name
@@ -34,7 +38,9 @@ struct CompareOptions {
   std::optional<double> temperature;  // softmax-with-temperature panel in report.html
   std::optional<CostSpec> cost;
   std::string onnx_runner;  // ONNX Runtime runner script; "" = the build's (as export-onnx)
+  QuantizedEngine quantized_engine = QuantizedEngine::as_loaded;
   recipe::Origin origin;
+  recipe::Origin engine_origin;
   recipe::Origin reference_origin;
 };
 
