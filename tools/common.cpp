@@ -11,8 +11,14 @@ namespace {
 std::string g_command_line;
 }
 
-void add_run_flags(CLI::App* app, RunFlags& flags) {
-  app->add_option("recipe", flags.recipe, "recipe file (YAML)")->required();
+void add_run_flags(CLI::App* app, RunFlags& flags, bool model_files) {
+  if (model_files) {
+    app->add_option("inputs", flags.inputs,
+                    "a recipe file (YAML), or the model files to compare (.pt, .onnx)")
+        ->required();
+  } else {
+    app->add_option("recipe", flags.recipe, "recipe file (YAML)")->required();
+  }
   app->add_option("--set", flags.sets, "override a recipe key: --set key.path=value")
       ->type_name("KEY=VALUE")
       ->take_all();

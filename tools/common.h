@@ -19,6 +19,7 @@ struct GlobalFlags {
 
 struct RunFlags {
   std::string recipe;
+  std::vector<std::string> inputs;  // takes_model_files rows: a recipe, or model files
   std::vector<std::string> sets;
   std::string out;
   int threads = 0;  // 0 = from the recipe
@@ -26,7 +27,8 @@ struct RunFlags {
   bool no_memory_check = false;
 };
 
-void add_run_flags(CLI::App* app, RunFlags& flags);
+// `model_files`: the positional arguments are a recipe or model files (RunFlags::inputs).
+void add_run_flags(CLI::App* app, RunFlags& flags, bool model_files = false);
 
 // --out and --threads are overrides of the recipe keys `output` and `threads`.
 std::vector<std::string> overrides(const RunFlags& flags);

@@ -20,6 +20,11 @@ const std::vector<CommandRow>& command_table() {
       {"export-onnx", "export_onnx",
        "TorchScript to ONNX in C++ (opset 13-17, dynamic axes), checked by onnx::checker and "
        "strict shape inference, verified against ONNX Runtime on several input shapes"},
+      {"compare", "compare",
+       "several models side by side on the same inputs (TorchScript in LibTorch, ONNX in ONNX "
+       "Runtime): task metric, agreement with a reference, size, latency, memory and serving "
+       "cost, with report.json, report.md and report.html",
+       /*runs_models=*/true, /*resumable=*/false, /*takes_model_files=*/true},
   };
   return table;
 }

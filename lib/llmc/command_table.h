@@ -18,6 +18,8 @@ struct CommandRow {
   std::string_view summary;  // one line for --help and the docs
   bool runs_models = true;   // loads and runs models (worth the huge-page heap's re-execution)
   bool resumable = false;    // takes --resume (continues a killed run from its checkpoints)
+  // also takes model files instead of a recipe (`llmc compare a.pt b.pt --data FILE`)
+  bool takes_model_files = false;
 };
 
 const std::vector<CommandRow>& command_table();

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "llmc/compare/compare.h"
+#include "llmc/compare/recipe.h"
 #include "llmc/distill/distill.h"
 #include "llmc/distill/recipe.h"
 #include "llmc/freeze/eval_freeze.h"
@@ -48,6 +50,19 @@ CommandInfo entry(std::string_view name,
   };
   c.run = [parse, run](const std::string& path, const std::vector<std::string>& sets,
                        const RunRequest& request) { return run(parse(path, sets), request); };
+  return c;
+}
+
+CommandInfo compare_entry() {
+  CommandInfo c = entry<compare::CompareRecipe>(
+      "compare", &compare::parse_compare_recipe, &compare::compare_schema,
+      [](const compare::CompareRecipe& r, const RunRequest& q) {
+        return compare::run_compare(r, q.options);
+      });
+  c.run_files = [](const std::vector<std::string>& files, const std::vector<std::string>& sets,
+                   const RunRequest& q) {
+    return compare::run_compare(compare::parse_compare_files(files, sets), q.options);
+  };
   return c;
 }
 
@@ -98,6 +113,7 @@ const std::vector<CommandInfo>& commands() {
           [](const onnx::ExportRecipe& r, const RunRequest& q) {
             return onnx::run_export(r, q.options);
           }),
+      compare_entry(),
   };
   return table;
 }
@@ -130,26 +146,6 @@ const CommandInfo& command_for_recipe(const std::string& path) {
                                             found[0]->section(), found[1]->section())}});
 }
 
-namespace {
-
-// A Markdown table cell: `|` escaped (GFM reads `\|` as a literal pipe, also in code spans),
-// line breaks folded.
-std::string cell(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char ch : text) {
-    if (ch == '|') {
-      out += "\\|";
-    } else if (ch == '\n') {
-      out += ' ';
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string recipe_reference_markdown() {
   std::string out =
@@ -160,7 +156,10 @@ std::string recipe_reference_markdown() {
       "(paths given with `--set` are relative to the working directory). Any string value may "
       "use `${VAR}` or `${VAR:-default}` to read an environment variable; `$$` is a literal "
       "`$`. `--set key.path=value` overrides any key (the value is read as YAML; list items "
-      "are `key[0].field`).\n";
+      "are `key[0].field`). Credentials never go in a recipe: a value that looks like one (an "
+      "API key such as `sk-…`, `ghp_…`, `AKIA…`, or a long base64 or hex token under a key "
+      "named like `api_key`, `auth_token`, `secret`, `password`) is refused (exit 2, at its "
+      "line); write `${VAR}` and keep the value in the environment.\n";
   for (const auto& c : commands()) {
     out += fmt::format("\n## `llmc {}`\n\n{}.\n\n", c.row->name, c.row->summary);
     out += "| key | type | default | description |\n| --- | --- | --- | --- |\n";
@@ -168,8 +167,8 @@ std::string recipe_reference_markdown() {
       const std::string default_value =
           k.required ? "**required**"
                      : (k.default_value.empty() ? "" : "`" + k.default_value + "`");
-      out += fmt::format("| `{}` | {} | {} | {} |\n", cell(k.key), cell(k.type),
-                         cell(default_value), cell(k.doc));
+      out += fmt::format("| `{}` | {} | {} | {} |\n", report::markdown_cell(k.key), report::markdown_cell(k.type),
+                         report::markdown_cell(default_value), report::markdown_cell(k.doc));
     }
   }
   return out;

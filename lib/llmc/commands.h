@@ -37,6 +37,11 @@ struct CommandInfo {
   std::function<report::Report(const std::string& path, const std::vector<std::string>& sets,
                                const RunRequest& request)>
       run;
+  // Rows with takes_model_files: the same from model files given instead of a recipe (the
+  // recipe built from them and the overrides).
+  std::function<report::Report(const std::vector<std::string>& files,
+                               const std::vector<std::string>& sets, const RunRequest& request)>
+      run_files;
 
   std::string name() const { return std::string(row->name); }
   std::string section() const { return std::string(row->section); }

@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 #include "test_support.h"
@@ -60,14 +61,38 @@ void use_debtags_standin(const std::string& dir) {
   namespace fs = std::filesystem;
   fs::create_directories(fs::path(dir) / "out" / "teacher");
   fs::create_directories(fs::path(dir) / "out" / "teacher-continued");
+  fs::create_directories(fs::path(dir) / "out" / "student-distilled");
+  fs::create_directories(fs::path(dir) / "out" / "student-alone");
   const std::pair<const char*, const char*> files[] = {
       {"distill_text_train.jsonl", "train.jsonl"}, {"distill_text_test.jsonl", "test.jsonl"},
       {"distill_spm.model", "spm.model"},          {"distill_teacher.pt", "teacher.pt"},
       {"distill_student.pt", "student.pt"},         {"distill_teacher.pt", "out/teacher/model.pt"},
       {"distill_teacher.pt", "out/teacher-continued/model.pt"},
+      {"distill_student.pt", "out/student-distilled/model.pt"},
+      {"distill_student.pt", "out/student-alone/model.pt"},
       {"lm_teacher.pt", "lm.pt"}};  // recipes/examples/debtags-lm
   for (const auto& [from, to] : files) {
     fs::copy_file(fixture(from), fs::path(dir) / to, fs::copy_options::overwrite_existing);
+  }
+  // The distill runs' reports recipes/examples/debtags/compare.yaml charts: three epochs each,
+  // in the layout `llmc distill` writes (details.best_metric, details.history).
+  for (const char* run : {"teacher-continued", "student-distilled", "student-alone"}) {
+    util::Json history = util::Json::array();
+    for (int epoch = 1; epoch <= 3; ++epoch) {
+      util::Json row = util::Json::object();
+      row["epoch"] = epoch;
+      row["step"] = epoch * 10;
+      row["train_loss"] = 0.5 / epoch;
+      row["jaccard_samples"] = 0.2 * epoch;
+      history.push_back(row);
+    }
+    util::Json details = util::Json::object();
+    details["best_metric"] = "jaccard_samples";
+    details["history"] = history;
+    util::Json report = util::Json::object();
+    report["command"] = "distill";
+    report["details"] = details;
+    std::ofstream(fs::path(dir) / "out" / run / "report.json") << report.dump(2);
   }
   setenv("LLMC_DEBTAGS", dir.c_str(), 1);
 }

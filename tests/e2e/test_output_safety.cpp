@@ -101,13 +101,19 @@ const std::map<std::string, std::string>& file_of_key() {
       {"distill.teacher", "teacher.pt"},
       {"distill.train_data.path", "train.jsonl"},
       {"distill.train_data.tokenizer", "train.model"},
+      {"compare.models[].path", "cmodel.pt"},
+      {"compare.models[].distill_report", "creport.json"},
+      {"compare.onnx_runner", "runner.cjs"},
   };
   return m;
 }
 
 // A recipe for `command` that names every input key, all files in in/.
 std::string all_inputs_recipe(const std::string& command, const std::string& output = "out") {
-  std::string r = "recipe_version: 1\nmodel: in/model.pt\noutput: " + output +
+  // compare lists its models under compare.models instead of `model:`.
+  std::string r = "recipe_version: 1\n" +
+                  std::string(command == "compare" ? "" : "model: in/model.pt\n") + "output: " +
+                  output +
                   "\ntask: {type: multi-label}\n"
                   "data: {path: in/data.jsonl, text: text, tokenizer: in/data.model, labels: "
                   "labels}\n";
@@ -122,6 +128,9 @@ std::string all_inputs_recipe(const std::string& command, const std::string& out
   } else if (command == "distill") {
     r += "distill:\n  teacher: in/teacher.pt\n  train_data: {path: in/train.jsonl, text: text, "
          "tokenizer: in/train.model, labels: labels}\n";
+  } else if (command == "compare") {
+    r += "compare:\n  models: [{path: in/cmodel.pt, distill_report: in/creport.json}]\n"
+         "  onnx_runner: in/runner.cjs\n";
   }
   return r;
 }
@@ -152,8 +161,11 @@ TEST_CASE("--force never replaces a directory holding any input of the recipe, i
       const std::string file = file_of_key().at(doc.key);
       dir.write("victim/" + file, "precious");
       dir.write("victim/report.json", "{}");
+      // A list item's key ("compare.models[].path") set on the first item.
+      std::string key = doc.key;
+      if (const auto at = key.find("[]"); at != std::string::npos) key.replace(at, 2, "[0]");
       const auto r = run_llmc({command.name(), recipe, "--force", "--out", "victim", "--set",
-                               doc.key + "=victim/" + file},
+                               key + "=victim/" + file},
                               dir.path().string());
       CHECK(r.code == 2);
       CHECK(has(r.err, "output directory victim would contain or replace the input victim/" +
@@ -168,7 +180,8 @@ TEST_CASE("--force never replaces the inputs when the output comes from ${VAR} o
   llmc::test::TempDir dir;
   for (const auto& [key, file] : file_of_key()) dir.write("in/" + file, "x");
   const EnvOverride out("LLMC_SAFETY_OUT", (dir.path() / "in").string());
-  for (const std::string command : {"eval-freeze", "quantize", "prune", "export-onnx", "distill"}) {
+  for (const std::string command :
+       {"eval-freeze", "quantize", "prune", "export-onnx", "distill", "compare"}) {
     CAPTURE(command);
     const auto recipe = dir.write("r.yaml", all_inputs_recipe(command, "${LLMC_SAFETY_OUT}"));
     const auto r = run_llmc({command, recipe, "--force"}, dir.path().string());

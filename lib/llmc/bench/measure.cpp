@@ -57,27 +57,33 @@ LatencyStats summarize(std::vector<double> times_ms, int64_t rows) {
   return s;
 }
 
-PairedLatency time_alternating(const std::function<void()>& a, const std::function<void()>& b,
-                               int64_t warmup, int64_t runs, int64_t rows,
-                               const std::function<void(int64_t, int64_t)>& progress) {
+std::vector<LatencyStats> time_round_robin(const std::vector<std::function<void()>>& fns,
+                                           int64_t warmup, int64_t runs, int64_t rows,
+                                           const std::function<void(int64_t, int64_t)>& progress) {
+  const size_t n = fns.size();
   for (int64_t i = 0; i < warmup; ++i) {
-    a();
-    b();
+    for (const auto& fn : fns) fn();
   }
-  std::vector<double> ta;
-  std::vector<double> tb;
+  std::vector<std::vector<double>> times(n);
   for (int64_t i = 0; i < runs; ++i) {
-    // Alternate which goes first so neither always runs on a warmer cache.
-    if (i % 2 == 0) {
-      ta.push_back(time_once_ms(a));
-      tb.push_back(time_once_ms(b));
-    } else {
-      tb.push_back(time_once_ms(b));
-      ta.push_back(time_once_ms(a));
+    // Each round starts with the next model, so that none always runs on a warmer cache (for
+    // two: a b, b a, a b, ...).
+    for (size_t k = 0; k < n; ++k) {
+      const size_t m = (static_cast<size_t>(i) + k) % n;
+      times[m].push_back(time_once_ms(fns[m]));
     }
     if (progress) progress(i + 1, runs);
   }
-  return {summarize(ta, rows), summarize(tb, rows)};
+  std::vector<LatencyStats> out;
+  for (auto& t : times) out.push_back(summarize(std::move(t), rows));
+  return out;
+}
+
+PairedLatency time_alternating(const std::function<void()>& a, const std::function<void()>& b,
+                               int64_t warmup, int64_t runs, int64_t rows,
+                               const std::function<void(int64_t, int64_t)>& progress) {
+  const auto both = time_round_robin({a, b}, warmup, runs, rows, progress);
+  return {both[0], both[1]};
 }
 
 int64_t current_rss_bytes() { return status_field_bytes("VmRSS"); }

@@ -34,6 +34,12 @@ PairedLatency time_alternating(const std::function<void()>& a, const std::functi
                                int64_t warmup, int64_t runs, int64_t rows,
                                const std::function<void(int64_t, int64_t)>& progress = {});
 
+// The same for any number of models (llmc compare): one timed run of each per round, every
+// round starting with the next model; one LatencyStats per function, in order.
+std::vector<LatencyStats> time_round_robin(const std::vector<std::function<void()>>& fns,
+                                           int64_t warmup, int64_t runs, int64_t rows,
+                                           const std::function<void(int64_t, int64_t)>& progress = {});
+
 struct MemoryStats {
   int64_t peak_rss_bytes = 0;   // process peak resident set while the workload ran
   int64_t delta_rss_bytes = 0;  // that peak minus the resident set before it started

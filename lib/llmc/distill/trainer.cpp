@@ -9,7 +9,8 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "llmc/compare/agreement.h"
+#include "llmc/metrics/agreement.h"
+#include "llmc/metrics/metric_accumulator.h"
 #include "llmc/distill/batching.h"
 #include "llmc/distill/losses.h"
 #include "llmc/distill/schedule.h"
@@ -355,7 +356,7 @@ TrainResult train(TrainSetup s) {
     torch::NoGradGuard no_grad;
     s.student.eval();
     // Batch by batch: a language model's logits over the evaluation set would not fit.
-    compare::MetricAccumulator metric(s.task);
+    metrics::MetricAccumulator metric(s.task);
     for (const auto& b : s.eval->batches) {
       at::Tensor logits;
       {

@@ -9,7 +9,7 @@
 
 #include "llmc/model/inline_calls.h"
 #include "llmc/bench/measure.h"
-#include "llmc/compare/agreement.h"
+#include "llmc/metrics/agreement.h"
 #include "llmc/job/job.h"
 #include "llmc/model/load.h"
 #include "llmc/passes/bake_eval_mode.h"
@@ -164,8 +164,8 @@ FreezeOutcome eval_freeze(const torch::jit::Module& model, const EvalFreezeOptio
 namespace {
 
 bool same_output(const c10::IValue& a, const c10::IValue& b) {
-  const auto ta = compare::output_tensors(a);
-  const auto tb = compare::output_tensors(b);
+  const auto ta = metrics::output_tensors(a);
+  const auto tb = metrics::output_tensors(b);
   if (ta.size() != tb.size()) return false;
   for (size_t i = 0; i < ta.size(); ++i) {
     if (!ta[i].sizes().equals(tb[i].sizes()) || !at::equal(ta[i], tb[i])) return false;

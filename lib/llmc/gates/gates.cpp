@@ -20,10 +20,10 @@ std::vector<report::GateResult> evaluate(const recipe::GateSpec& spec, const rep
     if (!a) return std::nullopt;
     return (*a).*member;
   };
-  gate("max_abs_diff", spec.max_abs_diff, true, from_agreement(&compare::Agreement::max_abs_diff));
+  gate("max_abs_diff", spec.max_abs_diff, true, from_agreement(&metrics::Agreement::max_abs_diff));
   gate("max_mean_abs_diff", spec.max_mean_abs_diff, true,
-       from_agreement(&compare::Agreement::mean_abs_diff));
-  gate("min_cosine", spec.min_cosine, false, from_agreement(&compare::Agreement::cosine));
+       from_agreement(&metrics::Agreement::mean_abs_diff));
+  gate("min_cosine", spec.min_cosine, false, from_agreement(&metrics::Agreement::cosine));
   gate("min_label_agreement", spec.min_label_agreement, false,
        a ? a->label_agreement : std::nullopt);
   gate("min_speedup", spec.min_speedup, false, r.speedup());

@@ -5,7 +5,8 @@
 
 #include "llmc/bench/measure.h"
 #include "llmc/bench/memory_probe.h"
-#include "llmc/compare/agreement.h"
+#include "llmc/metrics/agreement.h"
+#include "llmc/metrics/metric_accumulator.h"
 #include "llmc/gates/gates.h"
 #include "llmc/model/inspect.h"
 #include "llmc/model/load.h"
@@ -113,13 +114,8 @@ void fill_weights(report::ModelSide& side, const torch::jit::Module& m) {
 
 }  // namespace
 
-void write_report(report::Report& r, const recipe::CommonRecipe& common,
-                  const RunOptions& options, const util::ThreadSettings& threads,
-                  util::OutputDir& out,
-                  const std::vector<std::pair<std::string, std::string>>& extra_files) {
-  auto gate_results = gates::evaluate(common.gates, r);
-  r.gates.insert(r.gates.end(), gate_results.begin(), gate_results.end());
-
+void fill_provenance(report::Report& r, const RunOptions& options,
+                     const util::ThreadSettings& threads) {
   auto& p = r.provenance;
   p.llmc_version = LLMC_VERSION;
   p.libtorch_version = TORCH_VERSION;
@@ -130,6 +126,16 @@ void write_report(report::Report& r, const recipe::CommonRecipe& common,
   p.intra_op_threads = threads.intra_op;
   p.huge_pages = util::huge_pages_status();
   p.machine = util::machine_info();
+}
+
+void write_report(report::Report& r, const recipe::CommonRecipe& common,
+                  const RunOptions& options, const util::ThreadSettings& threads,
+                  util::OutputDir& out,
+                  const std::vector<std::pair<std::string, std::string>>& extra_files) {
+  auto gate_results = gates::evaluate(common.gates, r);
+  r.gates.insert(r.gates.end(), gate_results.begin(), gate_results.end());
+
+  fill_provenance(r, options, threads);
 
   util::write_file_atomic(out.file("report.json"), report::to_json(r).dump(2) + "\n");
   util::write_file_atomic(out.file("report.md"), report::to_markdown(r));
@@ -303,8 +309,8 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
 
   log::info("comparing outputs on {} rows", r.input_rows);
   // Batch by batch, keeping no outputs: a language model's logits over the data would not fit.
-  compare::AgreementAccumulator agreement(common.task);
-  compare::MetricAccumulator original_metric(common.task), result_metric(common.task);
+  metrics::AgreementAccumulator agreement(common.task);
+  metrics::MetricAccumulator original_metric(common.task), result_metric(common.task);
   const bool metrics = common.task.type != recipe::TaskKind::none;
   log::Progress comparing("comparing outputs",
                           static_cast<int64_t>(inputs.agreement.batches.size()),

@@ -95,6 +95,11 @@ struct Job {
 std::string check_memory(const Job& job, const recipe::CommonRecipe& common,
                          const RunOptions& options);
 
+// The report's provenance (versions, recipe and its hash, command line, threads, machine);
+// write_report calls it, and a renderer that needs it before then (report.html) may too.
+void fill_provenance(report::Report& r, const RunOptions& options,
+                     const util::ThreadSettings& threads);
+
 // The end every subcommand shares: evaluates the recipe's gates into `r` (after any the
 // subcommand added), fills the provenance, writes report.json, report.md and `extra_files`
 // into `out`, and moves it into place.

@@ -9,7 +9,8 @@
 
 #include "llmc/bench/measure.h"
 #include "llmc/bench/memory_probe.h"
-#include "llmc/compare/agreement.h"
+#include "llmc/metrics/agreement.h"
+#include "llmc/metrics/metric_accumulator.h"
 #include "llmc/model/inspect.h"
 #include "llmc/model/load.h"
 #include "llmc/onnx/annotate.h"
@@ -441,12 +442,12 @@ report::Report run_export(const ExportRecipe& recipe, const job::RunOptions& opt
       ref_out.push_back(reference[i]);
       res_out.push_back(like(reference[i], ort.outputs[i]));
     }
-    r.agreement = compare::compare_outputs(ref_out, res_out, common.task);
+    r.agreement = metrics::compare_outputs(ref_out, res_out, common.task);
     if (common.task.type != recipe::TaskKind::none) {
       std::vector<at::Tensor> labels;
       for (size_t i = 0; i < ref_out.size(); ++i) labels.push_back(inputs.agreement.batches[i].labels);
-      r.original.metrics = compare::task_metrics(ref_out, labels, common.task);
-      r.result.metrics = compare::task_metrics(res_out, labels, common.task);
+      r.original.metrics = metrics::task_metrics(ref_out, labels, common.task);
+      r.result.metrics = metrics::task_metrics(res_out, labels, common.task);
     }
 
     // Latency: LibTorch on the original vs ONNX Runtime on the file, same batch and threads.

@@ -16,7 +16,7 @@
 #include <torch/csrc/jit/passes/quantization/insert_observers.h>
 #include <torch/csrc/jit/passes/quantization/insert_quant_dequant.h>
 
-#include "llmc/compare/agreement.h"
+#include "llmc/metrics/agreement.h"
 #include "llmc/model/layers.h"
 #include "llmc/passes/bf16_matmul.h"
 #include "llmc/passes/quantize_embeddings.h"
@@ -266,7 +266,7 @@ QuantizeOutcome quantize_static(const torch::jit::Module& model, const QuantizeO
   int64_t rows = 0;
   for (size_t i = 0; i < batches; ++i) {
     const c10::IValue out = job::run_forward(prepared, calibration[i], "calibration");
-    for (const auto& t : compare::output_tensors(out)) {
+    for (const auto& t : metrics::output_tensors(out)) {
       if (!all_finite(t)) {
         throw InputError("", fmt::format("calibration batch {} produced NaN or Inf in the model's "
                                          "outputs; static-int8 cannot calibrate on it",

@@ -9,6 +9,7 @@
 
 #include "llmc/recipe/context.h"
 #include "llmc/recipe/schema.h"
+#include "llmc/recipe/secrets.h"
 
 namespace llmc::recipe {
 
@@ -25,17 +26,26 @@ void apply_overrides(YAML::Node& root, const std::vector<std::string>& sets, Con
 // Normalizes a --set key path to the form binding uses ("a.0.b" -> "a[0].b").
 std::string normalize_key(const std::string& key);
 
+// Binds a YAML document that did not come from a file (e.g. built from command-line arguments);
+// `name` stands for the file in messages, and relative paths are relative to the working
+// directory.
 template <class R>
-R parse_recipe(const std::string& path, const std::vector<std::string>& sets,
-               const Section<R>& schema) {
-  Context ctx(path);
-  YAML::Node root = load_yaml(path);
+R parse_recipe_document(const std::string& name, YAML::Node root,
+                        const std::vector<std::string>& sets, const Section<R>& schema) {
+  Context ctx(name);
   apply_overrides(root, sets, ctx);
+  check_no_credentials(root, ctx);
   ctx.throw_if_errors();
   R out{};
   schema.bind(root, out, ctx, "");
   ctx.throw_if_errors();
   return out;
+}
+
+template <class R>
+R parse_recipe(const std::string& path, const std::vector<std::string>& sets,
+               const Section<R>& schema) {
+  return parse_recipe_document(path, load_yaml(path), sets, schema);
 }
 
 }  // namespace llmc::recipe

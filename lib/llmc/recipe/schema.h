@@ -5,6 +5,7 @@
 // The same declaration renders the key reference in docs/recipes.md (`llmc schema`).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -315,6 +316,15 @@ class Section {
   Section& check(CheckFn fn) {
     checks_.push_back(std::move(fn));
     return *this;
+  }
+
+  // Removes a key declared before (one of the inlined common keys a subcommand does not read);
+  // a recipe that still gives it gets `message` as the error, as for `hint`.
+  Section& drop(const std::string& key, std::string message) {
+    fields_.erase(std::remove_if(fields_.begin(), fields_.end(),
+                                 [&](const Field& f) { return f.key == key; }),
+                  fields_.end());
+    return hint(key, std::move(message));
   }
 
   // A message for a key this section does not have but a user may write (e.g. another

@@ -51,6 +51,49 @@ Json side_json(const ModelSide& s) {
   return j;
 }
 
+Json agreement_json(const std::optional<metrics::Agreement>& agreement) {
+  if (!agreement) return Json(nullptr);
+  Json a = Json::object();
+  a["elements"] = agreement->elements;
+  a["max_abs_diff"] = agreement->max_abs_diff;
+  a["mean_abs_diff"] = agreement->mean_abs_diff;
+  a["cosine"] = agreement->cosine;
+  a["label_agreement"] = optional_number(agreement->label_agreement);
+  a["decision_agreement"] = optional_number(agreement->decision_agreement);
+  a["identical"] = agreement->identical;
+  return a;
+}
+
+// llmc compare's `models`: each model's side, with its name, runtime, agreement with the
+// reference, the ratios against it and its serving cost.
+Json models_json(const Report& r) {
+  Json models = Json::array();
+  for (const auto& m : r.models) {
+    Json j = Json::object();
+    j["name"] = m.name;
+    j["runtime"] = m.runtime;
+    j["reference"] = m.reference;
+    const Json side = side_json(m.side);
+    for (const auto& [key, value] : side.as_object()) j[key] = value;
+    j["agreement"] = agreement_json(m.agreement);
+    Json cmp = Json::object();
+    cmp["speedup"] = optional_number(m.speedup);
+    cmp["size_ratio"] = optional_number(m.size_ratio);
+    cmp["metric_drop"] = optional_number(m.metric_drop);
+    j["comparison"] = cmp;
+    if (m.monthly_cost) {
+      Json c = Json::object();
+      c["busy_hours_per_month"] = optional_number(m.busy_hours);
+      c["monthly_cost"] = *m.monthly_cost;
+      j["cost"] = c;
+    } else {
+      j["cost"] = nullptr;
+    }
+    models.push_back(j);
+  }
+  return models;
+}
+
 }  // namespace
 
 Json to_json(const Report& r) {
@@ -58,31 +101,26 @@ Json to_json(const Report& r) {
   j["schema_version"] = kSchemaVersion;
   j["command"] = r.command;
   j["status"] = r.passed() ? "passed" : "failed";
-  j["original"] = side_json(r.original);
-  j["result"] = side_json(r.result);
-  Json cmp = Json::object();
-  cmp["speedup"] = optional_number(r.speedup());
-  cmp["size_ratio"] = optional_number(r.size_ratio());
-  cmp["metric_drop"] = optional_number(r.metric_drop());
-  j["comparison"] = cmp;
+  if (r.models.empty()) {
+    j["original"] = side_json(r.original);
+    j["result"] = side_json(r.result);
+    Json cmp = Json::object();
+    cmp["speedup"] = optional_number(r.speedup());
+    cmp["size_ratio"] = optional_number(r.size_ratio());
+    cmp["metric_drop"] = optional_number(r.metric_drop());
+    j["comparison"] = cmp;
+  } else {
+    for (const auto& m : r.models) {
+      if (m.reference) j["reference"] = m.name;
+    }
+    j["models"] = models_json(r);
+  }
   Json inputs = Json::object();
   inputs["source"] = r.inputs_source;
   inputs["rows"] = r.input_rows;
   inputs["latency_batch_rows"] = r.latency_batch_rows;
   j["inputs"] = inputs;
-  if (r.agreement) {
-    Json a = Json::object();
-    a["elements"] = r.agreement->elements;
-    a["max_abs_diff"] = r.agreement->max_abs_diff;
-    a["mean_abs_diff"] = r.agreement->mean_abs_diff;
-    a["cosine"] = r.agreement->cosine;
-    a["label_agreement"] = optional_number(r.agreement->label_agreement);
-    a["decision_agreement"] = optional_number(r.agreement->decision_agreement);
-    a["identical"] = r.agreement->identical;
-    j["agreement"] = a;
-  } else {
-    j["agreement"] = nullptr;
-  }
+  if (r.models.empty()) j["agreement"] = agreement_json(r.agreement);
   Json gates = Json::array();
   for (const auto& g : r.gates) {
     Json e = Json::object();
@@ -104,8 +142,10 @@ Json to_json(const Report& r) {
   prov["libtorch_version"] = p.libtorch_version;
   prov["recipe"] = p.recipe_path;
   prov["recipe_sha256"] = p.recipe_sha256;
-  prov["model_sha256"] = r.original.sha256;
-  prov["artifact_sha256"] = r.result.sha256;
+  if (r.models.empty()) {
+    prov["model_sha256"] = r.original.sha256;
+    prov["artifact_sha256"] = r.result.sha256;
+  }
   prov["command_line"] = p.command_line;
   prov["threads"] = p.threads;
   prov["intra_op_threads"] = p.intra_op_threads;

@@ -14,20 +14,6 @@ constexpr double kPanelW = 440, kPanelH = 320;
 constexpr double kLeft = 60, kRight = 20, kTop = 40, kBottom = 70;
 const char* const kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"};
 
-std::string escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 std::string tick_label(double v) {
   if (v == 0) return "0";
   const double a = std::abs(v);
@@ -48,7 +34,7 @@ std::string panel_svg(const Panel& p, double x0) {
   }
   std::string out = fmt::format("<g transform=\"translate({},0)\">\n", x0);
   out += fmt::format("<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-weight=\"bold\">{}</text>\n",
-                     kPanelW / 2, escape(p.title));
+                     kPanelW / 2, escape_xml(p.title));
   if (!std::isfinite(xlo)) return out + "<text x=\"60\" y=\"160\">no data</text>\n</g>\n";
   if (xhi == xlo) xhi = xlo + 1;
   if (yhi == ylo) {
@@ -80,7 +66,7 @@ std::string panel_svg(const Panel& p, double x0) {
                        kLeft, py(t), kLeft + w, kLeft - 4, py(t) + 4, tick_label(t));
   }
   out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\">{}</text>\n",
-                     kLeft + w / 2, kTop + h + 32, escape(p.x_label));
+                     kLeft + w / 2, kTop + h + 32, escape_xml(p.x_label));
   for (size_t i = 0; i < p.series.size(); ++i) {
     const auto& s = p.series[i];
     const char* colour = kColours[i % (sizeof(kColours) / sizeof(kColours[0]))];
@@ -97,12 +83,28 @@ std::string panel_svg(const Panel& p, double x0) {
     const double lx = kLeft + static_cast<double>(i) * 120;
     out += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"{3}\" "
                        "stroke-width=\"3\"/><text x=\"{4}\" y=\"{5}\" font-size=\"11\">{6}</text>\n",
-                       lx, ly, lx + 18, colour, lx + 22, ly + 4, escape(s.name));
+                       lx, ly, lx + 18, colour, lx + 22, ly + 4, escape_xml(s.name));
   }
   return out + "</g>\n";
 }
 
 }  // namespace
+
+std::string escape_xml(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
 
 std::vector<double> nice_ticks(double lo, double hi, int count) {
   if (!(hi > lo)) return {lo};
@@ -129,7 +131,7 @@ std::string svg_line_charts(const std::string& title, const std::vector<Panel>& 
       "{1}\" font-family=\"sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
       "<text x=\"{2}\" y=\"{1}\" dy=\"-8\" text-anchor=\"middle\" font-size=\"12\" "
       "fill=\"#555\">{3}</text>\n<g transform=\"translate(0,0)\">\n",
-      width, height, width / 2, escape(title));
+      width, height, width / 2, escape_xml(title));
   for (size_t i = 0; i < panels.size(); ++i) out += panel_svg(panels[i], kPanelW * static_cast<double>(i));
   return out + "</g>\n</svg>\n";
 }

@@ -21,6 +21,9 @@ struct Panel {
 
 std::string svg_line_charts(const std::string& title, const std::vector<Panel>& panels);
 
+// Text for SVG and HTML: <, >, &, " and ' escaped.
+std::string escape_xml(const std::string& text);
+
 // Round, evenly spaced tick values covering [lo, hi] (about `count` of them).
 std::vector<double> nice_ticks(double lo, double hi, int count);
 

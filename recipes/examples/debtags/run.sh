@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The debtags case study end to end: build the dataset from the apt lists, make the models,
-# train the teacher, distil the student, train the student without a teacher, and print the
-# three side by side. Extra arguments go to every `llmc distill` (e.g. --threads 2).
+# train the teacher, distil the student, train the student without a teacher, and compare the
+# three side by side (llmc compare: report.md and report.html in out/compare). Extra arguments
+# go to every llmc run (e.g. --threads 2).
 #   LLMC_DEBTAGS  where data, models and outputs go (default: build/debtags)
 #   LLMC          the llmc binary (default: build/tools/llmc)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -11,4 +12,4 @@ source "$here/../debtags/dataset.sh"
 "$llmc" distill "$here/teacher-continue.yaml" --force "$@"
 "$llmc" distill "$here/student-distilled.yaml" --force "$@"
 "$llmc" distill "$here/student-alone.yaml" --force "$@"
-python3 "$here/compare.py" "$LLMC_DEBTAGS/out"
+"$llmc" compare "$here/compare.yaml" --force "$@"

@@ -20,6 +20,7 @@ using llmc::bench::measure_memory;
 using llmc::bench::MemoryStats;
 using llmc::bench::summarize;
 using llmc::bench::time_alternating;
+using llmc::bench::time_round_robin;
 
 namespace {
 
@@ -88,6 +89,26 @@ TEST_CASE("summarize: empty input gives all zeros; a zero p50 gives zero through
   const LatencyStats z = summarize({0, 0, 1}, 16);
   CHECK(z.p50_ms == 0.0);
   CHECK(z.throughput == 0.0);
+}
+
+TEST_CASE("time_round_robin: three models, each round starting with the next one") {
+  std::string order;
+  int progress_calls = 0;
+  const auto result = time_round_robin({[&] { order += 'a'; }, [&] { order += 'b'; },
+                                        [&] { order += 'c'; }},
+                                       1, 4, 16, [&](int64_t done, int64_t total) {
+                                         ++progress_calls;
+                                         CHECK(total == 4);
+                                         CHECK(done == progress_calls);
+                                       });
+  REQUIRE(result.size() == 3);
+  for (const auto& r : result) {
+    CHECK(r.runs == 4);
+    CHECK(r.min_ms <= r.p50_ms);
+  }
+  CHECK(order == "abc" "abc" "bca" "cab" "abc");
+  CHECK(progress_calls == 4);
+  CHECK(time_round_robin({}, 2, 3, 1).empty());
 }
 
 TEST_CASE("time_alternating calls each function warmup + runs times and reports runs") {

@@ -7,7 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "llmc/compare/agreement.h"
+#include "llmc/metrics/agreement.h"
+#include "llmc/metrics/metric_accumulator.h"
 #include "llmc/util/error.h"
 #include "test_support.h"
 
@@ -145,7 +146,7 @@ TEST_CASE("labels that do not fit the head name their line") {
   }
   // At run time, the metric names the row of the batch.
   const auto batch = llmc::data::make_batch(table, {0, 1, 2});
-  llmc::compare::MetricAccumulator metric({TaskKind::single_label, 0.5});
+  llmc::metrics::MetricAccumulator metric({TaskKind::single_label, 0.5});
   try {
     metric.add(c10::IValue(torch::zeros({3, 2})), batch);
     FAIL("expected an InputError");

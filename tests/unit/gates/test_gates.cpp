@@ -42,7 +42,7 @@ llmc::metrics::MetricSet metric(double accuracy) {
 Report full_report() {
   Report r;
   r.command = "eval-freeze";
-  llmc::compare::Agreement a;
+  llmc::metrics::Agreement a;
   a.elements = 100;
   a.max_abs_diff = 0.001;
   a.mean_abs_diff = 0.0001;

@@ -2,9 +2,9 @@
 // decision_agreement counts the (row, label) decisions.
 #include "torch_doctest.h"
 
-#include "llmc/compare/agreement.h"
+#include "llmc/metrics/agreement.h"
 
-using llmc::compare::compare_outputs;
+using llmc::metrics::compare_outputs;
 
 TEST_CASE("multi-label: row agreement and decision agreement") {
   llmc::recipe::TaskSpec task;

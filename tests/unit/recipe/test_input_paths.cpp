@@ -96,6 +96,9 @@ TEST_CASE("every input key of every subcommand ends up in CommonRecipe::input_pa
       {"distill.teacher", "teacher.pt"},
       {"distill.train_data.path", "train.jsonl"},
       {"distill.train_data.tokenizer", "train.model"},
+      {"compare.models[].path", "cmodel.pt"},
+      {"compare.models[].distill_report", "creport.json"},
+      {"compare.onnx_runner", "runner.cjs"},
   };
   for (const auto& [key, file] : file_of_key) dir.write("in/" + file, "x");
   const std::string common =
@@ -113,11 +116,18 @@ TEST_CASE("every input key of every subcommand ends up in CommonRecipe::input_pa
       {"distill",
        "distill:\n  teacher: in/teacher.pt\n  train_data: {path: in/train.jsonl, text: text, "
        "tokenizer: in/train.model, labels: labels}\n"},
+      {"compare",
+       "compare:\n  models: [{path: in/cmodel.pt, distill_report: in/creport.json}]\n"
+       "  onnx_runner: in/runner.cjs\n"},
   };
   for (const auto& command : llmc::commands()) {
     CAPTURE(command.name());
     REQUIRE(section_of.count(command.name()) == 1);
-    const auto recipe = dir.write(command.name() + ".yaml", common + section_of.at(command.name()));
+    // compare lists its models under compare.models, without `model:`.
+    std::string head = common;
+    const std::string model_line = "model: in/model.pt\n";
+    if (command.name() == "compare") head.erase(head.find(model_line), model_line.size());
+    const auto recipe = dir.write(command.name() + ".yaml", head + section_of.at(command.name()));
     const auto r = command.parse(recipe, {}).common;
     size_t input_keys = 0;
     for (const auto& doc : command.keys()) {

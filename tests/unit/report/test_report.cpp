@@ -78,7 +78,7 @@ Report filled_report() {
   r.inputs_source = "example_inputs";
   r.input_rows = 16;
   r.latency_batch_rows = 16;
-  llmc::compare::Agreement a;
+  llmc::metrics::Agreement a;
   a.elements = 64;
   a.max_abs_diff = 0.001;
   a.mean_abs_diff = 0.0001;

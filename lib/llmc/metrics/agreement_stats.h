@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <optional>
 
-namespace llmc::compare {
+namespace llmc::metrics {
 
 struct Agreement {
   int64_t elements = 0;
@@ -17,4 +17,4 @@ struct Agreement {
   bool identical = true;                  // bitwise equal
 };
 
-}  // namespace llmc::compare
+}  // namespace llmc::metrics
