@@ -233,7 +233,7 @@ TEST_CASE("activation_matmuls: bf16 computes the attention products in bfloat16"
     CHECK((fp32.forward({ids, mask}).toTensor() - b).abs().max().item<double>() < 0.05);
     const auto details = read_json((dir.path() / "out/report.json").string()).at("details");
     CHECK(details.at("activation_matmuls").as_string() == "bf16");
-    CHECK(details.at("bf16_matmuls").as_int() == 4);
+    CHECK(details.at("activation_matmuls_bf16").as_int() == 4);
   }
 
   SUBCASE("auto, the default, is bf16 where the CPU has AVX512-BF16 and oneDNN is not capped "

@@ -7,6 +7,8 @@
 #include <torch/csrc/jit/passes/frozen_graph_optimizations.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
+#include "llmc/model/graph_nodes.h"
+#include "llmc/model/forward.h"
 #include "llmc/model/inline_calls.h"
 #include "llmc/compare/agreement.h"
 #include "llmc/gates/gates.h"
@@ -25,13 +27,9 @@ int64_t count_nodes(const torch::jit::Module& m) {
   auto graph = m.get_method("forward").graph()->copy();
   llmc::model::inline_calls(*graph);
   int64_t n = 0;
-  std::function<void(const torch::jit::Block*)> walk = [&](const torch::jit::Block* b) {
-    for (const auto* node : b->nodes()) {
-      if (node->kind() != c10::prim::Constant) ++n;
-      for (const auto* sub : node->blocks()) walk(sub);
-    }
-  };
-  walk(graph->block());
+  for (const auto* node : model::graph_nodes(*graph)) {
+    if (node->kind() != c10::prim::Constant) ++n;
+  }
   return n;
 }
 
@@ -184,9 +182,9 @@ bool any_training(const torch::jit::Module& m) {
 // Runs `runs` times on the batch; true when every output equals the first bitwise.
 bool deterministic(torch::jit::Module& m, const data::Batch& batch, int64_t runs,
                    const std::string& path) {
-  const c10::IValue first = job::run_forward(m, batch, path);
+  const c10::IValue first = model::run_forward(m, batch, path);
   for (int64_t i = 1; i < runs; ++i) {
-    if (!same_output(first, job::run_forward(m, batch, path))) return false;
+    if (!same_output(first, model::run_forward(m, batch, path))) return false;
   }
   return true;
 }
@@ -226,8 +224,8 @@ job::Job eval_freeze_job(const EvalFreezeOptions& options) {
       torch::jit::Module as_loaded = model::load(in.common.model);
       const auto timing = job::time_alternating(
           "timing against the model as loaded",
-          [&] { job::run_forward(as_loaded, in.latency_batch, in.common.model); },
-          [&] { job::run_forward(artifact, in.latency_batch, r.result.path); }, in.common.bench,
+          [&] { model::run_forward(as_loaded, in.latency_batch, in.common.model); },
+          [&] { model::run_forward(artifact, in.latency_batch, r.result.path); }, in.common.bench,
           in.latency_batch.rows);
       r.details["as_loaded_p50_ms"] = timing.a.p50_ms;
       r.details["artifact_p50_ms_vs_as_loaded"] = timing.b.p50_ms;

@@ -15,34 +15,10 @@
 
 namespace llmc::job {
 
-std::string error_summary(const std::string& what) {
-  size_t end = what.find_last_not_of(" \n");
-  if (end == std::string::npos) return what;
-  const size_t start = what.rfind('\n', end);
-  return what.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
-}
-
-c10::IValue run_forward(torch::jit::Module& module, const data::Batch& batch,
-                        const std::string& model_path) {
-  torch::NoGradGuard no_grad;
-  std::string what;
-  try {
-    return module.forward(batch.args);
-  } catch (const c10::Error& e) {
-    what = e.what_without_backtrace();
-  } catch (const std::exception& e) {  // the interpreter rethrows with the model's traceback
-    what = e.what();
-  }
-  log::debug("forward failed:\n{}", what);
-  throw InputError(model_path, "forward failed on the measurement inputs: " + error_summary(what),
-                   "check example_inputs (names, shapes, dtypes, ranges) or the data fields "
-                   "against the model's forward (run with -v for the model's traceback)");
-}
-
 c10::IValue run_result_forward(torch::jit::Module& result, const data::Batch& batch,
                                const std::string& original_path, const std::string& command) {
   try {
-    return run_forward(result, batch, original_path);
+    return model::run_forward(result, batch, original_path);
   } catch (const InputError& e) {
     // The original ran on these inputs: the failure is the transformation's, not the inputs'.
     const std::string what = e.what();
@@ -174,7 +150,7 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   int64_t compared = 0;
   comparing.update(compared);
   for (const auto& batch : inputs.agreement.batches) {
-    const c10::IValue ref_out = run_forward(reference, batch, original_path);
+    const c10::IValue ref_out = model::run_forward(reference, batch, original_path);
     const c10::IValue res_out = run_result_forward(artifact, batch, common.model, job.command);
     agreement.add(ref_out, res_out);
     if (metrics) {
@@ -196,7 +172,7 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   log::info("timing {} runs each (batch of {} rows, {})", common.bench.runs, inputs.latency.rows,
             s.threads.describe());
   const auto timing = time_alternating(
-      "timing", [&] { run_forward(reference, inputs.latency, original_path); },
+      "timing", [&] { model::run_forward(reference, inputs.latency, original_path); },
       [&] { run_result_forward(artifact, inputs.latency, common.model, job.command); },
       common.bench, inputs.latency.rows);
   log_memory("timing");
@@ -207,7 +183,7 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
     // not per model).
     r.warnings.push_back(note);
     r.original.memory = bench::measure_memory(
-        [&] { run_forward(reference, inputs.latency, original_path); });
+        [&] { model::run_forward(reference, inputs.latency, original_path); });
     r.result.memory = bench::measure_memory(
         [&] { run_result_forward(artifact, inputs.latency, common.model, job.command); });
     r.original.memory->isolated = false;

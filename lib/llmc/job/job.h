@@ -17,6 +17,7 @@
 #include "llmc/data/inputs.h"
 #include "llmc/job/inputs.h"
 #include "llmc/job/session.h"
+#include "llmc/model/forward.h"
 #include "llmc/recipe/common.h"
 #include "llmc/report/report.h"
 #include "llmc/util/memory_budget.h"
@@ -77,14 +78,10 @@ struct Job {
 // the report (report.passed()), with the artifact and reports already written.
 report::Report run(const Job& job, const recipe::CommonRecipe& common, const RunOptions& options);
 
-// The line of a TorchScript interpreter error that says what went wrong: its last non-empty
-// line ("RuntimeError: index out of range in self"), after a traceback of the model's code.
-std::string error_summary(const std::string& what);
+// model::error_summary, by the name distill's trainer calls it.
+using model::error_summary;
 
-// Runs forward on one batch without autograd; model errors become InputError naming the model.
-c10::IValue run_forward(torch::jit::Module& module, const data::Batch& batch,
-                        const std::string& model_path);
-// run_forward for the artifact a transformation made from `original_path`: a failure names the
+// model::run_forward for the artifact a transformation made from `original_path`: a failure names the
 // user's model (not the staging file) and says that the transformation, not the inputs, broke it.
 c10::IValue run_result_forward(torch::jit::Module& result, const data::Batch& batch,
                                const std::string& original_path, const std::string& command);

@@ -9,6 +9,7 @@
 #include "llmc/bench/memory_probe.h"
 #include "llmc/compare/agreement.h"
 #include "llmc/gates/gates.h"
+#include "llmc/model/forward.h"
 #include "llmc/model/inspect.h"
 #include "llmc/model/load.h"
 #include "llmc/onnx/annotate.h"
@@ -186,7 +187,7 @@ void verify_in_onnxruntime(job::Session& s, const ExportOptions& o, const Subjec
   std::vector<c10::IValue> reference;
   for (auto& shape : subject.plan.verification(inputs.agreement.batches)) {
     try {
-      reference.push_back(job::run_forward(subject.original, shape.batch, common.model));
+      reference.push_back(model::run_forward(subject.original, shape.batch, common.model));
       kept.push_back(std::move(shape));
     } catch (const InputError& e) {
       if (shape.user_given) throw;
@@ -245,7 +246,7 @@ void verify_in_onnxruntime(job::Session& s, const ExportOptions& o, const Subjec
   // Latency: LibTorch on the original vs ONNX Runtime on the file, same batch and threads.
   log::info("timing LibTorch ({} runs, {})", common.bench.runs, s.threads.describe());
   r.original.latency = job::time_runs(
-      "timing", [&] { job::run_forward(subject.original, inputs.latency, common.model); },
+      "timing", [&] { model::run_forward(subject.original, inputs.latency, common.model); },
       common.bench, inputs.latency.rows);
   r.result.latency = bench::summarize(ort.latency_ms, inputs.latency.rows);
   std::string note;

@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include "llmc/data/inputs.h"
+#include "llmc/model/forward.h"
 #include "llmc/model/inspect.h"
 #include "llmc/model/layers.h"
 #include "llmc/model/load.h"
@@ -51,7 +52,7 @@ void verify_structured(torch::jit::Module& pruned, torch::jit::Module& masked,
   for (const auto& c : changes) names += (names.empty() ? "" : ", ") + c.layer;
   for (const auto& b : batches) {
     // The original (masked) first: inputs it cannot run on are the inputs' fault.
-    at::Tensor r = job::run_forward(masked, b, in.common.model).toTensor();
+    at::Tensor r = model::run_forward(masked, b, in.common.model).toTensor();
     at::Tensor a;
     try {
       a = pruned.forward(b.args).toTensor();
@@ -62,7 +63,7 @@ void verify_structured(torch::jit::Module& pruned, torch::jit::Module& masked,
       throw InputError("", fmt::format("the model does not run after removing units in {}: {}; "
                                       "its forward may bake a width or head count in as a "
                                       "constant, so it cannot be pruned structurally",
-                                      names, job::error_summary(what)));
+                                      names, model::error_summary(what)));
     }
     const double diff = (a.to(at::kFloat) - r.to(at::kFloat)).abs().max().item<double>();
     const double scale = std::max(1.0, r.abs().max().item<double>());
