@@ -218,15 +218,4 @@ std::vector<FoldedScale> fold_attention_scale(Module& model) {
   return folded;
 }
 
-util::Json folded_scales_json(const std::vector<FoldedScale>& folded) {
-  util::Json list = util::Json::array();
-  for (const auto& f : folded) {
-    list.push_back(util::Json::object({{"module", f.module.empty() ? std::string("(root)") : f.module},
-                                       {"linear", f.linear},
-                                       {"divisor", f.divisor},
-                                       {"exact", f.exact}}));
-  }
-  return list;
-}
-
 }  // namespace llmc::passes

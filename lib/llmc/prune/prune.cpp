@@ -18,6 +18,7 @@
 #include "llmc/model/load.h"
 #include "llmc/passes/fuse_tanh_gelu.h"
 #include "llmc/passes/optimize_attention.h"
+#include "llmc/passes/pipelines.h"
 #include "llmc/prune/capture.h"
 #include "llmc/prune/structured.h"
 #include "llmc/prune/unstructured.h"
@@ -276,8 +277,7 @@ job::Job prune_job(const PruneOptions& o) {
 
     // 3. Inference clean-up on the final weights (after pruning: the scale must not change
     //    magnitude rankings across layers).
-    if (o.optimize_attention) d["attention_rewrites"] = passes::to_json(passes::optimize_attention(model));
-    if (o.fuse_gelu) d["fused_gelu"] = passes::fuse_tanh_gelu(model);
+    passes::add_details(passes::inference_cleanup(model, o.optimize_attention, o.fuse_gelu), d);
 
     // Dense storage does not shrink with zeros; a compressed copy does (both streamed; files
     // over 64 MiB estimated from evenly spaced samples, as zlib runs at about 20 MB/s).
