@@ -37,7 +37,8 @@
 //                             no bf16), before LibTorch's folding passes;
 //   functional_slice_assign   slice assignments as cat, before LibTorch removes mutation.
 //
-// distill (distill/distill.cpp), bf16 autocast: lowp_range_constants on the student module.
+// distill (distill/distill.cpp), bf16 autocast: lowp_range_constants on the teacher and student
+// modules.
 #include "llmc/passes/pipelines.h"
 
 #include "llmc/passes/fuse_tanh_gelu.h"
