@@ -114,7 +114,7 @@ TEST_CASE("a model too large for the memory available: exit 3 before loading, no
   for (const auto& [command, recipe, named] :
        {std::tuple<std::string, std::string, std::string>{"eval-freeze", freeze,
                                                           "eval-freeze holds two copies"},
-        {"export-onnx", onnx, "export-onnx holds the model and the ONNX graph's copy"},
+        {"export-onnx", onnx, "export-onnx holds the model while ONNX Runtime loads the file"},
         {"distill", distill, "and the weights of the teacher "}}) {
     CAPTURE(command);
     const auto r = run_llmc({command, recipe}, dir.path().string());

@@ -222,7 +222,7 @@ TEST_CASE("a model from llmc quantize (dynamic int8, 8-bit embeddings) exports i
   const bool bf16 = read_json((dir.path() / "q/report.json").string()).at("details").at("activation_matmuls").as_string() == "bf16";
   bool restored = false;
   for (const auto& p : rep.at("details").at("torchscript_passes").as_array()) {
-    restored = restored || p.as_string().rfind("float32_activation_matmuls (4 ", 0) == 0;
+    restored = restored || p.as_string().rfind("activation_matmuls_float32 (4 ", 0) == 0;
   }
   CHECK(restored == bf16);
   CHECK(ops(rep, "MatMul") == 4);

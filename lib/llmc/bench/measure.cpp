@@ -57,6 +57,17 @@ LatencyStats summarize(std::vector<double> times_ms, int64_t rows) {
   return s;
 }
 
+LatencyStats time_runs(const std::function<void()>& fn, int64_t warmup, int64_t runs,
+                       int64_t rows, const std::function<void(int64_t, int64_t)>& progress) {
+  for (int64_t i = 0; i < warmup; ++i) fn();
+  std::vector<double> times;
+  for (int64_t i = 0; i < runs; ++i) {
+    times.push_back(time_once_ms(fn));
+    if (progress) progress(i + 1, runs);
+  }
+  return summarize(times, rows);
+}
+
 std::vector<LatencyStats> time_round_robin(const std::vector<std::function<void()>>& fns,
                                            int64_t warmup, int64_t runs, int64_t rows,
                                            const std::function<void(int64_t, int64_t)>& progress) {

@@ -23,6 +23,11 @@ struct LatencyStats {
 // Summarizes run times (milliseconds); `rows` is the batch size of one run.
 LatencyStats summarize(std::vector<double> times_ms, int64_t rows);
 
+// Warms `fn` up `warmup` times, then times it `runs` times (one model alone, e.g. when the other
+// side of a comparison runs in another process). `progress` as below.
+LatencyStats time_runs(const std::function<void()>& fn, int64_t warmup, int64_t runs,
+                       int64_t rows, const std::function<void(int64_t, int64_t)>& progress = {});
+
 struct PairedLatency {
   LatencyStats a;
   LatencyStats b;

@@ -12,6 +12,8 @@
 #include "llmc/gates/gates.h"
 #include "llmc/metrics/agreement.h"
 #include "llmc/metrics/metric_accumulator.h"
+#include "llmc/job/session.h"
+#include "llmc/model/forward.h"
 #include "llmc/model/inspect.h"
 #include "llmc/model/load.h"
 #include "llmc/onnx/ort.h"
@@ -78,13 +80,6 @@ report::Report run_compare(const CompareRecipe& recipe, const job::RunOptions& o
   const auto& common = recipe.common;
   const auto& o = recipe.compare;
   const size_t ref = recipe.reference_index;
-  report::Report r;
-  r.command = "compare";
-  r.provenance.started_at = report::utc_now_iso8601();
-  const auto pool = common.thread_pool == recipe::ThreadPoolKind::libtorch
-                        ? util::ThreadPool::libtorch
-                        : util::ThreadPool::blas;
-  const auto threads = util::configure_threads(static_cast<int>(common.threads), pool);
   std::string engine;
   if (o.quantized_engine != QuantizedEngine::as_loaded) {
     const auto e = o.quantized_engine == QuantizedEngine::onednn ? quantize::Engine::onednn
@@ -93,7 +88,6 @@ report::Report run_compare(const CompareRecipe& recipe, const job::RunOptions& o
     at::globalContext().setQEngine(e == quantize::Engine::onednn ? at::QEngine::ONEDNN
                                                                  : at::QEngine::QNNPACK);
     engine = quantize::engine_name(e);
-    r.details["quantized_engine"] = engine;
   }
 
   // Every TorchScript model is held in memory once, for the whole run.
@@ -106,12 +100,14 @@ report::Report run_compare(const CompareRecipe& recipe, const job::RunOptions& o
   need.min_copies = 1;
   need.usual_copies = 1.5;
   need.what = "compare holds every TorchScript model once";
-  const std::string memory_warning = util::check_memory(common.model, need, options.memory_check);
-  if (!memory_warning.empty()) {
-    log::warn(memory_warning);
-    r.warnings.push_back(memory_warning);
-  }
-  util::OutputDir out(common.output, options.force, job::protected_paths(common, options));
+  // The recipe's gates are checked per model against the reference below, not by the session.
+  recipe::CommonRecipe per_model_gates = common;
+  per_model_gates.gates = {};
+  job::Session session("compare", need, per_model_gates, options);
+  report::Report& r = session.report;
+  const auto pool = session.pool;
+  const auto& threads = session.threads;
+  if (!engine.empty()) r.details["quantized_engine"] = engine;
   // The distill reports are read first: a wrong file fails before any model is loaded.
   util::Json curves = util::Json::array();
   for (const auto& m : o.models) {
@@ -198,14 +194,14 @@ report::Report run_compare(const CompareRecipe& recipe, const job::RunOptions& o
   log::Progress comparing("comparing outputs", static_cast<int64_t>(batches.size()),
                           log::ProgressUnit::count, "batches");
   for (size_t b = 0; b < batches.size(); ++b) {
-    const c10::IValue ref_out = job::run_forward(reference, batches[b], common.model);
+    const c10::IValue ref_out = model::run_forward(reference, batches[b], common.model);
     if (b == 0 && o.temperature) softmax_logits = first_row_logits(ref_out);
     for (size_t i = 0; i < n; ++i) {
       c10::IValue output = ref_out;
       if (onnx_rows[i]) {
         output = metrics::output_like(ref_out, onnx_rows[i]->outputs.at(b));
       } else if (i != ref) {
-        output = job::run_forward(*modules[i], batches[b], o.models[i].path);
+        output = model::run_forward(*modules[i], batches[b], o.models[i].path);
       }
       if (i != ref) agreement[i].add(ref_out, output);
       if (with_metrics) metric[i].add(output, batches[b]);
@@ -227,7 +223,7 @@ report::Report run_compare(const CompareRecipe& recipe, const job::RunOptions& o
   for (size_t i = 0; i < n; ++i) {
     if (!modules[i]) continue;
     timed.push_back(i);
-    runs.push_back([&, i] { job::run_forward(*modules[i], latency, o.models[i].path); });
+    runs.push_back([&, i] { model::run_forward(*modules[i], latency, o.models[i].path); });
   }
   log::info("timing {} runs each of {} models (batch of {} rows, {})", common.bench.runs,
             runs.size(), latency.rows, threads.describe());
@@ -265,12 +261,9 @@ report::Report run_compare(const CompareRecipe& recipe, const job::RunOptions& o
                                          batches.front().row_location(0));
   }
 
-  job::fill_provenance(r, options, threads);
+  session.fill_provenance();  // report.html shows it
   const std::string html = report::to_html(r);
-  recipe::CommonRecipe no_pair_gates = common;  // the gates ran per model above
-  no_pair_gates.gates = {};
-  job::write_report(r, no_pair_gates, options, threads, out, {{"report.html", html}});
-  log::info("wrote {}", common.output);
+  session.finish({{"report.html", html}});
   return r;
 }
 

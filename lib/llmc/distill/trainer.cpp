@@ -57,7 +57,7 @@ c10::IValue forward(torch::jit::Module& m, const data::Batch& b, const std::stri
     return m.forward(b.args);
   } catch (const std::exception& e) {
     log::debug("forward failed:\n{}", e.what());
-    throw InputError(path, "forward failed on a training batch: " + job::error_summary(e.what()),
+    throw InputError(path, "forward failed on a training batch: " + model::error_summary(e.what()),
                      "check the data fields against the model's forward (-v shows the model's "
                      "traceback)");
   }

@@ -7,16 +7,17 @@
 #include <torch/csrc/jit/passes/frozen_graph_optimizations.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
+#include "llmc/model/graph_nodes.h"
+#include "llmc/model/forward.h"
 #include "llmc/model/inline_calls.h"
-#include "llmc/bench/measure.h"
 #include "llmc/metrics/agreement.h"
+#include "llmc/gates/gates.h"
 #include "llmc/job/job.h"
 #include "llmc/model/load.h"
 #include "llmc/passes/bake_eval_mode.h"
 #include "llmc/passes/fuse_tanh_gelu.h"
 #include "llmc/util/error.h"
 #include "llmc/util/log.h"
-#include "llmc/util/progress.h"
 
 namespace llmc::freeze {
 
@@ -26,13 +27,9 @@ int64_t count_nodes(const torch::jit::Module& m) {
   auto graph = m.get_method("forward").graph()->copy();
   llmc::model::inline_calls(*graph);
   int64_t n = 0;
-  std::function<void(const torch::jit::Block*)> walk = [&](const torch::jit::Block* b) {
-    for (const auto* node : b->nodes()) {
-      if (node->kind() != c10::prim::Constant) ++n;
-      for (const auto* sub : node->blocks()) walk(sub);
-    }
-  };
-  walk(graph->block());
+  for (const auto* node : model::graph_nodes(*graph)) {
+    if (node->kind() != c10::prim::Constant) ++n;
+  }
   return n;
 }
 
@@ -185,9 +182,9 @@ bool any_training(const torch::jit::Module& m) {
 // Runs `runs` times on the batch; true when every output equals the first bitwise.
 bool deterministic(torch::jit::Module& m, const data::Batch& batch, int64_t runs,
                    const std::string& path) {
-  const c10::IValue first = job::run_forward(m, batch, path);
+  const c10::IValue first = model::run_forward(m, batch, path);
   for (int64_t i = 1; i < runs; ++i) {
-    if (!same_output(first, job::run_forward(m, batch, path))) return false;
+    if (!same_output(first, model::run_forward(m, batch, path))) return false;
   }
   return true;
 }
@@ -225,14 +222,11 @@ job::Job eval_freeze_job(const EvalFreezeOptions& options) {
     if (r.details.contains("original_training_mode") &&
         r.details.at("original_training_mode").as_bool()) {
       torch::jit::Module as_loaded = model::load(in.common.model);
-      log::Progress progress("timing against the model as loaded", in.common.bench.runs,
-                             log::ProgressUnit::count, "runs");
-      const auto timing = bench::time_alternating(
-          [&] { job::run_forward(as_loaded, in.latency_batch, in.common.model); },
-          [&] { job::run_forward(artifact, in.latency_batch, r.result.path); },
-          in.common.bench.warmup, in.common.bench.runs, in.latency_batch.rows,
-          [&](int64_t done, int64_t) { progress.update(done); });
-      progress.done();
+      const auto timing = job::time_alternating(
+          "timing against the model as loaded",
+          [&] { model::run_forward(as_loaded, in.latency_batch, in.common.model); },
+          [&] { model::run_forward(artifact, in.latency_batch, r.result.path); }, in.common.bench,
+          in.latency_batch.rows);
       r.details["as_loaded_p50_ms"] = timing.a.p50_ms;
       r.details["artifact_p50_ms_vs_as_loaded"] = timing.b.p50_ms;
       r.details["speedup_vs_as_loaded"] = timing.a.p50_ms / timing.b.p50_ms;
@@ -241,13 +235,7 @@ job::Job eval_freeze_job(const EvalFreezeOptions& options) {
                                   r.result.path);
     r.details["artifact_deterministic"] = ok;
     r.details["determinism_runs"] = options.determinism_runs;
-    report::GateResult g;
-    g.name = "deterministic";
-    g.comparison = ">=";
-    g.threshold = 1;
-    g.actual = ok ? 1.0 : 0.0;
-    g.passed = ok;
-    r.gates.push_back(g);
+    r.gates.push_back(gates::check("deterministic", gates::Bound::at_least, 1, ok ? 1.0 : 0.0));
     if (!ok) {
       r.warnings.push_back(fmt::format(
           "the artifact gave different outputs over {} runs on the same input",

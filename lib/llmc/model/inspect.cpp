@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
+#include "llmc/model/graph_nodes.h"
 #include "llmc/model/inline_calls.h"
 #include "llmc/util/units.h"
 
@@ -24,9 +25,9 @@ TensorInfo tensor_info(const std::string& name, const at::Tensor& t) {
 }
 
 // Tensors held as graph constants (what torch::jit::freeze makes of parameters).
-void collect_constants(const torch::jit::Block* block, std::set<const c10::TensorImpl*>& seen,
+void collect_constants(const torch::jit::Graph& graph, std::set<const c10::TensorImpl*>& seen,
                        WeightStats& stats) {
-  for (const torch::jit::Node* node : block->nodes()) {
+  for (const torch::jit::Node* node : graph_nodes(graph)) {
     if (node->kind() == c10::prim::Constant && node->output()->type()->cast<c10::TensorType>()) {
       const auto value = torch::jit::toIValue(node->output());
       if (value && value->isTensor()) {
@@ -37,7 +38,6 @@ void collect_constants(const torch::jit::Block* block, std::set<const c10::Tenso
         }
       }
     }
-    for (const torch::jit::Block* sub : node->blocks()) collect_constants(sub, seen, stats);
   }
 }
 
@@ -55,7 +55,7 @@ WeightStats weight_stats(const torch::jit::Module& module) {
   for (const auto& p : module.named_parameters(true)) add(p.value);
   for (const auto& b : module.named_buffers(true)) add(b.value);
   for (const auto& method : module.get_methods()) {
-    collect_constants(method.graph()->block(), seen, stats);
+    collect_constants(*method.graph(), seen, stats);
   }
   return stats;
 }
@@ -95,13 +95,9 @@ ModelInfo inspect(const torch::jit::Module& module, const std::string& path) {
   if (const auto forward = module.find_method("forward")) {
     auto graph = forward->graph()->copy();
     llmc::model::inline_calls(*graph);
-    std::function<void(const torch::jit::Block*)> count = [&](const torch::jit::Block* block) {
-      for (const torch::jit::Node* node : block->nodes()) {
-        if (node->kind() != c10::prim::Constant) ++info.forward_ops[node->kind().toQualString()];
-        for (const torch::jit::Block* sub : node->blocks()) count(sub);
-      }
-    };
-    count(graph->block());
+    for (const torch::jit::Node* node : graph_nodes(*graph)) {
+      if (node->kind() != c10::prim::Constant) ++info.forward_ops[node->kind().toQualString()];
+    }
   }
   return info;
 }

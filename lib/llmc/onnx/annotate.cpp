@@ -6,7 +6,7 @@
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/passes/lower_tuples.h>
 
-#include "llmc/job/job.h"
+#include "llmc/model/forward.h"
 #include "llmc/onnx/prepare.h"
 #include "llmc/util/error.h"
 
@@ -190,7 +190,7 @@ Annotation annotate(torch::jit::Graph& graph, const std::vector<c10::IValue>& ru
             model_path,
             fmt::format("{} failed on the {} at {}: {}", n->kind().toQualString(),
                         run == 0 ? "recipe's inputs" : "second shape (dynamic axes resized)",
-                        where(n), job::error_summary(what)),
+                        where(n), model::error_summary(what)),
             run == 0 ? std::string()
                      : "a size was probably baked in when the model was traced: trace with "
                        "dynamic shapes in mind, or leave that axis out of dynamic_axes");

@@ -12,7 +12,7 @@
 
 #include "llmc/model/inline_calls.h"
 #include "llmc/passes/bake_eval_mode.h"
-#include "llmc/passes/bf16_matmul.h"
+#include "llmc/passes/activation_matmuls.h"
 #include "llmc/passes/functional_slice_assign.h"
 #include "llmc/util/error.h"
 
@@ -130,8 +130,8 @@ PreparedGraph prepare_graph(const torch::jit::Module& model, const std::vector<s
   out.passes.push_back("removeDropout");
   // llmc quantize's bf16 attention products: ONNX Runtime has no CPU kernel for a bf16 MatMul,
   // so the exported products read the float32 operands (more precise, not less).
-  if (const int restored = passes::float32_activation_matmuls(*graph); restored > 0) {
-    out.passes.push_back(fmt::format("float32_activation_matmuls ({} bf16 activation products "
+  if (const int restored = passes::activation_matmuls_float32(*graph); restored > 0) {
+    out.passes.push_back(fmt::format("activation_matmuls_float32 ({} bf16 activation products "
                                      "computed in float32)",
                                      restored));
   }

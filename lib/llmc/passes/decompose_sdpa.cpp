@@ -10,6 +10,8 @@
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/ir.h>
 
+#include "llmc/model/graph_nodes.h"
+
 namespace llmc::passes {
 
 namespace {
@@ -269,16 +271,15 @@ bool decompose(Node* n, MaskInference& masks, DecomposeSdpaResult& result, std::
   return true;
 }
 
-void collect(torch::jit::Block* block, std::vector<Node*>& out) {
-  for (Node* n : block->nodes()) {
-    for (torch::jit::Block* b : n->blocks()) collect(b, out);
+void collect(const Graph& graph, std::vector<Node*>& out) {
+  for (Node* n : model::graph_nodes(graph)) {
     if (n->kind() == kSdpa) out.push_back(n);
   }
 }
 
 void run(Graph& graph, MaskInference& masks, DecomposeSdpaResult& result) {
   std::vector<Node*> calls;
-  collect(graph.block(), calls);
+  collect(graph, calls);
   for (Node* n : calls) {
     std::string why;
     const std::string where = n->sourceRange().source()
@@ -316,15 +317,14 @@ DecomposeSdpaResult decompose_sdpa(torch::jit::Module& module) {
   bool any = false;
   for (const auto& g : graphs) {
     std::vector<Node*> calls;
-    collect(g->block(), calls);
+    collect(*g, calls);
     any = any || !calls.empty();
   }
   DecomposeSdpaResult result;
   if (!any) return result;
   // Call sites: prim::CallMethod on a module value of a known class.
-  std::function<void(torch::jit::Block*)> callers = [&](torch::jit::Block* block) {
-    for (Node* n : block->nodes()) {
-      for (torch::jit::Block* b : n->blocks()) callers(b);
+  const auto callers = [&](const Graph& graph) {
+    for (Node* n : model::graph_nodes(graph)) {
       if (n->kind() != c10::prim::CallMethod) continue;
       const auto cls = n->input(0)->type()->cast<c10::ClassType>();
       if (!cls) continue;
@@ -333,7 +333,7 @@ DecomposeSdpaResult decompose_sdpa(torch::jit::Module& module) {
       if (auto g = graph_of(target)) context.callers[g.get()].push_back(n);
     }
   };
-  for (const auto& g : graphs) callers(g->block());
+  for (const auto& g : graphs) callers(*g);
   MaskInference masks(&context);
   for (const auto& g : graphs) run(*g, masks, result);
   return result;

@@ -9,6 +9,7 @@
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
+#include "llmc/model/graph_nodes.h"
 #include "llmc/model/inline_calls.h"
 
 namespace llmc::passes {
@@ -138,16 +139,12 @@ void source_linears(const Value* x, const Module& instance, std::vector<std::str
 int attribute_reads(const Module& instance, const std::string& name) {
   int n = 0;
   for (const auto& method : instance.get_methods()) {
-    std::function<void(const torch::jit::Block*)> walk = [&](const torch::jit::Block* b) {
-      for (const Node* node : b->nodes()) {
-        if (node->kind() == c10::prim::GetAttr && is_self(node->input(0)) &&
-            node->s(c10::attr::name) == name) {
-          ++n;
-        }
-        for (const auto* sub : node->blocks()) walk(sub);
+    for (const Node* node : model::graph_nodes(*method.graph())) {
+      if (node->kind() == c10::prim::GetAttr && is_self(node->input(0)) &&
+          node->s(c10::attr::name) == name) {
+        ++n;
       }
-    };
-    walk(method.graph()->block());
+    }
   }
   return n;
 }
@@ -219,17 +216,6 @@ std::vector<FoldedScale> fold_attention_scale(Module& model) {
     if (!divisions.empty()) torch::jit::EliminateDeadCode(graph);
   }
   return folded;
-}
-
-util::Json folded_scales_json(const std::vector<FoldedScale>& folded) {
-  util::Json list = util::Json::array();
-  for (const auto& f : folded) {
-    list.push_back(util::Json::object({{"module", f.module.empty() ? std::string("(root)") : f.module},
-                                       {"linear", f.linear},
-                                       {"divisor", f.divisor},
-                                       {"exact", f.exact}}));
-  }
-  return list;
 }
 
 }  // namespace llmc::passes

@@ -17,7 +17,6 @@
 
 #include <torch/script.h>
 
-#include "llmc/util/json.h"
 
 namespace llmc::passes {
 
@@ -31,8 +30,5 @@ struct FoldedScale {
 // Rewrites `model` (its types and weights) in place; call it on a clone.
 std::vector<FoldedScale> fold_attention_scale(torch::jit::Module& model);
 
-// The `scale_folded` list of the report's `attention_rewrites`: one {module, linear, divisor,
-// exact} per fold.
-util::Json folded_scales_json(const std::vector<FoldedScale>& folded);
 
 }  // namespace llmc::passes

@@ -27,11 +27,4 @@ AttentionRewrites optimize_attention(torch::jit::Module& model) {
   return r;
 }
 
-util::Json to_json(const AttentionRewrites& r) {
-  util::Json j = util::Json::object();
-  j["scale_folded"] = folded_scales_json(r.scale_folded);
-  j["contiguous_transposed_operands"] = r.contiguous_transposed_operands;
-  return j;
-}
-
 }  // namespace llmc::passes

@@ -8,7 +8,6 @@
 #include <torch/script.h>
 
 #include "llmc/passes/fold_attention_scale.h"
-#include "llmc/util/json.h"
 
 namespace llmc::passes {
 
@@ -20,9 +19,6 @@ struct AttentionRewrites {
 // Rewrites `model` (its types and weights) in place; call it on a clone.
 AttentionRewrites optimize_attention(torch::jit::Module& model);
 
-// The report's `attention_rewrites`: {scale_folded: [{module, linear, divisor, exact}],
-// contiguous_transposed_operands: n}.
-util::Json to_json(const AttentionRewrites& r);
 
 // The recipe key's description, shared by the subcommands that have it.
 extern const char* const kOptimizeAttentionHelp;

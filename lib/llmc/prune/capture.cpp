@@ -6,6 +6,7 @@
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
+#include "llmc/model/graph_nodes.h"
 #include "llmc/model/inline_calls.h"
 #include "llmc/model/inspect.h"
 #include "llmc/util/error.h"
@@ -48,24 +49,20 @@ std::map<std::string, InputStats> capture_linear_inputs(const torch::jit::Module
   std::vector<std::pair<std::string, Value*>> captured;
   std::vector<bool> conv;
   std::vector<std::string> in_control_flow;
-  std::function<void(torch::jit::Block*, bool)> walk = [&](torch::jit::Block* block, bool nested) {
-    for (Node* node : block->nodes()) {
-      if (node->kind() == c10::aten::linear || node->kind() == c10::aten::conv2d ||
-          node->kind() == c10::aten::_convolution) {
-        const std::string path = linear_module_path(node);
-        if (wanted.count(path)) {
-          if (nested) {
-            in_control_flow.push_back(path);
-          } else {
-            captured.emplace_back(path, node->input(0));
-            conv.push_back(node->kind() != c10::aten::linear);
-          }
+  for (Node* node : model::graph_nodes(*graph)) {
+    if (node->kind() == c10::aten::linear || node->kind() == c10::aten::conv2d ||
+        node->kind() == c10::aten::_convolution) {
+      const std::string path = linear_module_path(node);
+      if (wanted.count(path)) {
+        if (node->owningBlock() != graph->block()) {  // inside an If or a Loop
+          in_control_flow.push_back(path);
+        } else {
+          captured.emplace_back(path, node->input(0));
+          conv.push_back(node->kind() != c10::aten::linear);
         }
       }
-      for (torch::jit::Block* sub : node->blocks()) walk(sub, true);
     }
-  };
-  walk(graph->block(), false);
+  }
   if (!in_control_flow.empty()) {
     throw InputError("", fmt::format("layer {} is called inside control flow (a loop or "
                                      "an if); its activations cannot be captured",

@@ -7,6 +7,7 @@
 #include <torch/csrc/jit/ir/ir.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 
+#include "llmc/model/graph_nodes.h"
 #include "llmc/model/inline_calls.h"
 
 namespace llmc::prune::detail {
@@ -23,11 +24,8 @@ std::shared_ptr<torch::jit::Graph> inlined_forward(const torch::jit::Module& mod
   return graph;
 }
 
-void for_each_node(torch::jit::Block* block, const std::function<void(Node*)>& f) {
-  for (Node* n : block->nodes()) {
-    f(n);
-    for (auto* b : n->blocks()) for_each_node(b, f);
-  }
+void for_each_node(const torch::jit::Graph& graph, const std::function<void(Node*)>& f) {
+  for (Node* n : model::graph_nodes(graph)) f(n);
 }
 
 bool is_elementwise(const Node* n) {

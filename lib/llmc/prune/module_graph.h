@@ -16,7 +16,8 @@ namespace llmc::prune::detail {
 std::shared_ptr<torch::jit::Graph> inlined_forward(const torch::jit::Module& model);
 // A module's own forward graph (not a copy), or nullptr.
 std::shared_ptr<torch::jit::Graph> own_forward(const torch::jit::Module& m);
-void for_each_node(torch::jit::Block* block, const std::function<void(torch::jit::Node*)>& f);
+// Calls `f` on every node of `graph`, nested blocks included (model::graph_nodes).
+void for_each_node(const torch::jit::Graph& graph, const std::function<void(torch::jit::Node*)>& f);
 // Activations a unit's values pass through unchanged in layout (GELU, ReLU, SiLU, ...).
 bool is_elementwise(const torch::jit::Node* n);
 torch::jit::Module submodule(const torch::jit::Module& root, const std::string& path);

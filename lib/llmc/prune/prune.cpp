@@ -12,11 +12,13 @@
 #include <zlib.h>
 
 #include "llmc/data/inputs.h"
+#include "llmc/model/forward.h"
 #include "llmc/model/inspect.h"
 #include "llmc/model/layers.h"
 #include "llmc/model/load.h"
 #include "llmc/passes/fuse_tanh_gelu.h"
 #include "llmc/passes/optimize_attention.h"
+#include "llmc/passes/pipelines.h"
 #include "llmc/prune/capture.h"
 #include "llmc/prune/structured.h"
 #include "llmc/prune/unstructured.h"
@@ -51,7 +53,7 @@ void verify_structured(torch::jit::Module& pruned, torch::jit::Module& masked,
   for (const auto& c : changes) names += (names.empty() ? "" : ", ") + c.layer;
   for (const auto& b : batches) {
     // The original (masked) first: inputs it cannot run on are the inputs' fault.
-    at::Tensor r = job::run_forward(masked, b, in.common.model).toTensor();
+    at::Tensor r = model::run_forward(masked, b, in.common.model).toTensor();
     at::Tensor a;
     try {
       a = pruned.forward(b.args).toTensor();
@@ -62,7 +64,7 @@ void verify_structured(torch::jit::Module& pruned, torch::jit::Module& masked,
       throw InputError("", fmt::format("the model does not run after removing units in {}: {}; "
                                       "its forward may bake a width or head count in as a "
                                       "constant, so it cannot be pruned structurally",
-                                      names, job::error_summary(what)));
+                                      names, model::error_summary(what)));
     }
     const double diff = (a.to(at::kFloat) - r.to(at::kFloat)).abs().max().item<double>();
     const double scale = std::max(1.0, r.abs().max().item<double>());
@@ -275,8 +277,7 @@ job::Job prune_job(const PruneOptions& o) {
 
     // 3. Inference clean-up on the final weights (after pruning: the scale must not change
     //    magnitude rankings across layers).
-    if (o.optimize_attention) d["attention_rewrites"] = passes::to_json(passes::optimize_attention(model));
-    if (o.fuse_gelu) d["fused_gelu"] = passes::fuse_tanh_gelu(model);
+    passes::add_details(passes::inference_cleanup(model, o.optimize_attention, o.fuse_gelu), d);
 
     // Dense storage does not shrink with zeros; a compressed copy does (both streamed; files
     // over 64 MiB estimated from evenly spaced samples, as zlib runs at about 20 MB/s).

@@ -130,7 +130,7 @@ std::vector<FfnPair> find_ffn_pairs(const torch::jit::Module& model) {
   auto graph = inlined_forward(model);
   std::vector<FfnPair> pairs;
   std::set<std::string> seen;
-  for_each_node(graph->block(), [&](Node* a) {
+  for_each_node(*graph, [&](Node* a) {
     if (a->kind() != c10::aten::linear) return;
     const std::string up = linear_module_path(a);
     if (up.empty() || seen.count(up)) return;
@@ -236,7 +236,7 @@ std::vector<ConvChain> find_conv_chains(const torch::jit::Module& model) {
   static const std::set<std::string> pools = {"aten::max_pool2d", "aten::avg_pool2d",
                                               "aten::adaptive_avg_pool2d"};
   std::vector<ConvChain> chains;
-  for_each_node(graph->block(), [&](Node* a) {
+  for_each_node(*graph, [&](Node* a) {
     if (!is_conv2d(a) || groups_of(a) != 1) return;
     ConvChain c;
     c.conv = linear_module_path(a);
@@ -287,7 +287,7 @@ std::vector<AttentionUnit> find_attention(const torch::jit::Module& model) {
   auto graph = inlined_forward(model);
   // Linear module path -> its aten::linear node(s) in the inlined graph.
   std::map<std::string, Node*> linear_node;
-  for_each_node(graph->block(), [&](Node* n) {
+  for_each_node(*graph, [&](Node* n) {
     if (n->kind() == c10::aten::linear) {
       const auto p = linear_module_path(n);
       if (!p.empty() && !linear_node.count(p)) linear_node[p] = n;

@@ -17,8 +17,10 @@
 #include <torch/csrc/jit/passes/quantization/insert_quant_dequant.h>
 
 #include "llmc/metrics/agreement.h"
+#include "llmc/model/forward.h"
+#include "llmc/model/graph_nodes.h"
 #include "llmc/model/layers.h"
-#include "llmc/passes/bf16_matmul.h"
+#include "llmc/passes/activation_matmuls.h"
 #include "llmc/passes/quantize_embeddings.h"
 #include "llmc/passes/quantize_lstm.h"
 #include "llmc/quantize/cpu_policy.h"
@@ -81,11 +83,10 @@ std::vector<LayerPlan> plan_layers(const torch::jit::Module& model,
 
 namespace {
 
-int count_kind(const torch::jit::Block* block, const std::string& kind) {
+int count_kind(const torch::jit::Graph& graph, const std::string& kind) {
   int n = 0;
-  for (const auto* node : block->nodes()) {
+  for (const auto* node : model::graph_nodes(graph)) {
     if (node->kind().toQualString() == kind) ++n;
-    for (const auto* sub : node->blocks()) n += count_kind(sub, kind);
   }
   return n;
 }
@@ -186,9 +187,9 @@ bool set_activation_range(torch::jit::Graph& graph, const QuantizeOptions& optio
   return d.full;
 }
 
-// The bf16_activation_matmuls pass on the finalized graph when decide_activation_matmuls says
+// The activation_matmuls_bf16 pass on the finalized graph when decide_activation_matmuls says
 // so.
-void add_bf16_matmuls(torch::jit::Graph& graph, const QuantizeOptions& options,
+void add_activation_matmuls(torch::jit::Graph& graph, const QuantizeOptions& options,
                       util::Json& details, std::vector<std::string>& warnings) {
   const bool automatic = options.activation_matmuls == MatmulPrecision::automatic;
   const MatmulDecision d =
@@ -198,7 +199,7 @@ void add_bf16_matmuls(torch::jit::Graph& graph, const QuantizeOptions& options,
                         recipe::join_key(options.origin.key, "activation_matmuls"), d.error}});
   }
   if (automatic) log::info("activation_matmuls: {}", d.reason);
-  const auto r = d.bf16 ? passes::bf16_activation_matmuls(graph) : passes::Bf16MatmulResult{};
+  const auto r = d.bf16 ? passes::activation_matmuls_bf16(graph) : passes::ActivationMatmulsResult{};
   if (d.bf16 && r.converted == 0 && !automatic) {
     throw RecipeError({{options.origin.location,
                         recipe::join_key(options.origin.key, "activation_matmuls"),
@@ -207,7 +208,7 @@ void add_bf16_matmuls(torch::jit::Graph& graph, const QuantizeOptions& options,
   }
   details["activation_matmuls"] = r.converted > 0 ? "bf16" : "fp32";
   if (r.converted == 0) return;
-  details["bf16_matmuls"] = r.converted;
+  details["activation_matmuls_bf16"] = r.converted;
   if (automatic) log::info("activation_matmuls: {} activation products in bf16", r.converted);
   if (!d.warning.empty()) warnings.push_back(d.warning);
 }
@@ -265,7 +266,7 @@ QuantizeOutcome quantize_static(const torch::jit::Module& model, const QuantizeO
   const size_t batches = std::min(calibration.size(), static_cast<size_t>(options.calibration_batches));
   int64_t rows = 0;
   for (size_t i = 0; i < batches; ++i) {
-    const c10::IValue out = job::run_forward(prepared, calibration[i], "calibration");
+    const c10::IValue out = model::run_forward(prepared, calibration[i], "calibration");
     for (const auto& t : metrics::output_tensors(out)) {
       if (!all_finite(t)) {
         throw InputError("", fmt::format("calibration batch {} produced NaN or Inf in the model's "
@@ -315,7 +316,7 @@ QuantizeOutcome quantize_static(const torch::jit::Module& model, const QuantizeO
   for (const auto& [kind, n] : counts) ops[kind] = n;
   out.details["quantized_ops"] = ops;
   add_embeddings(quantized, model, options, out.details, out.warnings);
-  add_bf16_matmuls(*graph, options, out.details, out.warnings);
+  add_activation_matmuls(*graph, options, out.details, out.warnings);
   if (counts.empty()) {
     throw InputError("", "no layer was quantized: the selected layers are not called through "
                          "operators LibTorch's static quantization handles");
@@ -441,7 +442,7 @@ QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const Quantize
   int8_bytes += lstm_after;
   fp32_bytes += lstm_before;
   torch::jit::EliminateDeadCode(graph);
-  const int kernels = count_kind(graph->block(), "quantized::linear_dynamic");
+  const int kernels = count_kind(*graph, "quantized::linear_dynamic");
   out.details["scheme"] = "dynamic-int8";
   out.details["per_channel"] = options.per_channel;
   out.details["engine"] = engine_name(options.engine);
@@ -453,7 +454,7 @@ QuantizeOutcome quantize_dynamic(const torch::jit::Module& model, const Quantize
   out.details["replaced_fp32_weight_bytes"] = fp32_bytes;
   out.details["layers"] = layers;
   add_embeddings(quantized, model, options, out.details, out.warnings);
-  add_bf16_matmuls(*graph, options, out.details, out.warnings);
+  add_activation_matmuls(*graph, options, out.details, out.warnings);
   if (kernels == 0 && lstms == 0) {
     throw InputError("", "no layer was quantized: the selected Linear layers are not called "
                          "through aten::linear in forward (and no selected LSTM through "

@@ -6,12 +6,8 @@
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/passes/freeze_module.h>
 
-#include "llmc/passes/cast_boundary.h"
 #include "llmc/passes/fp16_storage.h"
-#include "llmc/passes/fp32_layer_norm.h"
-#include "llmc/passes/fp32_rms_norm.h"
-#include "llmc/passes/lowp_compute_inputs.h"
-#include "llmc/passes/lowp_range_constants.h"
+#include "llmc/passes/pipelines.h"
 #include "llmc/util/cpu_features.h"
 
 namespace llmc::quantize {
@@ -38,11 +34,7 @@ QuantizeOutcome cast_bf16(torch::jit::Module model, const std::vector<bool>& flo
   for (const auto& b : m.named_buffers(true)) cast(b.value);
   torch::jit::Module frozen = torch::jit::freeze(m, c10::nullopt, /*optimize_numerics=*/true);
   auto graph = frozen.get_method("forward").graph();
-  const auto boundary = passes::cast_boundary(*graph, at::kBFloat16, float_inputs);
-  const auto norms = passes::fp32_layer_norm(*graph);
-  const auto rms_norms = passes::fp32_rms_norm(*graph);
-  const int operands_cast = passes::lowp_compute_inputs(*graph, at::kBFloat16);
-  const auto range = passes::lowp_range_constants(*graph);
+  const passes::Bf16Compute c = passes::bf16_compute(*graph, float_inputs);
   torch::jit::EliminateDeadCode(graph);
   QuantizeOutcome out;
   out.quantized = frozen;
@@ -50,13 +42,13 @@ QuantizeOutcome cast_bf16(torch::jit::Module model, const std::vector<bool>& flo
   out.details["tensors_cast"] = tensors;
   out.details["weight_bytes_before"] = bytes_before;
   out.details["weight_bytes_after"] = bytes_after;
-  out.details["inputs_cast_to_bf16"] = boundary.inputs_cast;
-  out.details["outputs_cast_to_fp32"] = boundary.outputs_cast;
-  out.details["layer_norms_fp32"] = norms.converted;
-  out.details["rms_norms_fp32"] = rms_norms.converted;
-  out.details["rms_norms_already_fp32"] = rms_norms.already_fp32;
-  out.details["product_operands_cast"] = operands_cast;
-  out.details["constants_clamped_to_bf16_range"] = range.clamped;
+  out.details["inputs_cast_to_bf16"] = c.boundary.inputs_cast;
+  out.details["outputs_cast_to_fp32"] = c.boundary.outputs_cast;
+  out.details["layer_norms_fp32"] = c.layer_norms.converted;
+  out.details["rms_norms_fp32"] = c.rms_norms.converted;
+  out.details["rms_norms_already_fp32"] = c.rms_norms.already_fp32;
+  out.details["product_operands_cast"] = c.product_operands_cast;
+  out.details["constants_clamped_to_bf16_range"] = c.range.clamped;
   out.details["cpu_has_avx512_bf16"] = util::cpu_features().avx512_bf16;
   return out;
 }

@@ -6,6 +6,7 @@
 
 #include "llmc/passes/fuse_tanh_gelu.h"
 #include "llmc/passes/optimize_attention.h"
+#include "llmc/passes/pipelines.h"
 #include "llmc/quantize/coverage.h"
 #include "llmc/quantize/cpu_policy.h"
 #include "llmc/util/cpu_features.h"
@@ -44,13 +45,12 @@ job::Job quantize_job(const QuantizeOptions& options) {
     std::vector<std::string> isa_warnings;
     apply_onednn_isa(options, isa_details, isa_warnings);
     QuantizeOutcome q;
-    passes::AttentionRewrites rewrites;
     // The runner hands over its only handle: the rewrites below may change `original`. Its
     // methods are cloned first (they may have run while the inputs were checked); its tensors
     // are not copied.
     original = original.clone(/*inplace=*/true);
-    if (options.optimize_attention) rewrites = passes::optimize_attention(original);
-    const int fused_gelu = options.fuse_gelu ? passes::fuse_tanh_gelu(original) : 0;
+    const passes::InferenceCleanup cleanup =
+        passes::inference_cleanup(original, options.optimize_attention, options.fuse_gelu);
     // int8 quantizes Linear layers: GPT-2's Conv1D layers become ones first.
     job::TransformResult canonical;
     if (options.scheme == Scheme::dynamic_int8 || options.scheme == Scheme::static_int8) {
@@ -88,8 +88,7 @@ job::Job quantize_job(const QuantizeOptions& options) {
     job::TransformResult t;
     t.artifact = q.quantized;
     t.details = std::move(q.details);
-    if (options.optimize_attention) t.details["attention_rewrites"] = passes::to_json(rewrites);
-    if (options.fuse_gelu) t.details["fused_gelu"] = fused_gelu;
+    passes::add_details(cleanup, t.details);
     for (const auto& [key, value] : isa_details.as_object()) t.details[key] = value;
     for (const auto& [key, value] : canonical.details.as_object()) t.details[key] = value;
     t.warnings = std::move(q.warnings);

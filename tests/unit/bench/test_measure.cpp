@@ -125,6 +125,19 @@ TEST_CASE("time_alternating calls each function warmup + runs times and reports 
   CHECK(order == "ababab" "ab" "ba" "ab" "ba" "ab");
 }
 
+TEST_CASE("time_runs calls the function warmup + runs times, reports runs and progress") {
+  int calls = 0;
+  std::vector<int64_t> done;
+  const LatencyStats s = llmc::bench::time_runs([&] { ++calls; }, 2, 3, 4,
+                                                [&](int64_t d, int64_t total) {
+                                                  CHECK(total == 3);
+                                                  done.push_back(d);
+                                                });
+  CHECK(calls == 5);
+  CHECK(s.runs == 3);
+  CHECK(done == std::vector<int64_t>{1, 2, 3});
+}
+
 TEST_CASE("time_alternating with no runs only warms up") {
   int calls = 0;
   const auto result = time_alternating([&] { ++calls; }, [&] { ++calls; }, 2, 0, 1);

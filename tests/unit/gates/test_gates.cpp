@@ -362,3 +362,21 @@ TEST_CASE("a report passes only when every gate passed") {
   CHECK_FALSE(r.passed());
   CHECK(r.failed_gates() == std::vector<std::string>{"max_size_ratio: 0.25 > 0.25"});
 }
+
+TEST_CASE("check(): a subcommand's own gate, inclusive bounds, unmeasured fails") {
+  using llmc::gates::Bound;
+  using llmc::gates::check;
+  const GateResult at_most = check("export_onnx.verify.tolerance", Bound::at_most, 1e-4, 1e-4);
+  CHECK(at_most.name == "export_onnx.verify.tolerance");
+  CHECK(at_most.comparison == "<=");
+  CHECK(at_most.threshold == 1e-4);
+  CHECK(at_most.passed);
+  CHECK_FALSE(check("x", Bound::at_most, 1e-4, 2e-4).passed);
+  const GateResult at_least = check("deterministic", Bound::at_least, 1, 1.0);
+  CHECK(at_least.comparison == ">=");
+  CHECK(at_least.passed);
+  CHECK_FALSE(check("deterministic", Bound::at_least, 1, 0.0).passed);
+  const GateResult unmeasured = check("x", Bound::at_least, 1, std::nullopt);
+  CHECK_FALSE(unmeasured.passed);
+  CHECK_FALSE(unmeasured.actual.has_value());
+}

@@ -1,4 +1,7 @@
-// Pass bf16_activation_matmuls: every aten::matmul / aten::bmm whose two operands are both
+// The passes of the quantize recipe key `activation_matmuls` (one name for the key, this file,
+// the passes and the report's details.activation_matmuls / activation_matmuls_bf16).
+//
+// Pass activation_matmuls_bf16: every aten::matmul / aten::bmm whose two operands are both
 // activations (neither is, through view-like ops, a constant or a module attribute — in a
 // transformer these are the attention products Q·Kᵀ and P·V) computes in bfloat16: each operand
 // is cast to a contiguous bf16 tensor and the product is cast back to the first operand's dtype.
@@ -10,19 +13,19 @@
 
 namespace llmc::passes {
 
-struct Bf16MatmulResult {
+struct ActivationMatmulsResult {
   int converted = 0;      // activation x activation products now computed in bf16
   int weight_operand = 0;  // products with a constant or attribute operand, left float
 };
 
-Bf16MatmulResult bf16_activation_matmuls(torch::jit::Graph& graph);
+ActivationMatmulsResult activation_matmuls_bf16(torch::jit::Graph& graph);
 
-// Pass float32_activation_matmuls, the inverse for exporters whose runtimes have no bf16 GEMM
+// Pass activation_matmuls_float32, the inverse for exporters whose runtimes have no bf16 GEMM
 // (ONNX Runtime's CPU MatMul): every aten::matmul / aten::bmm whose two operands are both
 // aten::to(…, bfloat16) casts (the second possibly through a transpose), as the pass above writes
 // them, reads the uncast operands instead, so the product is computed in the operands' own
 // (float32) precision and the cast back becomes a no-op. Returns the number of products changed;
 // the dead casts are left for dead-code elimination.
-int float32_activation_matmuls(torch::jit::Graph& graph);
+int activation_matmuls_float32(torch::jit::Graph& graph);
 
 }  // namespace llmc::passes

@@ -1,4 +1,4 @@
-#include "llmc/passes/bf16_matmul.h"
+#include "llmc/passes/activation_matmuls.h"
 
 #include <set>
 #include <string>
@@ -54,7 +54,7 @@ Value* operand_bf16(torch::jit::Graph& graph, Value* v) {
   return to_bf16_contiguous(graph, v);
 }
 
-void rewrite(torch::jit::Block* block, torch::jit::Graph& graph, Bf16MatmulResult& result) {
+void rewrite(torch::jit::Block* block, torch::jit::Graph& graph, ActivationMatmulsResult& result) {
   for (auto it = block->nodes().begin(); it != block->nodes().end(); ++it) {
     Node* node = *it;
     for (torch::jit::Block* sub : node->blocks()) rewrite(sub, graph, result);
@@ -115,14 +115,14 @@ void restore(torch::jit::Block* block, int& restored) {
 
 }  // namespace
 
-int float32_activation_matmuls(torch::jit::Graph& graph) {
+int activation_matmuls_float32(torch::jit::Graph& graph) {
   int restored = 0;
   restore(graph.block(), restored);
   return restored;
 }
 
-Bf16MatmulResult bf16_activation_matmuls(torch::jit::Graph& graph) {
-  Bf16MatmulResult result;
+ActivationMatmulsResult activation_matmuls_bf16(torch::jit::Graph& graph) {
+  ActivationMatmulsResult result;
   rewrite(graph.block(), graph, result);
   return result;
 }

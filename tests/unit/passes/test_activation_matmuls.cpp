@@ -1,9 +1,9 @@
-// bf16_activation_matmuls on scripted modules: which products it moves to bf16, which it must
+// activation_matmuls_bf16 on scripted modules: which products it moves to bf16, which it must
 // leave alone, and that the results stay close to float32.
 #include "torch_doctest.h"
 #include <torch/script.h>
 
-#include "llmc/passes/bf16_matmul.h"
+#include "llmc/passes/activation_matmuls.h"
 
 namespace {
 
@@ -38,7 +38,7 @@ TEST_CASE("activation products go to bf16, products with a weight stay float") {
   const at::Tensor before = reference.forward({q, k, v}).toTensor();
 
   auto graph = m.get_method("forward").graph();
-  const auto r = llmc::passes::bf16_activation_matmuls(*graph);
+  const auto r = llmc::passes::activation_matmuls_bf16(*graph);
   CHECK(r.converted == 2);
   CHECK(r.weight_operand == 2);
   // Two casts in per converted product, one back out.
@@ -60,13 +60,13 @@ def forward(self, x):
     return torch.matmul(x, self.w)
 )JIT");
   auto graph = m.get_method("forward").graph();
-  const auto r = llmc::passes::bf16_activation_matmuls(*graph);
+  const auto r = llmc::passes::activation_matmuls_bf16(*graph);
   CHECK(r.converted == 0);
   CHECK(r.weight_operand == 1);
   CHECK(count(*graph, "aten::to") == 0);
 }
 
-TEST_CASE("float32_activation_matmuls undoes the bf16 products exactly, and nothing else") {
+TEST_CASE("activation_matmuls_float32 undoes the bf16 products exactly, and nothing else") {
   torch::manual_seed(0);
   torch::jit::Module reference = attention_like();
   torch::manual_seed(0);
@@ -75,8 +75,8 @@ TEST_CASE("float32_activation_matmuls undoes the bf16 products exactly, and noth
   const at::Tensor before = reference.forward({q, k, v}).toTensor();
 
   auto graph = m.get_method("forward").graph();
-  REQUIRE(llmc::passes::bf16_activation_matmuls(*graph).converted == 2);
-  CHECK(llmc::passes::float32_activation_matmuls(*graph) == 2);
+  REQUIRE(llmc::passes::activation_matmuls_bf16(*graph).converted == 2);
+  CHECK(llmc::passes::activation_matmuls_float32(*graph) == 2);
   // No bf16 cast is read any more (Kᵀ is a transpose of the float k again).
   for (const auto* node : graph->nodes()) {
     if (node->kind() != c10::aten::to || !node->output()->hasUses()) continue;
@@ -88,16 +88,16 @@ TEST_CASE("float32_activation_matmuls undoes the bf16 products exactly, and noth
   const at::Tensor after = m.forward({q, k, v}).toTensor();
   CHECK(torch::equal(after, before));
   // A second run finds nothing left to restore.
-  CHECK(llmc::passes::float32_activation_matmuls(*graph) == 0);
+  CHECK(llmc::passes::activation_matmuls_float32(*graph) == 0);
 }
 
-TEST_CASE("float32_activation_matmuls leaves a product with one float operand alone") {
+TEST_CASE("activation_matmuls_float32 leaves a product with one float operand alone") {
   torch::jit::Module m("M");
   m.define(R"JIT(
 def forward(self, a, b):
     return torch.matmul(a.to(15), b)
 )JIT");
   auto graph = m.get_method("forward").graph();
-  CHECK(llmc::passes::float32_activation_matmuls(*graph) == 0);
+  CHECK(llmc::passes::activation_matmuls_float32(*graph) == 0);
   CHECK(count(*graph, "aten::to") == 1);
 }
