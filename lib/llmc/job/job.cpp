@@ -7,6 +7,7 @@
 #include "llmc/bench/measure.h"
 #include "llmc/bench/memory_probe.h"
 #include "llmc/metrics/agreement.h"
+#include "llmc/metrics/metric_accumulator.h"
 #include "llmc/model/load.h"
 #include "llmc/passes/conv1d_to_linear.h"
 #include "llmc/util/error.h"

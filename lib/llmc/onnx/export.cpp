@@ -8,6 +8,7 @@
 
 #include "llmc/bench/memory_probe.h"
 #include "llmc/metrics/agreement.h"
+#include "llmc/metrics/metric_accumulator.h"
 #include "llmc/gates/gates.h"
 #include "llmc/model/forward.h"
 #include "llmc/model/inspect.h"
