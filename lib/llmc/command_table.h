@@ -18,6 +18,7 @@ struct CommandRow {
   std::string_view summary;  // one line for --help and the docs
   bool runs_models = true;   // loads and runs models (worth the huge-page heap's re-execution)
   bool resumable = false;    // takes --resume (continues a killed run from its checkpoints)
+  bool data_parallel = false;  // takes --nproc N (N local workers; also RANK/WORLD_SIZE/... as torchrun sets)
 };
 
 const std::vector<CommandRow>& command_table();
