@@ -195,6 +195,15 @@ class TeacherCache {
     }
     return out;
   }
+  // The rows whose logits are not cached yet (all of them when the cache is off).
+  std::vector<int64_t> missing(const std::vector<int64_t>& rows) const {
+    if (!enabled_) return rows;
+    std::vector<int64_t> out;
+    for (int64_t r : rows) {
+      if (!rows_[static_cast<size_t>(r)].defined()) out.push_back(r);
+    }
+    return out;
+  }
   void store(const std::vector<int64_t>& rows, const at::Tensor& logits,
              const std::vector<int64_t>& lengths, TaskKind task) {
     if (!enabled_) return;
@@ -509,8 +518,21 @@ TrainResult train(TrainSetup s) {
         at::Tensor teacher_logits;
         if (s.teacher) {
           teacher_logits = cache.lookup(rows, task);
+          const std::vector<int64_t> missing = cache.missing(rows);
           if (teacher_logits.defined()) {
             ++result.cached_batches;
+          } else if (missing.size() < rows.size()) {
+            // Some rows cached (a data-parallel worker sees other samples each epoch): the
+            // teacher runs on the others only.
+            torch::NoGradGuard no_grad;
+            Autocast autocast(o.bf16);
+            const data::Batch mb = data::make_batch(table, missing);
+            const at::Tensor tl = logits_of(forward(*s.teacher, mb, o.teacher), o.teacher);
+            ++result.teacher_forwards;
+            lengths.clear();
+            for (int64_t r : missing) lengths.push_back(sample_lengths[static_cast<size_t>(r)]);
+            cache.store(missing, tl.to(at::kFloat), lengths, task);
+            teacher_logits = cache.lookup(rows, task);
           } else {
             torch::NoGradGuard no_grad;
             Autocast autocast(o.bf16);
