@@ -14,6 +14,7 @@
 #include "llmc/distill/data_parallel.h"
 #include "llmc/distill/losses.h"
 #include "llmc/distill/schedule.h"
+#include "llmc/distill/teacher_cache.h"
 #include "llmc/job/job.h"
 #include "llmc/model/inspect.h"
 #include "llmc/model/load.h"
@@ -166,65 +167,6 @@ void load_optimizer_bytes(torch::optim::Optimizer& optimizer, const std::string&
   archive.load_from(in);
   optimizer.load(archive);
 }
-
-// The teacher's logits per training sample, filled in the first epoch.
-class TeacherCache {
- public:
-  TeacherCache(int64_t samples, bool enabled) : rows_(static_cast<size_t>(samples)), enabled_(enabled) {}
-  bool enabled() const { return enabled_; }
-  void disable() {
-    enabled_ = false;
-    rows_.clear();
-    bytes_ = 0;
-  }
-  // The batch's teacher logits when every row is cached.
-  at::Tensor lookup(const std::vector<int64_t>& rows, TaskKind task) const {
-    if (!enabled_) return {};
-    std::vector<at::Tensor> parts;
-    for (int64_t r : rows) {
-      const auto& t = rows_[static_cast<size_t>(r)];
-      if (!t.defined()) return {};
-      parts.push_back(t);
-    }
-    if (task != TaskKind::language_model) return at::stack(parts).to(at::kFloat);
-    int64_t longest = 0;
-    for (const auto& p : parts) longest = std::max(longest, p.size(0));
-    at::Tensor out = at::zeros({static_cast<int64_t>(parts.size()), longest, parts[0].size(1)});
-    for (size_t i = 0; i < parts.size(); ++i) {
-      out[static_cast<int64_t>(i)].narrow(0, 0, parts[i].size(0)).copy_(parts[i]);
-    }
-    return out;
-  }
-  // The rows whose logits are not cached yet (all of them when the cache is off).
-  std::vector<int64_t> missing(const std::vector<int64_t>& rows) const {
-    if (!enabled_) return rows;
-    std::vector<int64_t> out;
-    for (int64_t r : rows) {
-      if (!rows_[static_cast<size_t>(r)].defined()) out.push_back(r);
-    }
-    return out;
-  }
-  void store(const std::vector<int64_t>& rows, const at::Tensor& logits,
-             const std::vector<int64_t>& lengths, TaskKind task) {
-    if (!enabled_) return;
-    for (size_t i = 0; i < rows.size(); ++i) {
-      auto& slot = rows_[static_cast<size_t>(rows[i])];
-      if (slot.defined()) continue;
-      at::Tensor row = logits[static_cast<int64_t>(i)];
-      // A language model's logits are large: bfloat16, only the sample's own positions.
-      slot = task == TaskKind::language_model
-                 ? row.narrow(0, 0, lengths[i]).to(at::kBFloat16).clone()
-                 : row.to(at::kFloat).clone();
-      bytes_ += static_cast<int64_t>(slot.numel() * slot.element_size());
-    }
-  }
-  int64_t bytes() const { return bytes_; }
-
- private:
-  std::vector<at::Tensor> rows_;
-  bool enabled_;
-  int64_t bytes_ = 0;
-};
 
 // Training steps as a log::Progress line; where progress lines do not show (stderr redirected,
 // CI, -q) the same text as a log line every 30 seconds instead.
