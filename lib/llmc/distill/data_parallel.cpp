@@ -103,10 +103,12 @@ void DataParallel::broadcast_module(torch::jit::Module& module) {
   for (const auto& p : module.parameters(true)) tensors.push_back(p);
   for (const auto& b : module.buffers(true)) tensors.push_back(b);
   for (auto& t : tensors) {
-    std::vector<at::Tensor> one{t.is_contiguous() ? t.detach() : t.detach().contiguous()};
+    // In place when contiguous (Gloo writes into the tensor's storage), else through a copy.
+    const bool in_place = t.is_contiguous();
+    std::vector<at::Tensor> one{in_place ? t.detach() : t.detach().contiguous()};
     run("broadcasting rank 0's weights",
         [&](c10d::ProcessGroupGloo& g) { return g.broadcast(one); });
-    if (!one[0].is_same(t)) t.copy_(one[0]);
+    if (!in_place) t.copy_(one[0]);
   }
 }
 
