@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,7 +64,8 @@ struct Worker {
   std::unique_ptr<util::KillOnSignal> kill_on_signal;
 };
 
-pid_t start_worker(std::vector<std::string> args, int rank, int nproc, int port) {
+pid_t start_worker(std::vector<std::string> args, int rank, int nproc, int port,
+                   const sigset_t& mask) {
   auto env = worker_environment(rank, nproc, port);
   auto argv = pointers(args);
   auto envp = pointers(env);
@@ -73,15 +73,7 @@ pid_t start_worker(std::vector<std::string> args, int rank, int nproc, int port)
   const pid_t pid = ::fork();
   if (pid != 0) return pid;
   // The child: system calls only until execve. It dies with the launcher (even by SIGKILL).
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) ::_exit(127);
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  ::sigaction(SIGINT, &dfl, nullptr);
-  ::sigaction(SIGTERM, &dfl, nullptr);
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (!util::prepare_child(parent, mask)) ::_exit(127);
   if (rank != 0) {  // one result on stdout: rank 0's
     const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (null < 0 || ::dup2(null, STDOUT_FILENO) < 0) ::_exit(127);
@@ -140,7 +132,7 @@ void run_local_workers(int nproc, const std::vector<std::string>& args, std::chr
     w.rank = rank;
     // The child must not run our SIGINT/SIGTERM handler, and is registered before it can run.
     const util::SignalBlock block;
-    w.pid = start_worker(args, rank, nproc, port);
+    w.pid = start_worker(args, rank, nproc, port, block.previous());
     if (w.pid < 0) {
       const std::string why = std::strerror(errno);
       for (auto& other : workers) {
