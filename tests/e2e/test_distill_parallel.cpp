@@ -33,7 +33,8 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 // A multi-label distillation recipe on the tiny fixtures; `per_worker` rows per worker and step.
-std::string recipe(const std::string& student, int64_t per_worker, const std::string& more) {
+std::string recipe(const std::string& student, int64_t per_worker, const std::string& more,
+                   const std::string& learning_rate = "0.002") {
   return "recipe_version: 1\nmodel: " + fixture(student) +
          "\noutput: out\nthreads: 1\n"
          "data: {path: " + fixture("distill_test.jsonl") + ", labels: labels, batch_size: 16}\n"
@@ -41,7 +42,7 @@ std::string recipe(const std::string& student, int64_t per_worker, const std::st
          "bench: {warmup: 1, runs: 2, memory: false}\n"
          "distill:\n"
          "  teacher: " + fixture("distill_teacher.pt") + "\n"
-         "  alpha: 0.5\n  temperature: 2\n  learning_rate: 0.002\n"
+         "  alpha: 0.5\n  temperature: 2\n  learning_rate: " + learning_rate + "\n"
          "  train_data: {path: " + fixture("distill_train.jsonl") + ", labels: labels, "
          "batch_size: " + std::to_string(per_worker) + ", max_samples: 200}\n" + more;
 }
@@ -127,11 +128,11 @@ int count_lines_with(const std::string& text, const std::string& part) {
 
 TEST_CASE("two workers end with the weights of one process on the same global batch") {
   llmc::test::TempDir dir;
-  const std::string more = "  epochs: 2\n  keep_checkpoints: true\n";
+  const std::string more = "  epochs: 3\n  keep_checkpoints: true\n";
   // 200 samples in global batches of 16: the last has 8 rows, all on worker 0 (worker 1 has none
   // and still takes part in the step).
-  const auto one_r = dir.write("one.yaml", recipe("distill_student_nodrop.pt", 16, more));
-  const auto two_r = dir.write("two.yaml", recipe("distill_student_nodrop.pt", 8, more));
+  const auto one_r = dir.write("one.yaml", recipe("distill_student_nodrop.pt", 16, more, "0.01"));
+  const auto two_r = dir.write("two.yaml", recipe("distill_student_nodrop.pt", 8, more, "0.01"));
   const auto one = run_llmc({"distill", one_r, "--out", "one"}, dir.path().string());
   INFO(one.err);
   REQUIRE(one.code == 0);
@@ -144,7 +145,9 @@ TEST_CASE("two workers end with the weights of one process on the same global ba
 
   const double diff = max_weight_diff((dir.path() / "one.checkpoints/last/student.pt").string(),
                                       (dir.path() / "two.checkpoints/last/student.pt").string());
-  CHECK(diff < 1e-4);
+  // Summation order differs (two half-batch gradients summed); Adam's steps amplify that a
+  // little over 39 steps at lr 0.01 (measured: 3e-4; 6e-8 over 26 steps at lr 0.002).
+  CHECK(diff < 2e-3);
   const auto r1 = read_json((dir.path() / "one/report.json").string());
   const auto r2 = read_json((dir.path() / "two/report.json").string());
   const auto& dp = r2.at("details").at("data_parallel");
@@ -161,6 +164,7 @@ TEST_CASE("two workers end with the weights of one process on the same global ba
   const auto& h1 = r1.at("details").at("history").as_array();
   const auto& h2 = r2.at("details").at("history").as_array();
   REQUIRE(h1.size() == h2.size());
+  CHECK(h1.back().at("jaccard_samples").as_double() > 0.3);  // the student learned something
   for (size_t i = 0; i < h1.size(); ++i) {
     CHECK(h2[i].at("jaccard_samples").as_double() ==
           doctest::Approx(h1[i].at("jaccard_samples").as_double()).epsilon(1e-3));
