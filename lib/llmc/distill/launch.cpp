@@ -169,7 +169,8 @@ void run_local_workers(int nproc, const std::vector<std::string>& args, std::chr
       --running;
       const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
       if (ok || !failure.empty()) break;
-      failure = fmt::format("worker {} of {} {}", w.rank, nproc, describe(status));
+      failure = fmt::format("worker {} of {} {}{}", w.rank, nproc, describe(status),
+                            WIFEXITED(status) ? " (its error is above)" : "");
       failure_code = WIFEXITED(status) ? WEXITSTATUS(status) : static_cast<int>(ExitCode::internal);
       if (running > 0) log::warn("{}: stopping the other workers", failure);
       for (auto& other : workers) {
@@ -179,7 +180,8 @@ void run_local_workers(int nproc, const std::vector<std::string>& args, std::chr
     }
   }
   if (!failure.empty()) {
-    throw WorkerFailure(failure + "; the run failed (its own error is above)", failure_code);
+    throw WorkerFailure(failure + "; the run failed, the other workers were stopped",
+                        failure_code);
   }
 }
 
