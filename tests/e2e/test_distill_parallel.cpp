@@ -204,6 +204,23 @@ TEST_CASE("a killed or hung worker fails the others within the collective timeou
     CHECK(has(err, "distill.collective_timeout_s"));
     CHECK_FALSE(fs::exists(dir.path() / tag / "report.json"));
   }
+
+  // A worker whose recipe differs from rank 0's refuses to train, and rank 0 fails with it.
+  const int port = llmc::distill::free_local_port();
+  const pid_t w0 = spawn_llmc({"distill", r, "--out", "differ"}, worker_env(0, port), dir.path(), "differ0");
+  const pid_t w1 = spawn_llmc({"distill", r, "--out", "differ", "--set", "distill.learning_rate=0.1"},
+                              worker_env(1, port), dir.path(), "differ1");
+  const auto s1 = wait_for(w1, 60);
+  const auto s0 = wait_for(w0, 30);
+  if (!s0) kill(w0, SIGKILL);
+  if (!s1) kill(w1, SIGKILL);
+  REQUIRE(s1.has_value());
+  REQUIRE(s0.has_value());
+  CHECK(WEXITSTATUS(*s1) == 2);
+  CHECK(WEXITSTATUS(*s0) == 4);
+  const std::string err1 = llmc::test::read_text((dir.path() / "differ1.err").string());
+  INFO(err1);
+  CHECK(has(err1, "worker 1 of 2: its settings differ from rank 0's (learning_rate differ)"));
 }
 
 TEST_CASE("--nproc stops the survivors of a failed worker; --resume continues with as many") {

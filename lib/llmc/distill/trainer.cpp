@@ -281,6 +281,17 @@ TrainResult train(TrainSetup s) {
     s.checkpoints.remove();
   }
   if (dp) {
+    // Every worker must train on the same recipe, models and data as rank 0.
+    std::string settings = leader ? s.fingerprint.dump() : std::string();
+    dp->broadcast_bytes(settings, "rank 0's settings");
+    if (!leader) {
+      const auto differ = fingerprint_changes(util::parse_json(settings), s.fingerprint);
+      if (!differ.empty()) {
+        throw UsageError(fmt::format("{}: its settings differ from rank 0's ({} differ); every "
+                                     "worker must run the same recipe on the same files",
+                                     dp->world().name(), fmt::join(differ, ", ")));
+      }
+    }
     std::string blob = leader ? to_json(state).dump() : std::string();
     dp->broadcast_bytes(blob, "the training state");
     if (!leader) {
