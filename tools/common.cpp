@@ -9,6 +9,7 @@ namespace llmc::tools {
 
 namespace {
 std::string g_command_line;
+std::vector<std::string> g_arguments;
 }
 
 void add_run_flags(CLI::App* app, RunFlags& flags, bool model_files) {
@@ -46,7 +47,14 @@ job::RunOptions run_options(const RunFlags& flags) {
   return o;
 }
 
+const std::vector<std::string>& command_arguments() { return g_arguments; }
+
 void finish(const report::Report& report, const GlobalFlags& global) {
+  // A data-parallel worker other than rank 0 has no result of its own: rank 0 prints the run's.
+  if (const util::Json* dp = report.details.find("data_parallel");
+      dp != nullptr && dp->at("rank").as_int() != 0) {
+    return;
+  }
   // Every warning of the report also on stderr (`-q` keeps them): what llmc left alone is
   // never only in a file.
   for (const auto& w : report.warnings) log::warn(w);
@@ -58,6 +66,7 @@ void finish(const report::Report& report, const GlobalFlags& global) {
 }
 
 void set_command_line(int argc, char** argv) {
+  g_arguments.assign(argv, argv + argc);
   g_command_line.clear();
   for (int i = 0; i < argc; ++i) {
     if (i) g_command_line += ' ';

@@ -41,5 +41,7 @@ void finish(const report::Report& report, const GlobalFlags& global);
 
 // The command line as typed, for provenance (run_options puts it in RunOptions).
 void set_command_line(int argc, char** argv);
+// The same, one argument per item (argv[0] first): what `--nproc` starts its workers with.
+const std::vector<std::string>& command_arguments();
 
 }  // namespace llmc::tools

@@ -20,6 +20,7 @@ struct CommandRow {
   bool resumable = false;    // takes --resume (continues a killed run from its checkpoints)
   // also takes model files instead of a recipe (`llmc compare a.pt b.pt --data FILE`)
   bool takes_model_files = false;
+  bool data_parallel = false;  // takes --nproc N (N local workers; also RANK/WORLD_SIZE/... as torchrun sets)
 };
 
 const std::vector<CommandRow>& command_table();

@@ -102,8 +102,7 @@ const std::vector<CommandInfo>& commands() {
       entry<distill::DistillRecipe>(
           "distill", &distill::parse_distill_recipe, &distill::distill_schema,
           [](const distill::DistillRecipe& r, const RunRequest& q) {
-            return job::run(distill::distill_job(r, {q.resume, q.options.force}), r.common,
-                            q.options);
+            return distill::run_distill(r, {q.resume, q.options.force}, q.options);
           },
           [](const distill::DistillRecipe& r) {
             return DataFiles{{"distill.train_data", r.distill.train_data}};

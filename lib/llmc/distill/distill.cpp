@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "llmc/distill/data_parallel.h"
 #include "llmc/distill/trainer.h"
 #include "llmc/model/inspect.h"
 #include "llmc/model/load.h"
@@ -12,6 +13,8 @@
 #include "llmc/util/error.h"
 #include "llmc/util/log.h"
 #include "llmc/util/sha256.h"
+#include "llmc/util/machine.h"
+#include "llmc/util/threads.h"
 #include "llmc/util/units.h"
 
 namespace llmc::distill {
@@ -23,7 +26,7 @@ using util::Json;
 double round4(double v) { return std::round(v * 1e4) / 1e4; }
 
 // The settings a resumed run must share with the run that wrote the checkpoint.
-Json fingerprint(const DistillRecipe& r) {
+Json fingerprint(const DistillRecipe& r, int world_size) {
   const auto& o = r.distill;
   Json j = Json::object();
   j["student_sha256"] = util::sha256_file_hex(r.common.model);
@@ -45,6 +48,7 @@ Json fingerprint(const DistillRecipe& r) {
   j["bf16"] = o.bf16;
   j["seed"] = r.common.seed;
   j["task"] = static_cast<int64_t>(r.common.task.type);
+  if (world_size > 1) j["world_size"] = world_size;  // one process: absent (older checkpoints)
   return j;
 }
 
@@ -83,9 +87,107 @@ torch::jit::Module bf16_safe_constants(torch::jit::Module m, const std::string& 
   return m.clone(/*inplace=*/true);
 }
 
+
+data::SampleTable read_training_data(const DistillRecipe& recipe, const torch::jit::Module& student) {
+  log::info("reading training data {}", recipe.distill.train_data.path);
+  return job::read_checked_samples(recipe.distill.train_data, recipe.common.task.type, student,
+                                   recipe.common.model);
+}
+
+// The student, the teacher and the data ready for train(); `table` must outlive the setup.
+TrainSetup training_setup(const DistillRecipe& recipe, RunControl control,
+                          torch::jit::Module student, const job::TransformInput& in,
+                          const data::SampleTable& table, DataParallel* parallel, Json& clamped) {
+  const auto& o = recipe.distill;
+  const auto& common = recipe.common;
+  TrainSetup setup;
+  setup.options = o;
+  setup.options.resume = control.resume;
+  setup.force = control.force;
+  setup.task = common.task;
+  setup.seed = common.seed;
+  setup.student_path = common.model;
+  setup.checkpoints = CheckpointDir(checkpoint_dir(recipe));
+  setup.fingerprint = fingerprint(recipe, parallel ? parallel->size() : 1);
+  setup.eval = &in.inputs;
+  setup.parallel = parallel;
+  setup.train = &table;
+
+  const auto args = model::forward_argument_names(student);
+  if (!o.teacher.empty()) {
+    log::info("loading teacher {}", o.teacher);
+    torch::jit::Module teacher = model::load(o.teacher);
+    teacher.eval();
+    const auto teacher_args = model::forward_argument_names(teacher);
+    if (teacher_args != args) {
+      throw InputError(o.teacher, fmt::format("the teacher's forward takes ({}) but the "
+                                              "student's takes ({}); both read the same batches",
+                                              fmt::join(teacher_args, ", "),
+                                              fmt::join(args, ", ")));
+    }
+    for (const auto& p : teacher.parameters(true)) p.set_requires_grad(false);
+    if (o.bf16) teacher = bf16_safe_constants(teacher, o.teacher, clamped);
+    setup.teacher = teacher;
+  }
+  if (o.bf16) student = bf16_safe_constants(student, common.model, clamped);
+  setup.student = student;
+  log::info("training on {} samples, evaluating on {} ({} epochs, batch {}{}{})", table.size(),
+            in.inputs.rows(), o.epochs, o.train_data.batch_size,
+            parallel ? fmt::format(" per worker x {} workers", parallel->size()) : "",
+            o.teacher.empty() ? ", no teacher" : ", teacher " + o.teacher);
+
+  // Token ids must fit the teacher's vocabulary too, in the training and the evaluation data
+  // (the student's was checked as they were read).
+  if (setup.teacher) {
+    job::check_token_ids(table, *setup.teacher, o.teacher);
+    if (in.samples) job::check_token_ids(*in.samples, *setup.teacher, o.teacher);
+  }
+  return setup;
+}
+
+// details.data_parallel of a data-parallel run's report.
+Json parallel_details(const DistillRecipe& recipe, const DataParallel& dp, const TrainResult& t) {
+  Json j = Json::object();
+  j["rank"] = dp.rank();
+  j["workers"] = dp.size();
+  j["workers_on_this_machine"] = dp.world().local_size;
+  j["threads_per_worker"] = recipe.common.threads;
+  j["batch_per_worker"] = recipe.distill.train_data.batch_size;
+  j["global_batch"] = recipe.distill.train_data.batch_size * dp.size();
+  j["communication_seconds"] = round4(t.communication_seconds);
+  j["communication_share"] =
+      round4(t.state.train_seconds > 0 ? t.communication_seconds / t.state.train_seconds : 0.0);
+  j["evaluation"] = "sharded: each worker evaluates every WORLD_SIZE-th batch, logits (or a "
+                    "language model's loss sums) summed over the workers";
+  return j;
+}
+
+// A data-parallel worker other than rank 0: trains its share and writes nothing.
+report::Report run_follower(const DistillRecipe& recipe, RunControl control, DataParallel& dp) {
+  const auto& common = recipe.common;
+  const auto pool = common.thread_pool == recipe::ThreadPoolKind::libtorch
+                        ? util::ThreadPool::libtorch
+                        : util::ThreadPool::blas;
+  util::configure_threads(static_cast<int>(common.threads), pool);
+  torch::jit::Module student = model::load(common.model);
+  const job::Inputs inputs = job::load_inputs(common, student);
+  const job::TransformInput in{common, inputs.agreement, inputs.latency,
+                               inputs.samples ? &*inputs.samples : nullptr};
+  Json clamped = Json::object();
+  const data::SampleTable table = read_training_data(recipe, student);
+  const TrainResult t =
+      train(training_setup(recipe, control, student, in, table, &dp, clamped));
+  report::Report r;
+  r.command = "distill";
+  r.details["data_parallel"] = parallel_details(recipe, dp, t);
+  log::info("{} done ({:.1f} s in collectives); rank 0 writes the artifact and the report",
+            dp.world().name(), t.communication_seconds);
+  return r;
+}
+
 }  // namespace
 
-job::Job distill_job(const DistillRecipe& recipe, RunControl control) {
+job::Job distill_job(const DistillRecipe& recipe, RunControl control, DataParallel* parallel) {
   job::Job j;
   j.command = "distill";
   // The student's weights, gradients and Adam's two moments, and the teacher's weights.
@@ -99,57 +201,18 @@ job::Job distill_job(const DistillRecipe& recipe, RunControl control) {
                 (teacher.empty() ? std::string() : ", and the weights of the teacher " + teacher);
     return need;
   };
-  j.transform = [recipe, control](torch::jit::Module student, const job::TransformInput& in) {
+  j.transform = [recipe, control, parallel](torch::jit::Module student,
+                                            const job::TransformInput& in) {
     const auto& o = recipe.distill;
     const auto& common = recipe.common;
-    TrainSetup setup;
-    setup.options = o;
-    setup.options.resume = control.resume;
-    setup.force = control.force;
-    setup.task = common.task;
-    setup.seed = common.seed;
-    setup.student_path = common.model;
-    setup.checkpoints = CheckpointDir(checkpoint_dir(recipe));
-    setup.fingerprint = fingerprint(recipe);
-    setup.eval = &in.inputs;
-
     Json clamped = Json::object();  // model path -> bf16-overflowing constants rewritten
-    const auto args = model::forward_argument_names(student);
-    log::info("reading training data {}", o.train_data.path);
-    const data::SampleTable table =
-        job::read_checked_samples(o.train_data, common.task.type, student, common.model);
-    setup.train = &table;
-    if (!o.teacher.empty()) {
-      log::info("loading teacher {}", o.teacher);
-      torch::jit::Module teacher = model::load(o.teacher);
-      teacher.eval();
-      const auto teacher_args = model::forward_argument_names(teacher);
-      if (teacher_args != args) {
-        throw InputError(o.teacher, fmt::format("the teacher's forward takes ({}) but the "
-                                                "student's takes ({}); both read the same batches",
-                                                fmt::join(teacher_args, ", "),
-                                                fmt::join(args, ", ")));
-      }
-      for (const auto& p : teacher.parameters(true)) p.set_requires_grad(false);
-      if (o.bf16) teacher = bf16_safe_constants(teacher, o.teacher, clamped);
-      setup.teacher = teacher;
-    }
-    if (o.bf16) student = bf16_safe_constants(student, common.model, clamped);
-    setup.student = student;
-    log::info("training on {} samples, evaluating on {} ({} epochs, batch {}{})", table.size(),
-              in.inputs.rows(), o.epochs, o.train_data.batch_size,
-              o.teacher.empty() ? ", no teacher" : ", teacher " + o.teacher);
-
-    // Token ids must fit the teacher's vocabulary too, in the training and the evaluation data
-    // (the student's was checked as they were read).
-    if (setup.teacher) {
-      job::check_token_ids(table, *setup.teacher, o.teacher);
-      if (in.samples) job::check_token_ids(*in.samples, *setup.teacher, o.teacher);
-    }
+    const data::SampleTable table = read_training_data(recipe, student);
+    TrainSetup setup = training_setup(recipe, control, student, in, table, parallel, clamped);
     TrainResult t = train(setup);
 
     const int64_t n = table.size();
-    const int64_t batches = (n + o.train_data.batch_size - 1) / o.train_data.batch_size;
+    const int64_t global_batch = o.train_data.batch_size * (parallel ? parallel->size() : 1);
+    const int64_t batches = (n + global_batch - 1) / global_batch;
     const int64_t steps_per_epoch = (batches + o.gradient_accumulation - 1) / o.gradient_accumulation;
 
     job::TransformResult result;
@@ -174,6 +237,7 @@ job::Job distill_job(const DistillRecipe& recipe, RunControl control) {
                    ? static_cast<double>(n * o.epochs) / t.state.train_seconds
                    : 0.0);
     if (t.resumed_from_epoch >= 0) d["resumed_after_epoch"] = t.resumed_from_epoch;
+    if (parallel) d["data_parallel"] = parallel_details(recipe, *parallel, t);
     if (!o.teacher.empty()) {
       d["teacher_cache"] =
           o.teacher_cache && t.cache_bytes > 0
@@ -213,6 +277,28 @@ job::Job distill_job(const DistillRecipe& recipe, RunControl control) {
     return result;
   };
   return j;
+}
+
+report::Report run_distill(DistillRecipe recipe, RunControl control,
+                           const job::RunOptions& options) {
+  const World world = world_from_environment();
+  if (!world.distributed()) {
+    return job::run(distill_job(recipe, control), recipe.common, options);
+  }
+  // The workers on this machine share its cores.
+  const int cores = util::machine_info().cores;
+  const int threads = worker_threads(static_cast<int>(recipe.common.threads), cores,
+                                     world.local_size);
+  if (threads != recipe.common.threads) {
+    log::info("{} threads per worker: {} workers share {} cores here (threads: {} in the recipe)",
+              threads, world.local_size, cores, recipe.common.threads);
+  }
+  recipe.common.threads = threads;
+  // The others repeat rank 0's progress: they log warnings and errors only (unless -v).
+  if (world.rank != 0 && log::level() == log::Level::info) log::set_level(log::Level::quiet);
+  DataParallel dp(world, std::chrono::seconds(recipe.distill.collective_timeout_s));
+  if (dp.leader()) return job::run(distill_job(recipe, control, &dp), recipe.common, options);
+  return run_follower(recipe, control, dp);
 }
 
 }  // namespace llmc::distill

@@ -109,6 +109,10 @@ recipe::Section<DistillRecipe> distill_schema() {
          "the output directory); `llmc distill --resume` continues from it");
   s.flag("keep_checkpoints", &DistillOptions::keep_checkpoints,
          "keep the checkpoint directory after a successful run (default: removed)");
+  s.integer("collective_timeout_s", &DistillOptions::collective_timeout_s, 1, 86400,
+            "data-parallel runs (--nproc N, or WORLD_SIZE > 1 as torchrun sets it): seconds a "
+            "worker waits for the others, at the start and in every collective (gradients, "
+            "evaluation, state), before the run fails on every worker");
   s.origin(&DistillOptions::origin);
   s.check([](const DistillOptions& o, const recipe::Origin& where, recipe::Context& ctx) {
     if (o.adam_betas.size() != 2 ||

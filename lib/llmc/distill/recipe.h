@@ -42,6 +42,9 @@ struct DistillOptions {
   int64_t teacher_cache_max_mb = 4096;
   std::string checkpoint_dir;  // "" = OUTPUT.checkpoints
   bool keep_checkpoints = false;
+  // Data-parallel runs (WORLD_SIZE > 1): how long a worker waits for the others in the
+  // rendezvous and in every collective before it fails the run.
+  int64_t collective_timeout_s = 300;
   recipe::Origin origin;
 
   bool resume = false;  // --resume: continue from the last checkpoint (not a recipe key)

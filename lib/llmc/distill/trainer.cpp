@@ -12,8 +12,10 @@
 #include "llmc/metrics/agreement.h"
 #include "llmc/metrics/metric_accumulator.h"
 #include "llmc/distill/batching.h"
+#include "llmc/distill/data_parallel.h"
 #include "llmc/distill/losses.h"
 #include "llmc/distill/schedule.h"
+#include "llmc/distill/teacher_cache.h"
 #include "llmc/job/job.h"
 #include "llmc/model/inspect.h"
 #include "llmc/model/load.h"
@@ -151,55 +153,21 @@ std::vector<std::string> fingerprint_changes(const util::Json& saved, const util
   return changed;
 }
 
-// The teacher's logits per training sample, filled in the first epoch.
-class TeacherCache {
- public:
-  TeacherCache(int64_t samples, bool enabled) : rows_(static_cast<size_t>(samples)), enabled_(enabled) {}
-  bool enabled() const { return enabled_; }
-  void disable() {
-    enabled_ = false;
-    rows_.clear();
-    bytes_ = 0;
-  }
-  // The batch's teacher logits when every row is cached.
-  at::Tensor lookup(const std::vector<int64_t>& rows, TaskKind task) const {
-    if (!enabled_) return {};
-    std::vector<at::Tensor> parts;
-    for (int64_t r : rows) {
-      const auto& t = rows_[static_cast<size_t>(r)];
-      if (!t.defined()) return {};
-      parts.push_back(t);
-    }
-    if (task != TaskKind::language_model) return at::stack(parts).to(at::kFloat);
-    int64_t longest = 0;
-    for (const auto& p : parts) longest = std::max(longest, p.size(0));
-    at::Tensor out = at::zeros({static_cast<int64_t>(parts.size()), longest, parts[0].size(1)});
-    for (size_t i = 0; i < parts.size(); ++i) {
-      out[static_cast<int64_t>(i)].narrow(0, 0, parts[i].size(0)).copy_(parts[i]);
-    }
-    return out;
-  }
-  void store(const std::vector<int64_t>& rows, const at::Tensor& logits,
-             const std::vector<int64_t>& lengths, TaskKind task) {
-    if (!enabled_) return;
-    for (size_t i = 0; i < rows.size(); ++i) {
-      auto& slot = rows_[static_cast<size_t>(rows[i])];
-      if (slot.defined()) continue;
-      at::Tensor row = logits[static_cast<int64_t>(i)];
-      // A language model's logits are large: bfloat16, only the sample's own positions.
-      slot = task == TaskKind::language_model
-                 ? row.narrow(0, 0, lengths[i]).to(at::kBFloat16).clone()
-                 : row.to(at::kFloat).clone();
-      bytes_ += static_cast<int64_t>(slot.numel() * slot.element_size());
-    }
-  }
-  int64_t bytes() const { return bytes_; }
+// The optimizer's state as bytes, for rank 0 to hand a resumed state to the other workers.
+std::string optimizer_bytes(torch::optim::Optimizer& optimizer) {
+  torch::serialize::OutputArchive archive;
+  optimizer.save(archive);
+  std::ostringstream out;
+  archive.save_to(out);
+  return out.str();
+}
 
- private:
-  std::vector<at::Tensor> rows_;
-  bool enabled_;
-  int64_t bytes_ = 0;
-};
+void load_optimizer_bytes(torch::optim::Optimizer& optimizer, const std::string& bytes) {
+  std::istringstream in(bytes);
+  torch::serialize::InputArchive archive;
+  archive.load_from(in);
+  optimizer.load(archive);
+}
 
 // Training steps as a log::Progress line; where progress lines do not show (stderr redirected,
 // CI, -q) the same text as a log line every 30 seconds instead.
@@ -253,8 +221,11 @@ TrainResult train(TrainSetup s) {
   LossConfig loss_config{task, resolve_soft_loss(o.soft_loss, task),
                          s.teacher ? o.alpha : 1.0, o.temperature};
   const int64_t n = table.size();
-  const int64_t batch_size = o.train_data.batch_size;
-  const int64_t batches_per_epoch = (n + batch_size - 1) / batch_size;
+  DataParallel* const dp = s.parallel;
+  const bool leader = dp == nullptr || dp->leader();  // writes checkpoints
+  const int64_t batch_size = o.train_data.batch_size;  // per worker
+  const int64_t global_batch = batch_size * (dp ? dp->size() : 1);
+  const int64_t batches_per_epoch = (n + global_batch - 1) / global_batch;
   const int64_t steps_per_epoch =
       (batches_per_epoch + o.gradient_accumulation - 1) / o.gradient_accumulation;
   const int64_t total_steps = steps_per_epoch * o.epochs;
@@ -270,8 +241,10 @@ TrainResult train(TrainSetup s) {
   TrainState state;
   state.fingerprint = s.fingerprint;
 
-  // A fresh run or a resumed one.
-  if (o.resume) {
+  // A fresh run or a resumed one: rank 0 decides and hands the state to the other workers.
+  if (!leader) {
+    // below: the state, the weights and the optimizer state from rank 0
+  } else if (o.resume) {
     auto saved = s.checkpoints.load_state();
     if (!saved) {
       throw UsageError(fmt::format("--resume: no checkpoint in {} (a run writes one after each "
@@ -279,6 +252,16 @@ TrainResult train(TrainSetup s) {
                                    s.checkpoints.path()));
     }
     const auto changed = fingerprint_changes(saved->fingerprint, s.fingerprint);
+    // The fingerprint has world_size only for data-parallel runs (older checkpoints stay valid).
+    const util::Json* was = saved->fingerprint.find("world_size");
+    const int64_t saved_workers = was ? was->as_int() : 1;
+    if (saved_workers != (dp ? dp->size() : 1)) {
+      throw UsageError(fmt::format(
+          "--resume: the checkpoint in {} was written by a run of {} worker(s) and this run has "
+          "{}; resume with the same number (--nproc N, or WORLD_SIZE): the global batch and "
+          "each worker's share of the data depend on it",
+          s.checkpoints.path(), saved_workers, dp ? dp->size() : 1));
+    }
     if (!changed.empty()) {
       throw UsageError(fmt::format("--resume: the checkpoint in {} was made with different "
                                    "settings ({} changed); resume with the same recipe, or start "
@@ -298,10 +281,39 @@ TrainResult train(TrainSetup s) {
     }
     s.checkpoints.remove();
   }
+  if (dp) {
+    // Every worker must train on the same recipe, models and data as rank 0.
+    std::string settings = leader ? s.fingerprint.dump() : std::string();
+    dp->broadcast_bytes(settings, "rank 0's settings");
+    if (!leader) {
+      const auto differ = fingerprint_changes(util::parse_json(settings), s.fingerprint);
+      if (!differ.empty()) {
+        throw UsageError(fmt::format("{}: its settings differ from rank 0's ({} differ); every "
+                                     "worker must run the same recipe on the same files",
+                                     dp->world().name(), fmt::join(differ, ", ")));
+      }
+    }
+    std::string blob = leader ? to_json(state).dump() : std::string();
+    dp->broadcast_bytes(blob, "the training state");
+    if (!leader) {
+      state = train_state_from_json(util::parse_json(blob));
+      if (o.resume) result.resumed_from_epoch = state.epochs_done;
+    }
+  }
   if (!o.resume) torch::manual_seed(static_cast<uint64_t>(s.seed));
   auto optimizer = make_optimizer(s.student, o);
-  if (o.resume) s.checkpoints.load_optimizer(*optimizer);
+  if (o.resume && leader) s.checkpoints.load_optimizer(*optimizer);
+  if (dp) {
+    // Every worker starts from rank 0's weights (and, resumed, its optimizer state).
+    dp->broadcast_module(s.student);
+    if (o.resume) {
+      std::string blob = leader ? optimizer_bytes(*optimizer) : std::string();
+      dp->broadcast_bytes(blob, "the optimizer state");
+      if (!leader) load_optimizer_bytes(*optimizer, blob);
+    }
+  }
   auto params = parameters(s.student);
+  int64_t classes = 0;  // the width of the student's logits (classification)
 
   // Before the first step: the teacher and the student must agree on the output shape and the
   // labels must fit the head.
@@ -316,6 +328,7 @@ TrainResult train(TrainSetup s) {
     if (task != TaskKind::language_model && sl.dim() == 2) {
       data::check_label_classes(table, task, sl.size(1), s.student_path);
     }
+    if (sl.dim() == 2) classes = sl.size(1);
     check_labels_fit(sl, labels_of(b, args, task), task, table.source);
     if (s.teacher) {
       const at::Tensor tl = logits_of(forward(*s.teacher, b, o.teacher), o.teacher);
@@ -355,6 +368,12 @@ TrainResult train(TrainSetup s) {
   auto evaluate = [&]() {
     torch::NoGradGuard no_grad;
     s.student.eval();
+    if (dp) {  // each worker runs its share of the batches; the results are summed
+      return sharded_metrics(*dp, *s.eval, s.task, classes, [&](const data::Batch& b) {
+        Autocast autocast(o.bf16);
+        return logits_of(forward(s.student, b, s.student_path), s.student_path).to(at::kFloat);
+      });
+    }
     // Batch by batch: a language model's logits over the evaluation set would not fit.
     metrics::MetricAccumulator metric(s.task);
     for (const auto& b : s.eval->batches) {
@@ -375,6 +394,16 @@ TrainResult train(TrainSetup s) {
 
   auto record = [&](int64_t epoch, bool epoch_end) {
     const double seconds = seconds_since(window_start);
+    if (dp) {  // the losses and samples of every worker
+      std::vector<double> sums{sum_loss, sum_task, sum_soft, static_cast<double>(micro),
+                               static_cast<double>(samples)};
+      dp->all_reduce_sum(sums, "summing the training losses");
+      sum_loss = sums[0];
+      sum_task = sums[1];
+      sum_soft = sums[2];
+      micro = static_cast<int64_t>(sums[3]);
+      samples = static_cast<int64_t>(sums[4]);
+    }
     EvalRecord r;
     r.epoch = epoch;
     r.step = state.step;
@@ -395,9 +424,11 @@ TrainResult train(TrainSetup s) {
                 : value < state.history[static_cast<size_t>(state.best)].eval.value(best_metric));
     if (improved) {
       state.best = static_cast<int64_t>(state.history.size()) - 1;
-      s.student.eval();
-      s.checkpoints.save_best(s.student);
-      s.student.train();
+      if (leader) {
+        s.student.eval();
+        s.checkpoints.save_best(s.student);
+        s.student.train();
+      }
     }
     progress.done();
     log::info("epoch {}/{} step {}: loss {:.4f}, {} {:.4f}{} ({:.1f} samples/s)", epoch, o.epochs,
@@ -413,64 +444,94 @@ TrainResult train(TrainSetup s) {
     sample_lengths.push_back(f.shape.empty() ? 1 : f.shape[0]);
   }
   for (int64_t epoch = state.epochs_done; epoch < o.epochs; ++epoch) {
-    const auto batches = epoch_batches(sample_lengths, batch_size, static_cast<uint64_t>(s.seed),
+    const auto batches = epoch_batches(sample_lengths, global_batch, static_cast<uint64_t>(s.seed),
                                        epoch, o.group_by_length);
+    // Each worker its own dropout stream, reproducible from (seed, epoch, rank) on --resume.
+    if (dp) torch::manual_seed(worker_seed(static_cast<uint64_t>(s.seed), epoch, dp->rank()));
     s.student.train();
     optimizer->zero_grad();
     for (int64_t bi = 0; bi < batches_per_epoch; ++bi) {
-      const std::vector<int64_t>& rows = batches[static_cast<size_t>(bi)];
-      const data::Batch b = data::make_batch(table, rows);
-      const at::Tensor labels = labels_of(b, args, task);
-      const at::Tensor mask = attention_mask_of(b, args);
+      const std::vector<int64_t>& global_rows = batches[static_cast<size_t>(bi)];
+      std::vector<int64_t> rows = global_rows;
+      double weight = 1.0;  // this worker's share of the global batch's mean loss
+      if (dp) {
+        const RowRange mine =
+            worker_rows(static_cast<int64_t>(global_rows.size()), batch_size, dp->rank());
+        rows.assign(global_rows.begin() + mine.begin, global_rows.begin() + mine.end);
+        weight = static_cast<double>(rows.size()) / static_cast<double>(global_rows.size());
+      }
+      const bool last = bi + 1 == batches_per_epoch;
+      const bool step_now = (bi + 1) % o.gradient_accumulation == 0 || last;
+      // A short last batch may leave this worker nothing: it still takes part in the step.
+      if (rows.empty() && !step_now) continue;
+      if (!rows.empty()) {
+        const data::Batch b = data::make_batch(table, rows);
+        const at::Tensor labels = labels_of(b, args, task);
+        const at::Tensor mask = attention_mask_of(b, args);
 
-      at::Tensor teacher_logits;
-      if (s.teacher) {
-        teacher_logits = cache.lookup(rows, task);
-        if (teacher_logits.defined()) {
-          ++result.cached_batches;
-        } else {
-          torch::NoGradGuard no_grad;
-          Autocast autocast(o.bf16);
-          teacher_logits = logits_of(forward(*s.teacher, b, o.teacher), o.teacher).to(at::kFloat);
-          ++result.teacher_forwards;
-          if (cache.enabled()) {
+        at::Tensor teacher_logits;
+        if (s.teacher) {
+          teacher_logits = cache.lookup(rows, task);
+          const std::vector<int64_t> missing = cache.missing(rows);
+          if (teacher_logits.defined()) {
+            ++result.cached_batches;
+          } else if (missing.size() < rows.size()) {
+            // Some rows cached (a data-parallel worker sees other samples each epoch): the
+            // teacher runs on the others only.
+            torch::NoGradGuard no_grad;
+            Autocast autocast(o.bf16);
+            const data::Batch mb = data::make_batch(table, missing);
+            const at::Tensor tl = logits_of(forward(*s.teacher, mb, o.teacher), o.teacher);
+            ++result.teacher_forwards;
             lengths.clear();
-            for (int64_t r : rows) lengths.push_back(sample_lengths[static_cast<size_t>(r)]);
-            cache.store(rows, teacher_logits, lengths, task);
+            for (int64_t r : missing) lengths.push_back(sample_lengths[static_cast<size_t>(r)]);
+            cache.store(missing, tl.to(at::kFloat), lengths, task);
+            teacher_logits = cache.lookup(rows, task);
+          } else {
+            torch::NoGradGuard no_grad;
+            Autocast autocast(o.bf16);
+            teacher_logits = logits_of(forward(*s.teacher, b, o.teacher), o.teacher).to(at::kFloat);
+            ++result.teacher_forwards;
+            if (cache.enabled()) {
+              lengths.clear();
+              for (int64_t r : rows) lengths.push_back(sample_lengths[static_cast<size_t>(r)]);
+              cache.store(rows, teacher_logits, lengths, task);
+            }
           }
         }
+        at::Tensor student_logits;
+        {
+          Autocast autocast(o.bf16);
+          student_logits = logits_of(forward(s.student, b, s.student_path), s.student_path);
+        }
+        const LossParts loss = distill_loss(student_logits.to(at::kFloat), teacher_logits, labels,
+                                            mask, loss_config);
+        const double value = loss.total.item<double>();
+        if (!std::isfinite(value)) {
+          throw InputError(
+              table.source,
+              fmt::format("the loss is {} at epoch {}, step {} (a batch with line {}); training "
+                          "stopped; {}",
+                          std::isnan(value) ? "NaN" : "infinite", epoch + 1, state.step,
+                          table.lines[static_cast<size_t>(rows[0])],
+                          state.epochs_done > 0
+                              ? fmt::format("the last good checkpoint (epoch {}) is in {}",
+                                            state.epochs_done, s.checkpoints.path())
+                              : std::string("no checkpoint was written yet")),
+              "lower learning_rate, set max_grad_norm, or check the data and the teacher's "
+              "outputs for extreme values");
+        }
+        ((dp ? loss.total * weight : loss.total) / static_cast<double>(o.gradient_accumulation))
+            .backward();
+        sum_loss += value;
+        sum_task += loss.task.item<double>();
+        if (loss.soft.defined()) sum_soft += loss.soft.item<double>();
+        ++micro;
+        samples += b.rows;
       }
-      at::Tensor student_logits;
-      {
-        Autocast autocast(o.bf16);
-        student_logits = logits_of(forward(s.student, b, s.student_path), s.student_path);
-      }
-      const LossParts loss = distill_loss(student_logits.to(at::kFloat), teacher_logits, labels,
-                                          mask, loss_config);
-      const double value = loss.total.item<double>();
-      if (!std::isfinite(value)) {
-        throw InputError(
-            table.source,
-            fmt::format("the loss is {} at epoch {}, step {} (a batch with line {}); training "
-                        "stopped; {}",
-                        std::isnan(value) ? "NaN" : "infinite", epoch + 1, state.step,
-                        table.lines[static_cast<size_t>(rows[0])],
-                        state.epochs_done > 0
-                            ? fmt::format("the last good checkpoint (epoch {}) is in {}",
-                                          state.epochs_done, s.checkpoints.path())
-                            : std::string("no checkpoint was written yet")),
-            "lower learning_rate, set max_grad_norm, or check the data and the teacher's "
-            "outputs for extreme values");
-      }
-      (loss.total / static_cast<double>(o.gradient_accumulation)).backward();
-      sum_loss += value;
-      sum_task += loss.task.item<double>();
-      if (loss.soft.defined()) sum_soft += loss.soft.item<double>();
-      ++micro;
-      samples += b.rows;
 
-      const bool last = bi + 1 == batches_per_epoch;
-      if ((bi + 1) % o.gradient_accumulation == 0 || last) {
+      if (step_now) {
+        if (dp) dp->all_reduce_gradients(params, kGradientBucketBytes);
         if (o.max_grad_norm > 0) torch::nn::utils::clip_grad_norm_(params, o.max_grad_norm);
         const double lr = schedule.at(state.step);
         for (auto& group : optimizer->param_groups()) {
@@ -479,7 +540,7 @@ TrainResult train(TrainSetup s) {
         optimizer->step();
         optimizer->zero_grad();
         ++state.step;
-        progress.update(epoch + 1, state.step, sum_loss / static_cast<double>(micro),
+        progress.update(epoch + 1, state.step, sum_loss / static_cast<double>(std::max<int64_t>(1, micro)),
                         static_cast<double>(samples) / std::max(1e-9, seconds_since(window_start)));
         if (o.eval_steps > 0 && state.step % o.eval_steps == 0 && !last) {
           record(epoch + 1, false);
@@ -488,11 +549,19 @@ TrainResult train(TrainSetup s) {
     }
     record(epoch + 1, true);
     state.epochs_done = epoch + 1;
-    s.checkpoints.save(s.student, *optimizer, state);
+    if (leader) s.checkpoints.save(s.student, *optimizer, state);
   }
 
   result.cache_bytes = cache.bytes();
   result.state = state;
+  if (dp) {
+    dp->check_same_parameters(s.student);  // every worker ends with rank 0's weights
+    result.communication_seconds = dp->communication_seconds();
+  }
+  if (!leader) {  // rank 0 writes the artifact
+    result.best = s.student;
+    return result;
+  }
   result.best = model::load(s.checkpoints.best_model());
   result.best.eval();
   return result;

@@ -16,6 +16,8 @@
 
 namespace llmc::distill {
 
+class DataParallel;
+
 struct TrainSetup {
   torch::jit::Module student;
   std::optional<torch::jit::Module> teacher;
@@ -28,6 +30,11 @@ struct TrainSetup {
   CheckpointDir checkpoints{""};
   util::Json fingerprint = util::Json::object();
   bool force = false;  // discard checkpoints of an earlier run
+  // Data-parallel training (docs/distill.md#several-processes): this worker trains on its slice
+  // of every global batch (batch_size x workers rows), gradients are averaged over the workers
+  // before each step, evaluation is shared and reduced, and only rank 0 writes checkpoints.
+  // Null: one process.
+  DataParallel* parallel = nullptr;
 };
 
 struct TrainResult {
@@ -38,10 +45,14 @@ struct TrainResult {
   int64_t teacher_forwards = 0;     // teacher batches run (the cache saves the rest)
   int64_t cached_batches = 0;       // batches whose teacher logits came from the cache
   int64_t cache_bytes = 0;
+  double communication_seconds = 0;  // data-parallel: time in collectives
   std::vector<std::string> warnings;
 };
 
 TrainResult train(TrainSetup setup);
+
+// Gradients are all-reduced in flat buffers of at most this many bytes (PyTorch DDP's default).
+inline constexpr int64_t kGradientBucketBytes = 25 << 20;
 
 // The logits of a model output: the tensor itself, the first tensor of a tuple, or the
 // "logits" entry of a dict.

@@ -79,7 +79,6 @@ struct Job {
 report::Report run(const Job& job, const recipe::CommonRecipe& common, const RunOptions& options);
 
 // model::error_summary, by the name distill's trainer calls it.
-using model::error_summary;
 
 // model::run_forward for the artifact a transformation made from `original_path`: a failure names the
 // user's model (not the staging file) and says that the transformation, not the inputs, broke it.

@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace llmc {
@@ -92,6 +93,19 @@ class InternalError : public Error {
  public:
   using Error::Error;
   ExitCode exit_code() const override { return ExitCode::internal; }
+};
+
+// A worker process of a multi-process run (`llmc distill --nproc N`) failed: the launcher
+// stopped the others and exits with the failed worker's own exit code (4 when it was killed by
+// a signal), having already shown the worker's own error.
+class WorkerFailure : public Error {
+ public:
+  WorkerFailure(std::string message, int worker_exit_code)
+      : Error(std::move(message)), code_(worker_exit_code) {}
+  ExitCode exit_code() const override { return static_cast<ExitCode>(code_); }
+
+ private:
+  int code_;
 };
 
 // Internal invariants only; never for user input.

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,13 +67,7 @@ ProcessResult run_process(const std::vector<std::string>& args) {
     if (pid == 0) {
       // The child, sharing the parent's memory until execve: system calls only. It dies with
       // the parent (even by SIGKILL), never an orphan still loading a model.
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
-      struct sigaction dfl {};
-      dfl.sa_handler = SIG_DFL;
-      ::sigaction(SIGINT, &dfl, nullptr);
-      ::sigaction(SIGTERM, &dfl, nullptr);
-      ::sigprocmask(SIG_SETMASK, &block.previous(), nullptr);
+      if (!prepare_child(parent, block.previous())) ::_exit(127);
       const int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
       if (in < 0 || ::dup2(in, STDIN_FILENO) < 0 || ::dup2(out_fds[1], STDOUT_FILENO) < 0 ||
           ::dup2(err_fds[1], STDERR_FILENO) < 0) {

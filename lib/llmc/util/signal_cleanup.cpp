@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -189,5 +190,16 @@ SignalBlock::SignalBlock() {
 }
 
 SignalBlock::~SignalBlock() { ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+
+bool prepare_child(pid_t parent, const sigset_t& mask) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) return false;
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  ::sigaction(SIGINT, &dfl, nullptr);
+  ::sigaction(SIGTERM, &dfl, nullptr);
+  ::sigprocmask(SIG_SETMASK, &mask, nullptr);
+  return true;
+}
 
 }  // namespace llmc::util

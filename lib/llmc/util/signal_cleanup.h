@@ -59,4 +59,10 @@ class SignalBlock {
   sigset_t previous_;
 };
 
+// In a child between fork and execve (async-signal-safe system calls only): it dies with the
+// parent, even by SIGKILL (false: the parent `parent` is already gone), and SIGINT, SIGTERM and
+// the signal mask (`mask`: SignalBlock::previous()) are back to what the parent had before it
+// installed its handler, so the child never runs the parent's cleanup.
+bool prepare_child(pid_t parent, const sigset_t& mask);
+
 }  // namespace llmc::util
