@@ -219,7 +219,7 @@ metrics::MetricSet sharded_metrics(DataParallel& dp, const data::InputSet& eval,
     std::vector<double> sums{0, 0};  // negative log-likelihood, tokens
     for (int64_t i : mine) {
       const auto& b = eval.batches[static_cast<size_t>(i)];
-      const auto [nll, tokens] = compare::next_token_nll(logits(b), b.labels);
+      const auto [nll, tokens] = metrics::next_token_nll(logits(b), b.labels);
       sums[0] += nll;
       sums[1] += static_cast<double>(tokens);
     }
