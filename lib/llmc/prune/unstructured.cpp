@@ -59,8 +59,13 @@ std::vector<LayerSparsity> prune_unstructured(const std::vector<model::NamedLaye
                                               const PruneOptions& o, double scale,
                                               const std::map<std::string, InputStats>& stats) {
   torch::NoGradGuard no_grad;
-  std::vector<at::Tensor> masks;
-  for (const auto& l : layers) masks.push_back(at::ones_like(weight_of(l), at::kFloat));
+  // Local and N:M masks are made and applied one layer at a time, so only one layer's mask and
+  // scores exist at once (all the masks together were as large as the pruned weights).
+  const auto apply = [&](size_t i, const at::Tensor& mask) {
+    at::Tensor w = weight_of(layers[i]);
+    w.mul_(mask.to(w.scalar_type()));
+  };
+  const auto fresh_mask = [&](size_t i) { return at::ones_like(weight_of(layers[i]), at::kFloat); };
 
   if (o.n > 0) {
     for (size_t i = 0; i < layers.size(); ++i) {
@@ -70,16 +75,17 @@ std::vector<LayerSparsity> prune_unstructured(const std::vector<model::NamedLaye
                                          "multiple of {}; it is {}",
                                          o.n, o.m, layers[i].name, o.m, w.dim() == 2 ? w.size(1) : 0));
       }
+      at::Tensor mask = fresh_mask(i);
       if (scale < 1.0) {
         // Gradual N:M: an unstructured step towards the pattern's sparsity first.
         const int64_t k = std::llround(scale * layer_target(layers[i].name, o) * static_cast<double>(w.size(1)));
-        drop_lowest_per_row(importance(layers[i], o, stats), masks[i], k);
-        continue;
+        drop_lowest_per_row(importance(layers[i], o, stats), mask, k);
+      } else {
+        const at::Tensor scores = importance(layers[i], o, stats).reshape({w.size(0) * w.size(1) / o.m, o.m});
+        at::Tensor m = mask.view({-1, o.m});
+        drop_lowest_per_row(scores, m, o.m - o.n);
       }
-      const at::Tensor scores = importance(layers[i], o, stats).reshape({w.size(0) * w.size(1) / o.m, o.m});
-      at::Tensor m = masks[i].reshape({-1, o.m});
-      drop_lowest_per_row(scores, m, o.m - o.n);
-      masks[i] = m.reshape(w.sizes());
+      apply(i, mask);
     }
   } else if (o.scope == Scope::global) {
     std::vector<at::Tensor> flat;
@@ -97,7 +103,7 @@ std::vector<LayerSparsity> prune_unstructured(const std::vector<model::NamedLaye
       int64_t offset = 0;
       for (size_t i = 0; i < layers.size(); ++i) {
         const int64_t n = flat[i].numel();
-        masks[i] = keep.narrow(0, offset, n).reshape(masks[i].sizes()).clone();
+        apply(i, keep.narrow(0, offset, n).reshape(weight_of(layers[i]).sizes()));
         offset += n;
       }
     }
@@ -105,22 +111,20 @@ std::vector<LayerSparsity> prune_unstructured(const std::vector<model::NamedLaye
     for (size_t i = 0; i < layers.size(); ++i) {
       const double target = scale * layer_target(layers[i].name, o);
       const at::Tensor scores = importance(layers[i], o, stats);
+      at::Tensor mask = fresh_mask(i);
       if (o.per_row() && scores.dim() == 2) {
-        drop_lowest_per_row(scores, masks[i], std::llround(target * static_cast<double>(scores.size(1))));
+        drop_lowest_per_row(scores, mask, std::llround(target * static_cast<double>(scores.size(1))));
       } else {
         const int64_t k = std::llround(target * static_cast<double>(scores.numel()));
-        at::Tensor m = masks[i].view({1, -1});
+        at::Tensor m = mask.view({1, -1});
         drop_lowest_per_row(scores.reshape({1, -1}), m, k);
       }
+      apply(i, mask);
     }
   }
 
   std::vector<LayerSparsity> out;
-  for (size_t i = 0; i < layers.size(); ++i) {
-    at::Tensor w = weight_of(layers[i]);
-    w.mul_(masks[i].to(w.scalar_type()));
-    out.push_back(measure_sparsity(layers[i], layer_target(layers[i].name, o)));
-  }
+  for (const auto& l : layers) out.push_back(measure_sparsity(l, layer_target(l.name, o)));
   return out;
 }
 
