@@ -16,7 +16,8 @@ const std::vector<CommandRow>& command_table() {
       {"distill", "distill",
        "knowledge distillation: train a student from a teacher's soft targets (or fine-tune it "
        "alone) through TorchScript, with per-epoch evaluation, checkpoints and --resume",
-       /*runs_models=*/true, /*resumable=*/true, /*data_parallel=*/true},
+       /*runs_models=*/true, /*resumable=*/true, /*takes_model_files=*/false,
+       /*data_parallel=*/true},
       {"export-onnx", "export_onnx",
        "TorchScript to ONNX in C++ (opset 13-17, dynamic axes), checked by onnx::checker and "
        "strict shape inference, verified against ONNX Runtime on several input shapes"},

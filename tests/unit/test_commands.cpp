@@ -59,3 +59,12 @@ TEST_CASE("the recipe reference: every table row has exactly the header's 4 cell
   CHECK(rows > 100);
   CHECK(with_pipe > 0);  // choices such as `blas|libtorch` are there, escaped
 }
+
+TEST_CASE("command_table(): only distill takes --nproc, only compare takes model files") {
+  for (const auto& row : llmc::command_table()) {
+    CAPTURE(row.name);
+    CHECK(row.data_parallel == (row.name == "distill"));
+    CHECK(row.takes_model_files == (row.name == "compare"));
+    CHECK(row.resumable == (row.name == "distill"));
+  }
+}
