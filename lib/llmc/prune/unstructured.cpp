@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "llmc/prune/lowest_k.h"
 #include "llmc/util/error.h"
 
 namespace llmc::prune {
@@ -27,13 +28,6 @@ at::Tensor importance(const model::NamedLayer& l, const PruneOptions& o,
   return w * it->second.norm().to(at::kFloat).unsqueeze(0);
 }
 
-// Zeroes the `k` lowest entries of each row of `scores` in `mask` (rows = dim 0 of a 2-D view).
-void drop_lowest_per_row(const at::Tensor& scores, at::Tensor& mask, int64_t k) {
-  if (k <= 0) return;
-  const auto idx = std::get<1>(at::topk(scores, k, 1, /*largest=*/false, /*sorted=*/false));
-  mask.scatter_(1, idx, 0.0);
-}
-
 }  // namespace
 
 double layer_target(const std::string& name, const PruneOptions& o) {
@@ -50,7 +44,9 @@ LayerSparsity measure_sparsity(const model::NamedLayer& layer, double target) {
   s.name = layer.name;
   s.shape = w.sizes().vec();
   s.numel = w.numel();
-  s.zeros = w.eq(0).sum().item<int64_t>();
+  // count_nonzero reduces in place; eq(0).sum() made a bool and an int64 copy of the weight
+  // (196 MiB for a 32 000 x 768 output layer).
+  s.zeros = s.numel - at::count_nonzero(w).item<int64_t>();
   s.target = target;
   return s;
 }
@@ -59,13 +55,13 @@ std::vector<LayerSparsity> prune_unstructured(const std::vector<model::NamedLaye
                                               const PruneOptions& o, double scale,
                                               const std::map<std::string, InputStats>& stats) {
   torch::NoGradGuard no_grad;
-  // Local and N:M masks are made and applied one layer at a time, so only one layer's mask and
-  // scores exist at once (all the masks together were as large as the pruned weights).
-  const auto apply = [&](size_t i, const at::Tensor& mask) {
-    at::Tensor w = weight_of(layers[i]);
-    w.mul_(mask.to(w.scalar_type()));
+  // Local and N:M masks are made and applied one layer at a time, so only one layer's scores
+  // and mask exist at once; the global threshold is found over scores computed a layer at a
+  // time (prune/lowest_k.h: no sort, no copy of all the scores).
+  const auto apply = [&](size_t i, const at::Tensor& drop) {
+    weight_of(layers[i]).masked_fill_(drop, 0);
   };
-  const auto fresh_mask = [&](size_t i) { return at::ones_like(weight_of(layers[i]), at::kFloat); };
+  const auto fresh_mask = [&](size_t i) { return at::zeros(weight_of(layers[i]).sizes(), at::kBool); };
 
   if (o.n > 0) {
     for (size_t i = 0; i < layers.size(); ++i) {
@@ -75,51 +71,43 @@ std::vector<LayerSparsity> prune_unstructured(const std::vector<model::NamedLaye
                                          "multiple of {}; it is {}",
                                          o.n, o.m, layers[i].name, o.m, w.dim() == 2 ? w.size(1) : 0));
       }
-      at::Tensor mask = fresh_mask(i);
+      at::Tensor drop = fresh_mask(i);
       if (scale < 1.0) {
         // Gradual N:M: an unstructured step towards the pattern's sparsity first.
         const int64_t k = std::llround(scale * layer_target(layers[i].name, o) * static_cast<double>(w.size(1)));
-        drop_lowest_per_row(importance(layers[i], o, stats), mask, k);
+        mark_lowest_per_row(importance(layers[i], o, stats), k, drop);
       } else {
         const at::Tensor scores = importance(layers[i], o, stats).reshape({w.size(0) * w.size(1) / o.m, o.m});
-        at::Tensor m = mask.view({-1, o.m});
-        drop_lowest_per_row(scores, m, o.m - o.n);
+        at::Tensor groups = drop.view({-1, o.m});
+        mark_lowest_per_row(scores, o.m - o.n, groups);
       }
-      apply(i, mask);
+      apply(i, drop);
     }
   } else if (o.scope == Scope::global) {
-    std::vector<at::Tensor> flat;
     int64_t total = 0;
-    for (const auto& l : layers) {
-      flat.push_back(importance(l, o, stats).flatten());
-      total += flat.back().numel();
-    }
+    for (const auto& l : layers) total += weight_of(l).numel();
     const int64_t k = std::llround(scale * o.sparsity * static_cast<double>(total));
     if (k > 0) {
-      const at::Tensor all = at::cat(flat);
-      const auto idx = std::get<1>(at::topk(all, k, 0, /*largest=*/false, /*sorted=*/false));
-      at::Tensor keep = at::ones({total}, at::kFloat);
-      keep.index_fill_(0, idx, 0.0);
-      int64_t offset = 0;
+      const auto score = [&](int64_t i) { return importance(layers[i], o, stats); };
+      LowestK t = lowest_k(static_cast<int64_t>(layers.size()), score, k);
       for (size_t i = 0; i < layers.size(); ++i) {
-        const int64_t n = flat[i].numel();
-        apply(i, keep.narrow(0, offset, n).reshape(weight_of(layers[i]).sizes()));
-        offset += n;
+        at::Tensor drop = fresh_mask(i);
+        mark_lowest(score(static_cast<int64_t>(i)), t, drop);
+        apply(i, drop);
       }
     }
   } else {
     for (size_t i = 0; i < layers.size(); ++i) {
       const double target = scale * layer_target(layers[i].name, o);
       const at::Tensor scores = importance(layers[i], o, stats);
-      at::Tensor mask = fresh_mask(i);
+      at::Tensor drop = fresh_mask(i);
       if (o.per_row() && scores.dim() == 2) {
-        drop_lowest_per_row(scores, mask, std::llround(target * static_cast<double>(scores.size(1))));
-      } else {
-        const int64_t k = std::llround(target * static_cast<double>(scores.numel()));
-        at::Tensor m = mask.view({1, -1});
-        drop_lowest_per_row(scores.reshape({1, -1}), m, k);
+        mark_lowest_per_row(scores, std::llround(target * static_cast<double>(scores.size(1))), drop);
+      } else if (const int64_t k = std::llround(target * static_cast<double>(scores.numel())); k > 0) {
+        LowestK t = lowest_k(1, [&](int64_t) { return scores; }, k);
+        mark_lowest(scores, t, drop);
       }
-      apply(i, mask);
+      apply(i, drop);
     }
   }
 

@@ -80,6 +80,27 @@ class LargeBlocks {
     return true;
   }
 
+  size_t cached_bytes() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return cached_bytes_;
+  }
+
+  // Frees every cached block; returns their bytes.
+  size_t release() {
+    std::multimap<size_t, void*> blocks;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      blocks.swap(free_);
+      cached_bytes_ = 0;
+    }
+    size_t bytes = 0;
+    for (const auto& [size, p] : blocks) {
+      bytes += size;
+      std::free(p);
+    }
+    return bytes;
+  }
+
  private:
   std::mutex mutex_;
   std::unordered_map<void*, size_t> live_;
@@ -194,5 +215,13 @@ std::string install_huge_page_allocator() {
 }
 
 std::string huge_pages_status() { return g_status; }
+
+size_t cached_memory_bytes() { return large_blocks().cached_bytes(); }
+
+size_t release_cached_memory() {
+  const size_t bytes = large_blocks().release();
+  malloc_trim(0);
+  return bytes;
+}
 
 }  // namespace llmc::util

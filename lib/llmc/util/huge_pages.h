@@ -35,4 +35,13 @@ std::string install_huge_page_allocator();
 // install_huge_page_allocator() ran.
 std::string huge_pages_status();
 
+// Gives the freed memory kept for reuse back to the system: the allocator's cached large blocks
+// (up to 1 GiB) and malloc's free heap (malloc_trim). The job runner calls it between phases
+// whose tensors differ (a transform's temporaries, then two reloaded models), so that one
+// phase's leftovers do not add to the next one's peak. Returns the cached blocks' bytes.
+size_t release_cached_memory();
+
+// Bytes of freed large blocks the allocator keeps for reuse now (part of the resident memory).
+size_t cached_memory_bytes();
+
 }  // namespace llmc::util
