@@ -102,15 +102,19 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   const std::string artifact_path = s.out.file("model.pt");
   model::save(t.artifact, artifact_path);
   t.artifact = torch::jit::Module();
+  const std::string original_path = t.reference_path.empty() ? common.model : t.reference_path;
+  std::string reference_file = original_path;
+  const bool transform_made_reference = t.reference.has_value();
+  if (transform_made_reference) {
+    // Written for the memory probe, and reloaded from it below like the artifact, so that
+    // nothing of the transform (its copies, the graphs it rewrote) stays in memory beside them.
+    reference_file = s.out.file(".reference.pt");
+    model::save(*t.reference, reference_file);
+    t.reference.reset();
+  }
   // The transform's freed temporaries go back to the system before two models are reloaded.
   util::release_cached_memory();
   log_memory("saving the artifact");
-  const std::string original_path = t.reference_path.empty() ? common.model : t.reference_path;
-  std::string reference_file = original_path;
-  if (t.reference) {
-    reference_file = s.out.file(".reference.pt");
-    model::save(*t.reference, reference_file);
-  }
   // Peak memory of each model in its own process (before this one loads the artifact).
   std::string note;
   const int probe_threads = static_cast<int>(common.threads);
@@ -124,15 +128,15 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
     r.result.memory = bench::measure_model_memory(artifact_path, inputs.latency, probe_threads,
                                                   s.pool, t.quantized_engine, note);
   }
-  if (t.reference) std::filesystem::remove(reference_file);
   log_memory("measuring memory");
 
   torch::jit::Module artifact = model::load(artifact_path);
-  const bool transform_made_reference = t.reference.has_value();
-  torch::jit::Module reference =
-      transform_made_reference ? *t.reference : model::load(original_path);
-  t.reference.reset();
-  if (!transform_made_reference) reference.eval();
+  torch::jit::Module reference = model::load(reference_file);
+  if (transform_made_reference) {
+    std::filesystem::remove(reference_file);
+  } else {
+    reference.eval();
+  }
   log_memory("reloading artifact and reference");
 
   describe_file(r.original, original_path, original_path);
