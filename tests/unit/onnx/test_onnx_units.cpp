@@ -125,6 +125,25 @@ TEST_CASE("lower: sizes on dynamic axes are computed in the graph, fixed ones ar
   CHECK(llmc::onnx::validate(lowered.model).checker == "passed");
 }
 
+TEST_CASE("lower: rsqrt is written as 1 / Sqrt, the spelling ONNX Runtime's RMSNorm fusion matches") {
+  // LLaMA's RMSNorm, x * rsqrt(mean(x^2) + eps) * w: SimplifiedLayerNormFusion looks for Pow,
+  // ReduceMean, Add, Sqrt, Div, Mul (tests/bench/ort_fusions.cjs shows it firing).
+  auto g = parse(R"IR(
+graph(%x : Tensor):
+  %0 : Tensor = aten::rsqrt(%x)
+  return (%0)
+)IR");
+  const auto ann = llmc::onnx::annotate(*g, {at::rand({2, 3}) + 1}, {at::rand({4, 3}) + 1}, "m.pt");
+  llmc::onnx::PreparedGraph prepared;
+  prepared.graph = g;
+  prepared.input_names = {"x"};
+  auto lowered = llmc::onnx::lower_graph(prepared, ann, llmc::onnx::ExportOptions{}, "m.pt");
+  CHECK(lowered.op_histogram.at("Sqrt") == 1);
+  CHECK(lowered.op_histogram.at("Div") == 1);
+  CHECK(lowered.op_histogram.count("Reciprocal") == 0);
+  CHECK(llmc::onnx::validate(lowered.model).checker == "passed");
+}
+
 TEST_CASE("lower: every op without a lowering is listed at once") {
   auto g = parse(R"IR(
 graph(%x : Tensor):

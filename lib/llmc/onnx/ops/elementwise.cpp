@@ -166,8 +166,12 @@ void register_elementwise(Registry& r) {
   unary(r, "aten::floor", "Floor");
   unary(r, "aten::ceil", "Ceil");
   unary(r, "aten::sign", "Sign");
+  // 1 / sqrt(x) as a division, the way torch.onnx.export writes it: ONNX Runtime's RMSNorm fusion
+  // (SimplifiedLayerNormFusion: Pow, ReduceMean, Add, Sqrt, Div, Mul) matches that spelling and
+  // not Reciprocal, and leaves LLaMA's RMSNorm as six kernels otherwise.
   r.add("aten::rsqrt", [](LowerContext& c, const Node* n) {
-    c.emit(n, "Reciprocal", {c.b.node1("Sqrt", {c.in_as(n->input(0), c.dtype(n->output()))})});
+    const auto t = c.dtype(n->output());
+    c.emit(n, "Div", {c.b.scalar(1.0, t), c.b.node1("Sqrt", {c.in_as(n->input(0), t)})});
   });
   r.add("aten::square", [](LowerContext& c, const Node* n) {
     const std::string x = c.in_as(n->input(0), c.dtype(n->output()));
