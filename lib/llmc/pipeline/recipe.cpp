@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "llmc/recipe/parse.h"
+#include "llmc/util/error.h"
 #include "llmc/util/excerpt.h"
 
 namespace llmc::pipeline {
@@ -16,14 +17,51 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The subcommands a stage may run, in the order of command_table(), and what each makes.
-const std::vector<std::pair<std::string, ArtifactKind>>& stage_commands() {
-  static const std::vector<std::pair<std::string, ArtifactKind>> table = {
-      {"eval-freeze", ArtifactKind::torchscript}, {"quantize", ArtifactKind::torchscript},
-      {"prune", ArtifactKind::torchscript},       {"distill", ArtifactKind::torchscript},
-      {"export-onnx", ArtifactKind::onnx},
+// The subcommands a stage may run, in the order of command_table(): what each makes and whether
+// it needs its input's modules and parameters (quantize, prune and distill rewrite or train
+// Linear layers; a frozen model has them inlined as constants).
+struct StageCommand {
+  std::string name;
+  ArtifactKind makes;
+  bool needs_modules;
+};
+
+const std::vector<StageCommand>& stage_commands() {
+  static const std::vector<StageCommand> table = {
+      {"eval-freeze", ArtifactKind::frozen_torchscript, false},
+      {"quantize", ArtifactKind::torchscript, true},
+      {"prune", ArtifactKind::torchscript, true},
+      {"distill", ArtifactKind::torchscript, true},
+      {"export-onnx", ArtifactKind::onnx, false},
   };
   return table;
+}
+
+const StageCommand& stage_command(const std::string& name) {
+  for (const auto& c : stage_commands()) {
+    if (c.name == name) return c;
+  }
+  LLMC_ASSERT(false, "not a stage command: " + name);
+  return stage_commands().front();
+}
+
+// Why `stage` cannot read the artifact of `before`, or "" when it can.
+std::string chaining_problem(const StageHead& stage, const StageHead& before) {
+  const ArtifactKind made = stage_command(before.command).makes;
+  if (made == ArtifactKind::onnx) {
+    return fmt::format("stage \"{}\" ({}) needs a TorchScript model, but stage \"{}\" before it "
+                       "makes an ONNX file; put export-onnx last or give this stage its own "
+                       "model:",
+                       stage.name, stage.command, before.name);
+  }
+  if (made == ArtifactKind::frozen_torchscript && stage_command(stage.command).needs_modules) {
+    return fmt::format("stage \"{}\" ({}) needs the model's modules and parameters, but stage "
+                       "\"{}\" before it freezes them (eval-freeze inlines them as constants); "
+                       "put eval-freeze after it (e.g. quantize, eval-freeze, export-onnx) or "
+                       "give this stage its own model:",
+                       stage.name, stage.command, before.name);
+  }
+  return "";
 }
 
 // The keys of a stage that are not its subcommand's options.
@@ -33,13 +71,12 @@ constexpr const char* kHeadKeys[] = {"name", "command", "model", "on_gate_failur
 recipe::Section<PipelineRecipe> top_schema() {
   recipe::Section<PipelineRecipe> s;
   s.inline_section(&PipelineRecipe::common, recipe::common_schema());
-  for (const auto& [command, kind] : stage_commands()) {
-    (void)kind;
-    const CommandRow* row = find_command_row(command);
+  for (const auto& command : stage_commands()) {
+    const CommandRow* row = find_command_row(command.name);
     s.hint(std::string(row->section),
            fmt::format("a pipeline's subcommand options go in a stage: `stages: [{{name: ..., "
                        "command: {}, <its options>}}]`",
-                       command));
+                       command.name));
   }
   s.hint("compare", "`llmc run` compares the original and every stage's artifact itself; its "
                     "report.html is the comparison");
@@ -48,10 +85,7 @@ recipe::Section<PipelineRecipe> top_schema() {
 
 recipe::Section<StageHead> head_schema() {
   std::vector<std::pair<std::string, std::string>> commands;
-  for (const auto& [command, kind] : stage_commands()) {
-    (void)kind;
-    commands.emplace_back(command, command);
-  }
+  for (const auto& command : stage_commands()) commands.emplace_back(command.name, command.name);
   recipe::Section<StageHead> s;
   s.text("name", &StageHead::name,
          "the stage's id, unique in the pipeline ([A-Za-z0-9._-], not `compare`): its output "
@@ -126,8 +160,8 @@ void check_stage(const PipelineRecipe& p, Stage& stage, recipe::Context& ctx) {
 }  // namespace
 
 const ArtifactKind* stage_artifact_kind(const std::string& command) {
-  for (const auto& [name, kind] : stage_commands()) {
-    if (name == command) return &kind;
+  for (const auto& c : stage_commands()) {
+    if (c.name == command) return &c.makes;
   }
   return nullptr;
 }
@@ -254,15 +288,11 @@ PipelineRecipe parse_pipeline_document(const std::string& name, YAML::Node root,
     } else {
       names[stage.head.name] = i;
     }
-    // Chaining: an ONNX file cannot feed a stage that reads TorchScript (every stage does).
+    // Chaining: can this stage read the artifact of the stage before it?
     if (stage.head.model.empty() && i > 0 && !p.stages.empty() &&
-        p.stages.back().index == i - 1 &&
-        *stage_artifact_kind(p.stages.back().head.command) == ArtifactKind::onnx) {
-      ctx.error(item, key,
-                fmt::format("stage \"{}\" ({}) needs a TorchScript model, but stage \"{}\" before "
-                            "it makes an ONNX file; put export-onnx last or give this stage its "
-                            "own model:",
-                            stage.head.name, stage.head.command, p.stages.back().head.name));
+        p.stages.back().index == i - 1) {
+      const std::string problem = chaining_problem(stage.head, p.stages.back().head);
+      if (!problem.empty()) ctx.error(item, key, problem);
     }
     stage.command = find_command(stage.head.command);
     stage.document = YAML::Node(YAML::NodeType::Map);

@@ -3,8 +3,8 @@
 // each one subcommand with its own options:
 //
 //   stages:
-//     - {name: frozen, command: eval-freeze}
 //     - {name: int8, command: quantize, scheme: dynamic-int8, gates: {min_cosine: 0.99}}
+//     - {name: frozen, command: eval-freeze}
 //     - {name: onnx, command: export-onnx, opset: 17}
 //
 // A stage's keys are name, command, model, gates and on_gate_failure; every other key is an
@@ -12,7 +12,8 @@
 // subcommand's own schema, from a recipe made of the shared keys, the stage's model (by default
 // the artifact of the stage before it), its output directory OUT/<name>, its gates and its
 // section: so a stage runs exactly what `llmc <command>` would run with that recipe. The
-// chaining rules (unique names, an ONNX artifact feeds no TorchScript stage) are checked here,
+// chaining rules (unique names, an ONNX artifact feeds no stage, a frozen one no stage that
+// needs modules: quantize, prune, distill) are checked here,
 // before anything runs. docs/pipelines.md.
 #pragma once
 
@@ -30,8 +31,9 @@ namespace llmc::pipeline {
 
 enum class OnGateFailure { stop, carry_on };
 
-// The kind of file a stage's artifact is.
-enum class ArtifactKind { torchscript, onnx };
+// The kind of file a stage's artifact is (frozen_torchscript: eval-freeze's, whose modules and
+// parameters are inlined as constants).
+enum class ArtifactKind { torchscript, frozen_torchscript, onnx };
 
 // The subcommands a stage may run and the artifact each makes; nullptr when `command` is none.
 const ArtifactKind* stage_artifact_kind(const std::string& command);

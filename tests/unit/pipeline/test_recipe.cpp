@@ -34,7 +34,7 @@ TEST_CASE("pipeline recipe: stages, their commands and options, chained models")
       "p.yaml", kHead +
                     "gates: {min_cosine: 0.9}\n"
                     "stages:\n"
-                    "  - {name: frozen, command: eval-freeze}\n"
+                    "  - {name: frozen, command: prune, sparsity: 0.5}\n"
                     "  - name: int8\n    command: quantize\n    scheme: dynamic-int8\n"
                     "    gates: {min_cosine: 0.99}\n    on_gate_failure: continue\n"
                     "  - {name: onnx, command: export-onnx, opset: 17}\n");
@@ -42,7 +42,7 @@ TEST_CASE("pipeline recipe: stages, their commands and options, chained models")
   REQUIRE(p.stages.size() == 3);
   CHECK(p.common.gates.min_cosine == 0.9);
   CHECK(p.stages[0].head.name == "frozen");
-  CHECK(p.stages[0].command->name() == "eval-freeze");
+  CHECK(p.stages[0].command->name() == "prune");
   CHECK(p.stages[1].head.on_gate_failure == llmc::pipeline::OnGateFailure::carry_on);
   CHECK(p.stages[0].head.on_gate_failure == llmc::pipeline::OnGateFailure::stop);
   CHECK(p.stages[1].head.model.empty());  // the artifact of the stage before
@@ -89,7 +89,7 @@ TEST_CASE("pipeline recipe: a stage's own model, data files per stage") {
 TEST_CASE("pipeline recipe: errors name the stage, the key and the line") {
   llmc::test::TempDir dir;
   dir.write("m.pt", "x");
-  const std::string s = kHead + "stages:\n  - {name: frozen, command: eval-freeze}\n";
+  const std::string s = kHead + "stages:\n  - {name: frozen, command: quantize}\n";
   SUBCASE("a bad key in stage 2: the subcommand's schema, at its line") {
     const auto e = errors_of(
         dir.write("p.yaml", s + "  - name: int8\n    command: quantize\n    shceme: dynamic-int8\n"));
@@ -128,6 +128,17 @@ TEST_CASE("pipeline recipe: errors name the stage, the key and the line") {
         "p.yaml", s + "  - {name: onnx, command: export-onnx}\n  - {name: q, command: quantize}\n"));
     CHECK(has(e, "p.yaml:9:5: stages[2]: stage \"q\" (quantize) needs a TorchScript model, but "
                  "stage \"onnx\" before it makes an ONNX file"));
+  }
+  SUBCASE("a stage that needs modules after eval-freeze") {
+    const auto e = errors_of(dir.write(
+        "p.yaml", s + "  - {name: ef, command: eval-freeze}\n  - {name: p, command: prune}\n"));
+    CHECK(has(e, "p.yaml:9:5: stages[2]: stage \"p\" (prune) needs the model's modules and "
+                 "parameters, but stage \"ef\" before it freezes them"));
+    // export-onnx reads a frozen model; a stage with its own model is not chained.
+    CHECK(errors_of(dir.write("p.yaml", s + "  - {name: ef, command: eval-freeze}\n"
+                                            "  - {name: o, command: export-onnx}\n"
+                                            "  - {name: q, command: quantize, model: m.pt}\n")) ==
+          "");
   }
   SUBCASE("no stages, a subcommand section at the top") {
     CHECK(has(errors_of(dir.write("p.yaml", kHead)), "missing required key \"stages\""));
