@@ -136,4 +136,11 @@ TEST_CASE("run: validate refuses a bad key in stage 2 before anything runs") {
   CHECK(r.code == 2);
   CHECK(has(r.err, "stages[1].shceme"));
   CHECK_FALSE(fs::exists(dir.path() / "out"));
+  // An existing directory that is not a pipeline's output is not written into without --force.
+  dir.write("p.yaml", pipeline_recipe(""));
+  dir.write("out/mine.txt", "the user's");
+  const auto existing = run_llmc({"run", "p.yaml"}, dir.path().string());
+  CHECK(existing.code == 2);
+  CHECK(has(existing.err, "output directory out already exists and is not a `llmc run` output"));
+  CHECK_FALSE(fs::exists(dir.path() / "out/pruned"));
 }
