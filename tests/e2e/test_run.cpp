@@ -92,6 +92,9 @@ TEST_CASE("run: prune -> int8 -> onnx, then all cached, then a changed option") 
   CHECK(has(again.err, "stage 1/3 pruned: cached"));
   report = read_json((out / "report.json").string());
   CHECK(statuses(report) == "pruned=cached int8=cached onnx=cached");
+  CHECK(report.at("details").at("comparison_cached").as_bool());
+  CHECK(report.at("models").size() == 4);
+  CHECK(has(again.err, "comparison: cached"));
 
   // One quantize option changed: quantize and the export after it run again.
   const auto changed = run_llmc({"run", "p.yaml", "--set", "stages[1].per_channel=true"},
@@ -100,6 +103,7 @@ TEST_CASE("run: prune -> int8 -> onnx, then all cached, then a changed option") 
   REQUIRE(changed.code == 0);
   report = read_json((out / "report.json").string());
   CHECK(statuses(report) == "pruned=cached int8=ran onnx=ran");
+  CHECK_FALSE(report.at("details").at("comparison_cached").as_bool());
 
   // --rerun names a stage of the pipeline.
   const auto bad = run_llmc({"run", "p.yaml", "--rerun", "nope"}, dir.path().string());

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <optional>
 #include <set>
 
@@ -159,9 +161,10 @@ util::Json stage_record(const Stage& stage, const StageOutcome& o, const report:
 }
 
 // The comparison: the original and every stage's artifact, in OUT/compare, through
-// `llmc compare`'s own recipe parser and run.
+// `llmc compare`'s own recipe parser and run; reused, as a stage is, when its recipe, every
+// model and data file and llmc are unchanged (`cached` says so) and `rerun_all` is not set.
 report::Report run_comparison(const PipelineRecipe& p, const std::vector<StageOutcome>& outcomes,
-                              const RunRequest& request) {
+                              const RunRequest& request, bool rerun_all, bool& cached) {
   YAML::Node doc(YAML::NodeType::Map);
   for (const auto& kv : p.shared) {
     const std::string k = kv.first.Scalar();
@@ -185,12 +188,44 @@ report::Report run_comparison(const PipelineRecipe& p, const std::vector<StageOu
         distill ? (fs::path(outcomes[i].dir) / "report.json").string() : "");
   }
   doc["compare"]["models"] = models;
+
+  StageKeyInput key{"compare", canonical_json(doc).dump(), util::sha256_file_hex(p.common.model),
+                    {}, LLMC_VERSION};
+  for (const auto& o : outcomes) {
+    if (!o.artifact.empty()) key.data_sha256.push_back(o.record.at("artifact_sha256").as_string());
+  }
+  for (const auto& f : p.common.input_paths) {
+    if (f != p.common.model) key.data_sha256.push_back(sha256_path(f));
+  }
+  const std::string cache_key = stage_key(key);
+  const auto record = read_stage_record(out);
+  cached = !rerun_all && record && record_reusable(*record, cache_key, out);
+  if (cached) {
+    log::info("comparison: cached");
+    const std::string path = (fs::path(out) / "report.json").string();
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+      return report::from_json(util::parse_json(text.str()), path);
+    } catch (const std::exception& e) {
+      log::warn("comparison: the cached report cannot be read back ({}); measuring again",
+                e.what());
+      cached = false;
+    }
+  }
   RunRequest q;
   q.options = request.options;
   std::error_code ec;
   q.options.force = fs::exists(out, ec);  // the pipeline's own (its directory was checked)
   log::info("comparing the original and {} stage artifacts", models.size() - 1);
-  return find_command("compare")->run_document(p.path, doc, {}, q);
+  report::Report r = find_command("compare")->run_document(p.path, doc, {}, q);
+  util::Json rec = util::Json::object();
+  rec["key"] = cache_key;
+  rec["artifact_file"] = "report.json";
+  rec["artifact_sha256"] = util::sha256_file_hex((fs::path(out) / "report.json").string());
+  write_stage_record(out, rec);
+  return r;
 }
 
 std::string stage_label(const PipelineRecipe& p, const Stage& s) {
@@ -301,8 +336,13 @@ report::Report run_pipeline(const PipelineRecipe& p, const RunRequest& request) 
     previous_artifact = o.artifact;
   }
 
-  report::Report r = run_comparison(p, outcomes, request);
+  bool comparison_cached = false;
+  report::Report r = run_comparison(p, outcomes, request, rerun_all, comparison_cached);
   r.command = "run";
+  if (comparison_cached) {  // the provenance is this run's
+    r.provenance.started_at = report::utc_now_iso8601();
+    r.provenance.command_line = options.command_line;
+  }
   r.gates.clear();
   // Each stage's gates, then the final artifact's against the recipe's model.
   std::string last_passing;
@@ -381,6 +421,7 @@ report::Report run_pipeline(const PipelineRecipe& p, const RunRequest& request) 
   r.details["final_artifact"] = final_outcome.artifact.empty() ? util::Json(nullptr)
                                                                : util::Json(final_outcome.artifact);
   r.details["comparison"] = (fs::path("compare") / "report.json").string();
+  r.details["comparison_cached"] = comparison_cached;
 
   // The pipeline's reports, beside its stages' directories.
   report::Report for_markdown = r;
