@@ -424,8 +424,23 @@ report::Report run_pipeline(const PipelineRecipe& p, const RunRequest& request) 
   r.details["comparison_cached"] = comparison_cached;
 
   // The pipeline's reports, beside its stages' directories.
+  // report.md: the stages in a table that reads (full hashes and data files are in report.json).
   report::Report for_markdown = r;
   for_markdown.details.as_object().erase("stage_reports");
+  util::Json compact = util::Json::array();
+  for (const auto& row : rows.as_array()) {
+    util::Json c = util::Json::object();
+    for (const char* key : {"name", "command", "status"}) c[key] = row.at(key);
+    c["seconds"] = fmt::format("{:.2f}", row.at("seconds").as_double());
+    const util::Json* artifact = row.find("artifact");
+    c["artifact"] = artifact != nullptr ? *artifact : util::Json("–");
+    for (const char* key : {"artifact_sha256", "cache_key"}) {
+      const util::Json* v = row.find(key);
+      c[key] = v != nullptr ? util::Json(v->as_string().substr(0, 12)) : util::Json("–");
+    }
+    compact.push_back(c);
+  }
+  for_markdown.details["stages"] = compact;
   std::string md = report::to_markdown(for_markdown);
   md += "\n## Stage reports\n";
   for (const auto& stage : p.stages) {
