@@ -129,6 +129,28 @@ TEST_CASE("run: a failing stage gate stops the pipeline and names the last passi
   CHECK(report.at("models").size() == 3);  // original, pruned, int8
 }
 
+TEST_CASE("run: on_gate_failure continue carries on; the final gates fail the run too") {
+  llmc::test::TempDir dir;
+  std::string recipe = pipeline_recipe(", gates: {max_abs_diff: 0}, on_gate_failure: continue");
+  recipe = recipe.substr(0, recipe.find("  - name: onnx"));  // two stages
+  const std::string gates = "gates: {min_cosine: 0.9}";
+  recipe.replace(recipe.find(gates), gates.size(), "gates: {max_abs_diff: 0}");
+  dir.write("p.yaml", recipe);
+  const auto r = run_llmc({"run", "p.yaml"}, dir.path().string());
+  INFO(r.err);
+  CHECK(r.code == 1);
+  CHECK(has(r.err, "stage 2/2 int8: gate failed (max_abs_diff); on_gate_failure: continue"));
+  const auto report = read_json((dir.path() / "out/report.json").string());
+  CHECK(statuses(report) == "pruned=ran int8=failed-gate");
+  bool final_failed = false;
+  for (const auto& g : report.at("gates").as_array()) {
+    final_failed = final_failed || (g.at("name").as_string() == "final (int8): max_abs_diff" &&
+                                    !g.at("passed").as_bool());
+  }
+  CHECK(final_failed);
+  CHECK(report.at("details").at("last_passing_artifact").as_string() == "out/pruned/model.pt");
+}
+
 TEST_CASE("run: validate refuses a bad key in stage 2 before anything runs") {
   llmc::test::TempDir dir;
   dir.write("p.yaml", pipeline_recipe(", engine: onednn, shceme: x"));
