@@ -232,44 +232,43 @@ std::string stage_label(const PipelineRecipe& p, const Stage& s) {
   return fmt::format("stage {}/{} {}", s.index + 1, p.stages.size(), s.head.name);
 }
 
-}  // namespace
+// --rerun: the stages named (checked against the pipeline) or all.
+struct Rerun {
+  bool all = false;
+  std::set<std::string> names;
+};
 
-report::Report run_pipeline(const PipelineRecipe& p, const RunRequest& request) {
-  const auto& options = request.options;
-  bool rerun_all = false;
-  std::set<std::string> rerun;
-  for (const auto& name : request.rerun) {
+Rerun parse_rerun(const PipelineRecipe& p, const std::vector<std::string>& names) {
+  Rerun out;
+  for (const auto& name : names) {
     if (name == "all") {
-      rerun_all = true;
+      out.all = true;
       continue;
     }
     bool found = false;
-    std::string names;
+    std::string known;
     for (const auto& s : p.stages) {
       found = found || s.head.name == name;
-      names += (names.empty() ? "" : ", ") + s.head.name;
+      known += (known.empty() ? "" : ", ") + s.head.name;
     }
     if (!found) {
       throw UsageError(fmt::format("--rerun {}: the pipeline has no stage of that name (its "
                                    "stages: {}; or --rerun all)",
-                                   name, names));
+                                   name, known));
     }
-    rerun.insert(name);
+    out.names.insert(name);
   }
+  return out;
+}
 
-  // One pipeline at a time on an output directory.
-  {
-    std::error_code ec;
-    const fs::path parent = fs::path(p.common.output).parent_path();
-    if (!parent.empty()) fs::create_directories(parent, ec);
-  }
-  util::OutputLock lock(p.common.output);
-  prepare_output(p, options);
-
-  std::vector<StageOutcome> outcomes(p.stages.size());
+// Runs the stages in order, each from the cache when it can; returns the name of the stage whose
+// failed gate stopped the pipeline ("" when none did).
+std::string run_stages(const PipelineRecipe& p, const RunRequest& request, const Rerun& rerun,
+                       std::vector<StageOutcome>& outcomes) {
+  const auto& options = request.options;
+  std::string stopped_by;
   std::string previous_artifact = p.common.model;
   bool upstream_ran = false;
-  std::string stopped_by;  // the stage whose failed gate stopped the pipeline
   for (const auto& stage : p.stages) {
     auto& o = outcomes[stage.index];
     o.dir = (fs::path(p.common.output) / stage.head.name).string();
@@ -289,7 +288,7 @@ report::Report run_pipeline(const PipelineRecipe& p, const RunRequest& request) 
     }
     o.key = stage_key(key);
     const auto record = read_stage_record(o.dir);
-    const bool forced = rerun_all || rerun.count(stage.head.name) > 0 || upstream_ran;
+    const bool forced = rerun.all || rerun.names.count(stage.head.name) > 0 || upstream_ran;
     if (!forced && record && record_reusable(*record, o.key, o.dir)) {
       o.cached = true;
       o.record = *record;
@@ -336,8 +335,65 @@ report::Report run_pipeline(const PipelineRecipe& p, const RunRequest& request) 
     previous_artifact = o.artifact;
   }
 
+  return stopped_by;
+}
+
+// OUT/report.json, report.md (with a short stages table and each stage's summary) and
+// report.html.
+void write_reports(const PipelineRecipe& p, const report::Report& r) {
+  const util::Json& rows = r.details.at("stages");
+  const util::Json& stage_reports = r.details.at("stage_reports");
+  // report.md: the stages in a table that reads (full hashes and data files are in report.json).
+  report::Report for_markdown = r;
+  for_markdown.details.as_object().erase("stage_reports");
+  util::Json compact = util::Json::array();
+  for (const auto& row : rows.as_array()) {
+    util::Json c = util::Json::object();
+    for (const char* key : {"name", "command", "status"}) c[key] = row.at(key);
+    c["seconds"] = fmt::format("{:.2f}", row.at("seconds").as_double());
+    const util::Json* artifact = row.find("artifact");
+    c["artifact"] = artifact != nullptr ? *artifact : util::Json("–");
+    for (const char* key : {"artifact_sha256", "cache_key"}) {
+      const util::Json* v = row.find(key);
+      c[key] = v != nullptr ? util::Json(v->as_string().substr(0, 12)) : util::Json("–");
+    }
+    compact.push_back(c);
+  }
+  for_markdown.details["stages"] = compact;
+  std::string md = report::to_markdown(for_markdown);
+  md += "\n## Stage reports\n";
+  for (const auto& stage : p.stages) {
+    const util::Json* s = stage_reports.find(stage.head.name);
+    if (s == nullptr) continue;
+    md += fmt::format("\n### {} (`llmc {}`)\n\n```\n{}```\n", stage.head.name, stage.head.command,
+                      s->at("summary").as_string());
+  }
+  const fs::path out(p.common.output);
+  util::write_file_atomic((out / "report.json").string(), report::to_json(r).dump(2) + "\n");
+  util::write_file_atomic((out / "report.md").string(), md);
+  util::write_file_atomic((out / "report.html").string(), report::to_html(r));
+}
+
+}  // namespace
+
+report::Report run_pipeline(const PipelineRecipe& p, const RunRequest& request) {
+  const auto& options = request.options;
+  const Rerun rerun = parse_rerun(p, request.rerun);
+
+  // One pipeline at a time on an output directory.
+  {
+    std::error_code ec;
+    const fs::path parent = fs::path(p.common.output).parent_path();
+    if (!parent.empty()) fs::create_directories(parent, ec);
+  }
+  util::OutputLock lock(p.common.output);
+  prepare_output(p, options);
+
+  std::vector<StageOutcome> outcomes(p.stages.size());
+  const std::string stopped_by = run_stages(p, request, rerun, outcomes);
+
   bool comparison_cached = false;
-  report::Report r = run_comparison(p, outcomes, request, rerun_all, comparison_cached);
+  report::Report r = run_comparison(p, outcomes, request, rerun.all, comparison_cached);
   r.command = "run";
   if (comparison_cached) {  // the provenance is this run's
     r.provenance.started_at = report::utc_now_iso8601();
@@ -424,35 +480,7 @@ report::Report run_pipeline(const PipelineRecipe& p, const RunRequest& request) 
   r.details["comparison_cached"] = comparison_cached;
 
   // The pipeline's reports, beside its stages' directories.
-  // report.md: the stages in a table that reads (full hashes and data files are in report.json).
-  report::Report for_markdown = r;
-  for_markdown.details.as_object().erase("stage_reports");
-  util::Json compact = util::Json::array();
-  for (const auto& row : rows.as_array()) {
-    util::Json c = util::Json::object();
-    for (const char* key : {"name", "command", "status"}) c[key] = row.at(key);
-    c["seconds"] = fmt::format("{:.2f}", row.at("seconds").as_double());
-    const util::Json* artifact = row.find("artifact");
-    c["artifact"] = artifact != nullptr ? *artifact : util::Json("–");
-    for (const char* key : {"artifact_sha256", "cache_key"}) {
-      const util::Json* v = row.find(key);
-      c[key] = v != nullptr ? util::Json(v->as_string().substr(0, 12)) : util::Json("–");
-    }
-    compact.push_back(c);
-  }
-  for_markdown.details["stages"] = compact;
-  std::string md = report::to_markdown(for_markdown);
-  md += "\n## Stage reports\n";
-  for (const auto& stage : p.stages) {
-    const util::Json* s = stage_reports.find(stage.head.name);
-    if (s == nullptr) continue;
-    md += fmt::format("\n### {} (`llmc {}`)\n\n```\n{}```\n", stage.head.name, stage.head.command,
-                      s->at("summary").as_string());
-  }
-  const fs::path out(p.common.output);
-  util::write_file_atomic((out / "report.json").string(), report::to_json(r).dump(2) + "\n");
-  util::write_file_atomic((out / "report.md").string(), md);
-  util::write_file_atomic((out / "report.html").string(), report::to_html(r));
+  write_reports(p, r);
   log::info("last passing artifact: {}", last_passing.empty() ? "none" : last_passing);
   return r;
 }
