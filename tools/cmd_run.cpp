@@ -44,6 +44,7 @@ void setup_run_commands(CLI::App& app, const GlobalFlags& global) {
     auto flags = std::make_shared<RunFlags>();
     auto resume = std::make_shared<bool>(false);
     auto nproc = std::make_shared<int>(0);
+    auto rerun = std::make_shared<std::vector<std::string>>();
     CLI::App* sub = app.add_subcommand(command.name(), std::string(command.row->summary));
     add_run_flags(sub, *flags, command.row->takes_model_files);
     auto file_sets = std::make_shared<std::vector<std::string>>();
@@ -59,7 +60,15 @@ void setup_run_commands(CLI::App& app, const GlobalFlags& global) {
                       "MASTER_PORT as torchrun does")
           ->check(CLI::Range(1, 256));
     }
-    sub->callback([&command, flags, resume, file_sets, nproc, &global] {
+    if (command.row->pipeline) {
+      sub->add_option("--rerun", *rerun,
+                      "run this stage (and the stages after it) even when the stage cache has "
+                      "it; `all` for every stage; may be repeated")
+          ->type_name("STAGE|all")
+          ->delimiter(',')
+          ->allow_extra_args(false);
+    }
+    sub->callback([&command, flags, resume, file_sets, nproc, rerun, &global] {
       if (*nproc > 1) {  // the workers run this same command line without --nproc
         distill::run_local_workers(*nproc, distill::without_nproc(command_arguments()));
         return;
@@ -67,6 +76,7 @@ void setup_run_commands(CLI::App& app, const GlobalFlags& global) {
       RunRequest request;
       request.options = run_options(*flags);
       request.resume = *resume;
+      request.rerun = *rerun;
       if (!command.row->takes_model_files) {
         finish(command.run(flags->recipe, overrides(*flags), request), global);
         return;

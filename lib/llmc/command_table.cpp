@@ -26,6 +26,12 @@ const std::vector<CommandRow>& command_table() {
        "Runtime): task metric, agreement with a reference, size, latency, memory and serving "
        "cost, with report.json, report.md and report.html",
        /*runs_models=*/true, /*resumable=*/false, /*takes_model_files=*/true},
+      {"run", "stages",
+       "a pipeline of the subcommands above as stages (e.g. eval-freeze, quantize, "
+       "export-onnx), each stage's artifact feeding the next, with a stage cache, gates per "
+       "stage and on the final artifact, and a compare of every artifact in report.html",
+       /*runs_models=*/true, /*resumable=*/false, /*takes_model_files=*/false,
+       /*data_parallel=*/false, /*pipeline=*/true},
   };
   return table;
 }

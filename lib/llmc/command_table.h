@@ -21,6 +21,7 @@ struct CommandRow {
   // also takes model files instead of a recipe (`llmc compare a.pt b.pt --data FILE`)
   bool takes_model_files = false;
   bool data_parallel = false;  // takes --nproc N (N local workers; also RANK/WORLD_SIZE/... as torchrun sets)
+  bool pipeline = false;  // runs other rows as stages; takes --rerun STAGE|all (`llmc run`)
 };
 
 const std::vector<CommandRow>& command_table();

@@ -9,6 +9,7 @@
 #include "llmc/freeze/eval_freeze.h"
 #include "llmc/onnx/export.h"
 #include "llmc/onnx/recipe.h"
+#include "llmc/pipeline/run.h"
 #include "llmc/prune/prune.h"
 #include "llmc/prune/recipe.h"
 #include "llmc/quantize/quantize.h"
@@ -28,34 +29,56 @@ const CommandRow* row(std::string_view name) {
 
 using DataFiles = std::vector<std::pair<std::string, recipe::DataSpec>>;
 
+// A subcommand's recipe parser for a YAML document: `name` stands for the file.
+template <class Recipe>
+using DocumentParser = Recipe (*)(const std::string& name, YAML::Node root,
+                                  const std::vector<std::string>& sets);
+
+// The document parser of a subcommand whose recipe is its schema alone.
+template <class Recipe, recipe::Section<Recipe> (*schema)()>
+Recipe parse_with_schema(const std::string& name, YAML::Node root,
+                         const std::vector<std::string>& sets) {
+  return recipe::parse_recipe_document(name, std::move(root), sets, schema());
+}
+
 // parse, keys and run from a subcommand's recipe parser, schema and job; `data_files` lists the
 // subcommand's own data files in a parsed recipe (for validate).
 template <class Recipe, class Schema>
-CommandInfo entry(std::string_view name,
-                  Recipe (*parse)(const std::string&, const std::vector<std::string>&),
-                  Schema (*schema)(),
+CommandInfo entry(std::string_view name, DocumentParser<Recipe> parse, Schema (*schema)(),
                   std::function<report::Report(const Recipe&, const RunRequest&)> run,
                   std::function<DataFiles(const Recipe&)> data_files = {}) {
   CommandInfo c;
   c.row = row(name);
-  c.parse = [parse, data_files](const std::string& path, const std::vector<std::string>& sets) {
-    Recipe r = parse(path, sets);
+  c.parse_document = [parse, data_files](const std::string& doc_name, YAML::Node root,
+                                         const std::vector<std::string>& sets) {
+    Recipe r = parse(doc_name, std::move(root), sets);
     ParsedRecipe out{r.common, data_files ? data_files(r) : DataFiles{}};
     return out;
+  };
+  c.parse = [parse_document = c.parse_document](const std::string& path,
+                                                const std::vector<std::string>& sets) {
+    return parse_document(path, recipe::load_yaml(path), sets);
   };
   c.keys = [schema] {
     std::vector<recipe::KeyDoc> keys;
     schema().document(keys, "");
     return keys;
   };
-  c.run = [parse, run](const std::string& path, const std::vector<std::string>& sets,
-                       const RunRequest& request) { return run(parse(path, sets), request); };
+  c.run_document = [parse, run](const std::string& doc_name, YAML::Node root,
+                                const std::vector<std::string>& sets, const RunRequest& request) {
+    return run(parse(doc_name, std::move(root), sets), request);
+  };
+  c.run = [run_document = c.run_document](const std::string& path,
+                                          const std::vector<std::string>& sets,
+                                          const RunRequest& request) {
+    return run_document(path, recipe::load_yaml(path), sets, request);
+  };
   return c;
 }
 
 CommandInfo compare_entry() {
   CommandInfo c = entry<compare::CompareRecipe>(
-      "compare", &compare::parse_compare_recipe, &compare::compare_schema,
+      "compare", &compare::parse_compare_document, &compare::compare_schema,
       [](const compare::CompareRecipe& r, const RunRequest& q) {
         return compare::run_compare(r, q.options);
       });
@@ -71,12 +94,14 @@ CommandInfo compare_entry() {
 const std::vector<CommandInfo>& commands() {
   static const std::vector<CommandInfo> table = {
       entry<freeze::EvalFreezeRecipe>(
-          "eval-freeze", &freeze::parse_eval_freeze_recipe, &freeze::eval_freeze_schema,
+          "eval-freeze", &parse_with_schema<freeze::EvalFreezeRecipe, &freeze::eval_freeze_schema>,
+          &freeze::eval_freeze_schema,
           [](const freeze::EvalFreezeRecipe& r, const RunRequest& q) {
             return job::run(freeze::eval_freeze_job(r.eval_freeze), r.common, q.options);
           }),
       entry<quantize::QuantizeRecipe>(
-          "quantize", &quantize::parse_quantize_recipe, &quantize::quantize_schema,
+          "quantize", &parse_with_schema<quantize::QuantizeRecipe, &quantize::quantize_schema>,
+          &quantize::quantize_schema,
           [](const quantize::QuantizeRecipe& r, const RunRequest& q) {
             return job::run(quantize::quantize_job(r.quantize), r.common, q.options);
           },
@@ -88,7 +113,7 @@ const std::vector<CommandInfo>& commands() {
             return d;
           }),
       entry<prune::PruneRecipe>(
-          "prune", &prune::parse_prune_recipe, &prune::prune_schema,
+          "prune", &prune::parse_prune_document, &prune::prune_schema,
           [](const prune::PruneRecipe& r, const RunRequest& q) {
             return job::run(prune::prune_job(r.prune), r.common, q.options);
           },
@@ -100,7 +125,8 @@ const std::vector<CommandInfo>& commands() {
             return d;
           }),
       entry<distill::DistillRecipe>(
-          "distill", &distill::parse_distill_recipe, &distill::distill_schema,
+          "distill", &parse_with_schema<distill::DistillRecipe, &distill::distill_schema>,
+          &distill::distill_schema,
           [](const distill::DistillRecipe& r, const RunRequest& q) {
             return distill::run_distill(r, {q.resume, q.options.force}, q.options);
           },
@@ -108,11 +134,13 @@ const std::vector<CommandInfo>& commands() {
             return DataFiles{{"distill.train_data", r.distill.train_data}};
           }),
       entry<onnx::ExportRecipe>(
-          "export-onnx", &onnx::parse_export_recipe, &onnx::export_schema,
+          "export-onnx", &parse_with_schema<onnx::ExportRecipe, &onnx::export_schema>,
+          &onnx::export_schema,
           [](const onnx::ExportRecipe& r, const RunRequest& q) {
             return onnx::run_export(r, q.options);
           }),
       compare_entry(),
+      pipeline::command_entry(*row("run")),
   };
   return table;
 }

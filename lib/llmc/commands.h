@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <yaml-cpp/yaml.h>
+
 #include "llmc/command_table.h"
 #include "llmc/job/job.h"
 #include "llmc/recipe/common.h"
@@ -19,6 +21,7 @@ namespace llmc {
 struct RunRequest {
   job::RunOptions options;  // --force, recipe path and command line for provenance
   bool resume = false;      // --resume (rows with resumable only)
+  std::vector<std::string> rerun;  // --rerun STAGE|all (rows with pipeline only)
 };
 
 // A subcommand's recipe as `validate` checks it: the common part and the subcommand's own data
@@ -32,11 +35,20 @@ struct CommandInfo {
   const CommandRow* row = nullptr;  // name, section, summary, flags
   // Parses a recipe with the subcommand's full schema.
   std::function<ParsedRecipe(const std::string& path, const std::vector<std::string>& sets)> parse;
+  // The same for a YAML document that did not come from its own file (a stage of `llmc run`):
+  // `name` stands for the file in messages and relative paths are relative to its directory.
+  std::function<ParsedRecipe(const std::string& name, YAML::Node root,
+                             const std::vector<std::string>& sets)>
+      parse_document;
   std::function<std::vector<recipe::KeyDoc>()> keys;
   // Parses the recipe and runs the subcommand through the job runner; the report of the run.
   std::function<report::Report(const std::string& path, const std::vector<std::string>& sets,
                                const RunRequest& request)>
       run;
+  // The same for a YAML document (as parse_document): how `llmc run` runs its stages.
+  std::function<report::Report(const std::string& name, YAML::Node root,
+                               const std::vector<std::string>& sets, const RunRequest& request)>
+      run_document;
   // Rows with takes_model_files: the same from model files given instead of a recipe (the
   // recipe built from them and the overrides).
   std::function<report::Report(const std::vector<std::string>& files,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # report.html of `llmc compare` in headless Chromium (Debian's chromium, which .ci/install-deps
 # installs): a compare run on the tiny distillation fixtures with every figure (four bar charts,
-# cost, learning curves, softmax panel); the page must render with no console error and no
+# cost, learning curves, softmax panel), and `llmc run`'s of a two-stage pipeline (its stages
+# table and size chart); each page must render with no console error and no
 # script error, and every chart must have its bars or lines with a non-zero size. The checks run
 # in a script appended to a copy of the page (the report itself has none) and write their
 # verdict into the DOM, which --dump-dom prints. Exits 77 (meson: skipped) without chromium.
@@ -45,6 +46,11 @@ YAML
 html="$work/out/report.html"
 [ -s "$html" ] || fail "no report.html"
 
+# Renders `html` (a report.html) in headless Chromium with the checks appended and prints their
+# verdict: one line per chart (size, marks, empty marks) and `errors N`. `name` keeps its files
+# apart.
+render_checks() {
+local html=$1 name=$2
 # Self-contained: nothing a browser would fetch (the SVG namespace is a name, not a fetch).
 if grep -Eq '<script|<link|<img|<iframe|src=|url\(|@import|@font-face' "$html"; then
   fail "report.html references something outside itself: $(grep -Eo '<script|<link|<img|<iframe|src=|url\(|@import|@font-face' "$html" | sort -u | tr '\n' ' ')"
@@ -96,19 +102,24 @@ JS
 </body>
 </html>
 JS
-} > "$work/check.html"
+} > "$work/$name-check.html"
 
 "$chromium" --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking \
-  --user-data-dir="$work/profile" --enable-logging=stderr --v=0 \
-  --dump-dom "file://$work/check.html" > "$work/dom.html" 2> "$work/chromium.log" ||
-  fail "chromium exited $?: $(tail -5 "$work/chromium.log")"
+  --user-data-dir="$work/profile-$name" --enable-logging=stderr --v=0 \
+  --dump-dom "file://$work/$name-check.html" > "$work/$name-dom.html" 2> "$work/$name-chromium.log" ||
+  fail "chromium exited $?: $(tail -5 "$work/$name-chromium.log")"
 
-check=$(sed -n '/<pre id="llmc-check">/,/<\/pre>/p' "$work/dom.html" | sed 's/<[^>]*>//g')
-[ -n "$check" ] || fail "the check script did not run: $(head -c 500 "$work/dom.html")"
-echo "$check"
-if grep -Eq '(ERROR|WARNING):CONSOLE' "$work/chromium.log"; then
-  fail "console messages: $(grep -E '(ERROR|WARNING):CONSOLE' "$work/chromium.log")"
+local check
+check=$(sed -n '/<pre id="llmc-check">/,/<\/pre>/p' "$work/$name-dom.html" | sed 's/<[^>]*>//g')
+[ -n "$check" ] || fail "the check script did not run: $(head -c 500 "$work/$name-dom.html")"
+if grep -Eq '(ERROR|WARNING):CONSOLE' "$work/$name-chromium.log"; then
+  fail "console messages: $(grep -E '(ERROR|WARNING):CONSOLE' "$work/$name-chromium.log")"
 fi
+echo "$check"
+}
+
+check=$(render_checks "$html" compare)
+echo "$check"
 echo "$check" | grep -qx 'errors 0' || fail "errors in the page"
 for chart in size latency memory metric cost learning-curves softmax; do
   line=$(echo "$check" | grep "^chart $chart " || true)
@@ -125,4 +136,29 @@ for chart in size latency memory metric; do
 done
 echo "$check" | grep -q "^chart cost svg [0-9]*x[0-9]* marks 3 empty 0$" || fail "chart cost: expected 3 bars"
 grep -q 'student &lt;distilled&gt; &amp; co' "$html" || fail "model names are not escaped"
+# `llmc run`'s report.html (the same writer, with the stages table): a pipeline of two stages.
+cat > "$work/pipeline.yaml" <<YAML
+recipe_version: 1
+model: $LLMC_FIXTURES/distill_student.pt
+output: pipeline
+threads: 1
+data: {path: $LLMC_FIXTURES/distill_test.jsonl, labels: labels, batch_size: 16}
+task: {type: multi-label}
+bench: {warmup: 1, runs: 2}
+stages:
+  - {name: int8, command: quantize, scheme: dynamic-int8}
+  - {name: onnx, command: export-onnx, dynamic_axes: {input_ids: [batch, sequence], attention_mask: [batch, sequence]}}
+YAML
+(cd "$work" && "$LLMC_BIN" -q run pipeline.yaml > /dev/null) || fail "llmc run exited $?"
+html="$work/pipeline/report.html"
+[ -s "$html" ] || fail "no pipeline report.html"
+check=$(render_checks "$html" pipeline)
+echo "$check"
+echo "$check" | grep -qx 'errors 0' || fail "errors in the pipeline page"
+# The original and both stages: three bars in the size chart.
+echo "$check" | grep -q "^chart size svg [0-9]*x[0-9]* marks 3 empty 0$" ||
+  fail "pipeline chart size: expected 3 bars"
+grep -q '<h2>Stages</h2>' "$html" || fail "no stages table in the pipeline page"
+grep -q 'Last passing artifact: <code>pipeline/onnx/model.onnx</code>' "$html" ||
+  fail "the pipeline page does not name the last passing artifact"
 echo "report.html renders in $("$chromium" --version 2>/dev/null | head -1)"

@@ -392,6 +392,7 @@ TEST_CASE("every example recipe runs") {
     if (text.find("\nprune:") != std::string::npos) command = "prune";
     if (text.find("\nexport_onnx:") != std::string::npos) command = "export-onnx";
     if (text.find("\ncompare:") != std::string::npos) command = "compare";
+    if (text.find("\nstages:") != std::string::npos) command = "run";
     if (text.find("\ndistill:") != std::string::npos) {
       command = "distill";
       extra = {"--set", "distill.epochs=1", "--set", "distill.train_data.max_samples=64",

@@ -21,6 +21,8 @@ TEST_CASE("commands(): one entry per row of command_table(), in the same order")
     CHECK(entries[i].parse);
     CHECK(entries[i].keys);
     CHECK(entries[i].run);
+    CHECK(entries[i].parse_document);
+    CHECK(entries[i].run_document);
     CHECK_FALSE(entries[i].keys().empty());
     names.insert(std::string(rows[i].name));
     sections.insert(std::string(rows[i].section));
@@ -63,6 +65,8 @@ TEST_CASE("the recipe reference: every table row has exactly the header's 4 cell
 TEST_CASE("command_table(): only distill takes --nproc, only compare takes model files") {
   for (const auto& row : llmc::command_table()) {
     CAPTURE(row.name);
+    CHECK(row.pipeline == (row.name == "run"));
+    CHECK(row.runs_models);
     CHECK(row.data_parallel == (row.name == "distill"));
     CHECK(row.takes_model_files == (row.name == "compare"));
     CHECK(row.resumable == (row.name == "distill"));

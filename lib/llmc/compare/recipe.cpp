@@ -163,10 +163,8 @@ recipe::Section<CompareRecipe> compare_schema() {
   return root;
 }
 
-namespace {
-
-CompareRecipe bind_compare(const std::string& name, YAML::Node root,
-                           const std::vector<std::string>& sets) {
+CompareRecipe parse_compare_document(const std::string& name, YAML::Node root,
+                                     const std::vector<std::string>& sets) {
   CompareRecipe r = recipe::parse_recipe_document(name, std::move(root), sets, compare_schema());
   recipe::Context ctx(name);
   finish(r, fs::path(name).parent_path().string(), ctx);
@@ -174,10 +172,8 @@ CompareRecipe bind_compare(const std::string& name, YAML::Node root,
   return r;
 }
 
-}  // namespace
-
 CompareRecipe parse_compare_recipe(const std::string& path, const std::vector<std::string>& sets) {
-  return bind_compare(path, recipe::load_yaml(path), sets);
+  return parse_compare_document(path, recipe::load_yaml(path), sets);
 }
 
 CompareRecipe parse_compare_files(const std::vector<std::string>& files,
@@ -192,7 +188,7 @@ CompareRecipe parse_compare_files(const std::vector<std::string>& files,
     models.push_back(m);
   }
   root["compare"]["models"] = models;
-  return bind_compare("command line", root, sets);
+  return parse_compare_document("command line", root, sets);
 }
 
 }  // namespace llmc::compare

@@ -54,6 +54,10 @@ recipe::Section<CompareRecipe> compare_schema();
 
 // Parses a compare recipe (RecipeError with file:line:col for every issue).
 CompareRecipe parse_compare_recipe(const std::string& path, const std::vector<std::string>& sets);
+// The same for a document that did not come from its own file (`name` stands for it; relative
+// paths are relative to its directory); `llmc run` builds its comparison this way.
+CompareRecipe parse_compare_document(const std::string& name, YAML::Node root,
+                                     const std::vector<std::string>& sets);
 
 // `llmc compare a.pt b.pt c.onnx --data FILE ...`: the same recipe from model files given on the
 // command line (paths relative to the working directory; output defaults to compare-out) and

@@ -133,7 +133,12 @@ recipe::Section<PruneRecipe> prune_schema() {
 }
 
 PruneRecipe parse_prune_recipe(const std::string& path, const std::vector<std::string>& sets) {
-  PruneRecipe r = recipe::parse_recipe(path, sets, prune_schema());
+  return parse_prune_document(path, recipe::load_yaml(path), sets);
+}
+
+PruneRecipe parse_prune_document(const std::string& name, YAML::Node root,
+                                 const std::vector<std::string>& sets) {
+  PruneRecipe r = recipe::parse_recipe_document(name, std::move(root), sets, prune_schema());
   long n = 0, m = 0;
   if (r.prune.pattern != "unstructured" &&
       std::sscanf(r.prune.pattern.c_str(), "%ld:%ld", &n, &m) == 2) {

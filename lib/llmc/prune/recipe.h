@@ -76,5 +76,8 @@ struct PruneRecipe {
 
 recipe::Section<PruneRecipe> prune_schema();
 PruneRecipe parse_prune_recipe(const std::string& path, const std::vector<std::string>& sets);
+// The same for a document that did not come from its own file (`name` stands for it).
+PruneRecipe parse_prune_document(const std::string& name, YAML::Node root,
+                                 const std::vector<std::string>& sets);
 
 }  // namespace llmc::prune

@@ -192,6 +192,42 @@ std::string gates_table(const Report& r) {
   return out + "</table>\n";
 }
 
+std::string short_hash(const Json* j) {
+  return j != nullptr && j->is_string() ? j->as_string().substr(0, 12) : "–";
+}
+
+// `llmc run`: one row per stage (status, time, hashes, artifact), the last passing artifact and
+// each stage's own summary.
+std::string pipeline_stages(const Json& stages, const Json& details) {
+  std::string out = "<h2>Stages</h2>\n<table class=\"stages\">\n<tr><th>stage</th><th>command"
+                    "</th><th>status</th><th>seconds</th><th>artifact</th><th>artifact sha256</th>"
+                    "<th>input sha256</th><th>options sha256</th><th>cache key</th></tr>\n";
+  for (const auto& s : stages.as_array()) {
+    const std::string status = s.at("status").as_string();
+    const Json* artifact = s.find("artifact");
+    out += fmt::format(
+        "<tr><td>{}</td><td>{}</td><td{}>{}</td><td>{:.2f}</td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td><td>{}</td></tr>\n",
+        h(s.at("name").as_string()), h(s.at("command").as_string()),
+        status == "failed-gate" ? " class=\"fail\"" : "", h(status),
+        s.at("seconds").as_double(), artifact != nullptr ? h(artifact->as_string()) : "–",
+        h(short_hash(s.find("artifact_sha256"))), h(short_hash(s.find("input_sha256"))),
+        h(short_hash(s.find("options_sha256"))), h(short_hash(s.find("cache_key"))));
+  }
+  out += "</table>\n";
+  const Json* last = details.find("last_passing_artifact");
+  out += fmt::format("<p>Last passing artifact: {}</p>\n",
+                     last != nullptr && last->is_string() ? "<code>" + h(last->as_string()) + "</code>"
+                                                          : "none");
+  if (const Json* reports = details.find("stage_reports"); reports != nullptr && reports->is_object()) {
+    for (const auto& [name, report] : reports->as_object()) {
+      out += fmt::format("<details><summary>{}</summary><pre>{}</pre></details>\n", h(name),
+                         h(report.at("summary").as_string()));
+    }
+  }
+  return out;
+}
+
 std::string provenance(const Report& r) {
   const auto& p = r.provenance;
   std::string out = "<footer>\n<h2>Provenance</h2>\n<ul>\n";
@@ -230,6 +266,9 @@ std::string to_html(const Report& r) {
   if (cost != nullptr) out += cost_section(r, *cost);
   if (const Json* curves = r.details.find("learning_curves")) out += learning_curves(*curves);
   if (const Json* panel = r.details.find("softmax")) out += softmax_section(*panel);
+  if (const Json* stages = r.details.find("stages"); stages != nullptr && stages->is_array()) {
+    out += pipeline_stages(*stages, r.details);
+  }
   out += gates_table(r);
   if (!r.warnings.empty()) {
     out += "<h2>Warnings</h2>\n<ul>\n";

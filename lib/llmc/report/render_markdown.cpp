@@ -106,7 +106,8 @@ std::string optional_cell(const std::optional<double>& v, const char* format) {
 // llmc compare: one row per model.
 std::string compare_markdown(const Report& r) {
   std::string out;
-  out += fmt::format("# llmc compare report: {}\n\n", r.passed() ? "PASSED" : "FAILED (quality gate)");
+  out += fmt::format("# llmc {} report: {}\n\n", r.command,
+                     r.passed() ? "PASSED" : "FAILED (quality gate)");
   std::string reference, primary;
   for (const auto& m : r.models) {
     if (m.reference) reference = m.name;
@@ -161,7 +162,8 @@ std::string compare_markdown(const Report& r) {
 }
 
 std::string compare_summary(const Report& r) {
-  std::string out = fmt::format("compare: {} models, {} rows\n", r.models.size(), r.input_rows);
+  std::string out =
+      fmt::format("{}: {} models, {} rows\n", r.command, r.models.size(), r.input_rows);
   size_t width = 5;
   for (const auto& m : r.models) width = std::max(width, m.name.size() + (m.reference ? 2 : 0));
   out += fmt::format("  {:<{}}  {:>10}  {:>9}  {:>10}  {:>10}  {:>11}  {:>10}\n", "model", width,

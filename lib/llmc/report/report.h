@@ -89,6 +89,9 @@ struct Report {
 };
 
 util::Json to_json(const Report& report);
+// The Report a to_json() wrote, read back (report/read_json.cpp); `path` names the file in
+// errors (InputError when it is not a report.json of this schema version).
+Report from_json(const util::Json& json, const std::string& path);
 std::string to_markdown(const Report& report);
 // A few lines for stdout: the verdict, size, latency, agreement and metric.
 std::string to_summary(const Report& report);

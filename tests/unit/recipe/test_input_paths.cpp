@@ -99,6 +99,7 @@ TEST_CASE("every input key of every subcommand ends up in CommonRecipe::input_pa
       {"compare.models[].path", "cmodel.pt"},
       {"compare.models[].distill_report", "creport.json"},
       {"compare.onnx_runner", "runner.cjs"},
+      {"stages[].model", "smodel.pt"},
   };
   for (const auto& [key, file] : file_of_key) dir.write("in/" + file, "x");
   const std::string common =
@@ -119,6 +120,7 @@ TEST_CASE("every input key of every subcommand ends up in CommonRecipe::input_pa
       {"compare",
        "compare:\n  models: [{path: in/cmodel.pt, distill_report: in/creport.json}]\n"
        "  onnx_runner: in/runner.cjs\n"},
+      {"run", "stages:\n  - {name: a, command: eval-freeze, model: in/smodel.pt}\n"},
   };
   for (const auto& command : llmc::commands()) {
     CAPTURE(command.name());
