@@ -29,9 +29,9 @@ float="$deb/out/student-alone/model.pt"
 if [ -f "$float" ]; then
   echo "float student: $float (recipes/examples/debtags/student-alone.yaml)"
 else
-  float=build/bench/qat-float/model.pt
+  float=build/bench/qat-float-$train_n-$float_epochs/model.pt
   [ -f "$float" ] || ./build/tools/llmc distill tests/bench/qat-bench.yaml --force -q --threads "$threads" \
-    --out build/bench/qat-float "${sets[@]}" --set distill.epochs="$float_epochs" > /dev/null
+    --out "$(dirname "$float")" "${sets[@]}" --set distill.epochs="$float_epochs" > /dev/null
   echo "float student: the debtags student (hidden 128, 2 layers) trained without a teacher, $float_epochs epochs on the first $train_n training packages"
 fi
 freeze=0
@@ -49,8 +49,10 @@ metric = d["best_metric"]
 print(f"held-out packages: {r['inputs']['rows']}, latency batch: {r['inputs']['latency_batch_rows']} rows")
 print(f"fake-quantized: {d['qat']['coverage']['fake_quantized_layers']} Linear layers, "
       f"{100 * d['qat']['coverage']['fake_quantized_share']:.1f} % of the parameters")
-print(f"| model | {metric} | drop vs float | p50 ms (batch of 16) |")
-print("|---|---:|---:|---:|")
+print(f"| model | {metric} | drop vs float before QAT | drop vs its own float | p50 ms (batch of 16) |")
+print("|---|---:|---:|---:|---:|")
 for row in d["qat_comparison"]:
-    print(f"| {row['model']} | {row[metric]:.4f} | {row['drop']:+.4f} | {row['p50_ms']:.2f} |")
+    print(f"| {row['model']} | {row[metric]:.4f} | {row['drop']:+.4f} | {row['drop_vs_own_float']:+.4f} | {row['p50_ms']:.2f} |")
+print(f"the models one after another ({r['original']['latency']['runs']} runs each); timed alternately by the report "
+      f"(float student before QAT vs QAT int8): p50 {r['original']['latency']['p50_ms']:.2f} ms vs {r['result']['latency']['p50_ms']:.2f} ms")
 PY

@@ -383,6 +383,8 @@ TEST_CASE("quantization-aware training: int8 artifact, float student, comparison
     CHECK(row.at("p50_ms").as_double() > 0);
   }
   CHECK(rows[0].at("drop").as_double() == 0);
+  CHECK(rows[2].at("drop_vs_own_float").as_double() ==
+        doctest::Approx(rows[1].at("jaccard_samples").as_double() - rows[2].at("jaccard_samples").as_double()).epsilon(1e-3));
   // The report's result is the int8 model; its metric is the comparison's QAT row.
   CHECK(metric(report.at("result"), "jaccard_samples") ==
         doctest::Approx(rows[2].at("jaccard_samples").as_double()).epsilon(1e-3));
