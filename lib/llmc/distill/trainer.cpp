@@ -591,6 +591,14 @@ TrainResult train(TrainSetup s) {
   }
   result.best = model::load(s.checkpoints.best_model());
   result.best.eval();
+  if (o.qat && !qat) {
+    // Resumed after the last epoch: no epoch ran here, so the observers saw nothing (the
+    // conversion calibrates on its own); the coverage is still reported.
+    QatStudent unused(s.student, *o.qat);
+    result.qat_coverage = qat_coverage(s.student, unused.rewrite(), result.warnings);
+    result.before_qat = model::load(s.checkpoints.before_qat_model());
+    result.before_qat->eval();
+  }
   if (qat) {
     result.qat_ranges = qat->activation_ranges();
     result.before_qat = model::load(s.checkpoints.before_qat_model());
