@@ -344,3 +344,78 @@ TEST_CASE("single-label classification: CE + softmax KL, accuracy; evaluation ev
   CHECK(b.err.find(bad + ":1: label 4 does not fit " + fixture("distill_student.pt") +
                    "'s 4 classes (0-3)") != std::string::npos);
 }
+
+TEST_CASE("quantization-aware training: int8 artifact, float student, comparison with PTQ") {
+  llmc::test::TempDir dir;
+  const auto r = run_llmc(
+      {"distill",
+       dir.write("qat.yaml",
+                 recipe("distill_student_nodrop.pt",
+                        "  alpha: 1\n  epochs: 2\n  learning_rate: 0.003\n"
+                        "  qat: {start_epoch: 2, calibration_batches: 2}\n")),
+       "--out", "qat"},
+      dir.path().string());
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  // What stays float is said, with its share.
+  CHECK(r.err.find("embeddings.word_embeddings.weight") != std::string::npos);
+  const auto report = read_json((dir.path() / "qat/report.json").string());
+  const auto& d = report.at("details");
+  const auto& q = d.at("qat");
+  CHECK(q.at("scheme").as_string() == "static-int8");
+  CHECK(q.at("coverage").at("fake_quantized_layers").as_int() >= 7);  // 6 in the layer + head
+  CHECK(q.at("coverage").at("fake_quantized_share").as_double() > 0.1);
+  CHECK(q.at("coverage").at("float_matrices").as_array().size() >= 1);
+  CHECK(q.at("activation_ranges").as_array().size() == static_cast<size_t>(q.at("coverage").at("fake_quantized_layers").as_int()));
+  CHECK(q.at("conversion").at("scheme").as_string() == "static-int8");
+  const auto& history = d.at("history").as_array();
+  REQUIRE(history.size() == 2);
+  CHECK(history[0].at("fake_quant").as_string() == "no");
+  CHECK(history[1].at("fake_quant").as_string() == "yes");
+  CHECK(history[1].at("best").as_string() == "*");  // chosen among the fake-quantized epochs
+  const auto& rows = d.at("qat_comparison").as_array();
+  REQUIRE(rows.size() == 5);
+  CHECK(rows[2].at("model").as_string().find("QAT static-int8") == 0);
+  CHECK(rows[3].at("model").as_string().find("PTQ static-int8") == 0);
+  CHECK(rows[4].at("model").as_string().find("PTQ dynamic-int8") == 0);
+  for (const auto& row : rows) {
+    CHECK(row.at("jaccard_samples").as_double() >= 0);
+    CHECK(row.at("p50_ms").as_double() > 0);
+  }
+  CHECK(rows[0].at("drop").as_double() == 0);
+  CHECK(rows[2].at("drop_vs_own_float").as_double() ==
+        doctest::Approx(rows[1].at("jaccard_samples").as_double() - rows[2].at("jaccard_samples").as_double()).epsilon(1e-3));
+  // The report's result is the int8 model; its metric is the comparison's QAT row.
+  CHECK(metric(report.at("result"), "jaccard_samples") ==
+        doctest::Approx(rows[2].at("jaccard_samples").as_double()).epsilon(1e-3));
+  // The artifact is int8 and runs; the float student is next to it.
+  at::globalContext().setQEngine(at::QEngine::ONEDNN);
+  auto int8 = torch::jit::load((dir.path() / "qat/model.pt").string());
+  bool packed = false;
+  for (const auto& n : int8.get_method("forward").graph()->nodes()) {
+    packed = packed || std::string(n->kind().toQualString()).rfind("quantized::", 0) == 0;
+  }
+  CHECK(packed);
+  const auto ids = torch::randint(1, 1000, {2, 6});
+  const auto mask = torch::ones({2, 6}, at::kLong);
+  CHECK(int8.forward({ids, mask}).toTensor().sizes() == std::vector<int64_t>{2, 4});
+  auto fp = torch::jit::load((dir.path() / "qat/student-float.pt").string());
+  CHECK(fp.forward({ids, mask}).toTensor().sizes() == std::vector<int64_t>{2, 4});
+  CHECK_FALSE(fs::exists(dir.path() / "qat.checkpoints"));
+
+  // Recipe errors, before anything runs: an unknown key, start_epoch after the last epoch,
+  // static-int8 without activations.
+  auto expect = [&](const std::string& name, const std::string& qat, const std::string& message) {
+    const auto e = run_llmc({"distill", dir.write(name + ".yaml", recipe("distill_student.pt",
+                                                   "  alpha: 1\n  epochs: 2\n  qat: " + qat + "\n")),
+                             "--out", name},
+                            dir.path().string());
+    INFO(name, ": ", e.err);
+    CHECK(e.code == 2);
+    CHECK(e.err.find(message) != std::string::npos);
+    CHECK_FALSE(fs::exists(dir.path() / name));
+  };
+  expect("badkey", "{start_epoch: 1, weigths: per-tensor}", "distill.qat.weigths");
+  expect("late", "{start_epoch: 3}", "start_epoch 3 is after the last epoch (2 epochs)");
+  expect("noact", "{activations: false}", "static-int8 quantizes activations");
+}

@@ -173,6 +173,17 @@ TEST_CASE("two workers end with the weights of one process on the same global ba
   CHECK(has(r2.at("details").at("teacher_cache").as_string(), "teacher batches run"));
 }
 
+TEST_CASE("quantization-aware training is refused with several workers") {
+  llmc::test::TempDir dir;
+  const auto r = dir.write("qat.yaml", recipe("distill_student_nodrop.pt", 8,
+                                              "  epochs: 1\n  qat: {start_epoch: 1}\n", "0.01"));
+  const auto two = run_llmc({"distill", r, "--nproc", "2", "--out", "qat"}, dir.path().string());
+  INFO(two.err);
+  CHECK(two.code == 2);
+  CHECK(has(two.err, "distill.qat runs in one process"));
+  CHECK_FALSE(fs::exists(dir.path() / "qat"));
+}
+
 TEST_CASE("a killed or hung worker fails the others within the collective timeout") {
   llmc::test::TempDir dir;
   const auto r = dir.write("r.yaml", recipe("distill_student.pt", 8,

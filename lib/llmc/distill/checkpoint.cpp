@@ -78,7 +78,7 @@ namespace {
 
 // Every entry llmc writes into a checkpoint directory; remove() takes away these only.
 const char* const kOwnEntries[] = {"last", "last.old", "last.tmp", "best.pt", "best.pt.tmp",
-                                   kCheckpointMarker};
+                                   "before_qat.pt", "before_qat.pt.tmp", kCheckpointMarker};
 
 }  // namespace
 
@@ -109,6 +109,9 @@ void CheckpointDir::prepare() const {
 
 std::string CheckpointDir::last() const { return (fs::path(dir_) / "last").string(); }
 std::string CheckpointDir::best_model() const { return (fs::path(dir_) / "best.pt").string(); }
+std::string CheckpointDir::before_qat_model() const {
+  return (fs::path(dir_) / "before_qat.pt").string();
+}
 
 bool CheckpointDir::has_checkpoint() const {
   return fs::exists(fs::path(last()) / "state.json") ||
@@ -187,6 +190,13 @@ void CheckpointDir::save_best(torch::jit::Module& student) const {
   const auto tmp = best_model() + ".tmp";
   student.save(tmp);
   fs::rename(tmp, best_model());
+}
+
+void CheckpointDir::save_before_qat(torch::jit::Module& student) const {
+  prepare();
+  const auto tmp = before_qat_model() + ".tmp";
+  student.save(tmp);
+  fs::rename(tmp, before_qat_model());
 }
 
 void CheckpointDir::remove() const {

@@ -63,6 +63,10 @@ class CheckpointDir {
   torch::jit::Module load_student() const;
   void load_optimizer(torch::optim::Optimizer& optimizer) const;
   void save_best(torch::jit::Module& student) const;
+  // distill.qat: the float student as it stood when fake quantization began (the baseline of
+  // the post-training quantization the report compares with).
+  std::string before_qat_model() const;
+  void save_before_qat(torch::jit::Module& student) const;
   bool has_checkpoint() const;
   // Removes what llmc wrote (last/, best.pt, their temporaries, the marker) and then the
   // directory if that left it empty; nothing when the marker is missing.

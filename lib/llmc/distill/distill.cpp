@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "llmc/distill/data_parallel.h"
+#include "llmc/distill/qat.h"
 #include "llmc/distill/trainer.h"
 #include "llmc/model/inspect.h"
 #include "llmc/model/load.h"
@@ -24,6 +25,10 @@ namespace {
 using util::Json;
 
 double round4(double v) { return std::round(v * 1e4) / 1e4; }
+
+std::string scheme_name(quantize::Scheme s) {
+  return s == quantize::Scheme::static_int8 ? "static-int8" : "dynamic-int8";
+}
 
 // The settings a resumed run must share with the run that wrote the checkpoint.
 Json fingerprint(const DistillRecipe& r, int world_size) {
@@ -48,6 +53,12 @@ Json fingerprint(const DistillRecipe& r, int world_size) {
   j["bf16"] = o.bf16;
   j["seed"] = r.common.seed;
   j["task"] = static_cast<int64_t>(r.common.task.type);
+  if (o.qat) {  // without qat: absent (older checkpoints)
+    const auto& q = *o.qat;
+    j["qat"] = fmt::format("start {}, {}, per_channel {}, activations {}, averaging {}, freeze {}",
+                           q.start_epoch, scheme_name(q.scheme), q.per_channel, q.activations,
+                           q.observer_averaging, q.freeze_observers_epoch);
+  }
   if (world_size > 1) j["world_size"] = world_size;  // one process: absent (older checkpoints)
   return j;
 }
@@ -143,6 +154,36 @@ TrainSetup training_setup(const DistillRecipe& recipe, RunControl control,
     if (in.samples) job::check_token_ids(*in.samples, *setup.teacher, o.teacher);
   }
   return setup;
+}
+
+// distill.qat: the trained student converted to int8 by `llmc quantize`'s code becomes the
+// artifact (the float student is student-float.pt next to it), with details.qat and the
+// comparison with post-training quantization, details.qat_comparison.
+void add_qat(const DistillRecipe& recipe, TrainResult& t, const job::TransformInput& in,
+             job::TransformResult& result) {
+  const QatOptions& q = *recipe.distill.qat;
+  LLMC_ASSERT(t.before_qat.has_value(), "qat: no student before QAT");
+  QatComparison c = compare_with_ptq(recipe, t.best, *t.before_qat, t.best_metric, in);
+  std::ostringstream bytes;
+  t.best.save(bytes);
+  result.extra_files.emplace_back("student-float.pt", bytes.str());
+  result.artifact = c.artifact;
+  result.quantized_engine = c.conversion.quantized_engine;
+  Json j = Json::object();
+  j["start_epoch"] = q.start_epoch;
+  j["scheme"] = scheme_name(q.scheme);
+  j["per_channel"] = q.per_channel;
+  j["activations"] = q.activations;
+  j["observer_averaging"] = q.observer_averaging;
+  j["freeze_observers_epoch"] = q.freeze_observers_epoch;
+  j["float_student"] = "student-float.pt";
+  j["coverage"] = t.qat_coverage;
+  if (q.activations) j["activation_ranges"] = t.qat_ranges;
+  j["conversion"] = c.conversion.details;
+  result.details["qat"] = j;
+  result.details["qat_comparison"] = c.table;
+  result.warnings.insert(result.warnings.end(), c.conversion.warnings.begin(),
+                         c.conversion.warnings.end());
 }
 
 // details.data_parallel of a data-parallel run's report.
@@ -264,12 +305,14 @@ job::Job distill_job(const DistillRecipe& recipe, RunControl control, DataParall
       }
       for (const auto& [name, v] : r.eval.values) row[name] = round4(v);
       row["samples_per_s"] = std::round(r.samples_per_second * 10) / 10;
+      if (o.qat) row["fake_quant"] = r.epoch >= o.qat->start_epoch ? "yes" : "no";
       row["best"] = static_cast<int64_t>(i) == t.state.best ? "*" : "";
       rows.push_back(row);
     }
     d["history"] = rows;
     result.extra_files.emplace_back("learning_curves.svg",
                                     learning_curves(t, steps_per_epoch, !o.teacher.empty()));
+    if (o.qat) add_qat(recipe, t, in, result);
     const CheckpointDir ckpt(checkpoint_dir(recipe));
     if (!o.keep_checkpoints) {
       result.after_commit = [ckpt] { ckpt.remove(); };
@@ -292,6 +335,13 @@ report::Report run_distill(DistillRecipe recipe, RunControl control,
   if (threads != recipe.common.threads) {
     log::info("{} threads per worker: {} workers share {} cores here (threads: {} in the recipe)",
               threads, world.local_size, cores, recipe.common.threads);
+  }
+  if (recipe.distill.qat) {
+    throw UsageError(fmt::format(
+        "{}: distill.qat runs in one process: the activation observers of data-parallel "
+        "workers would see different data; drop --nproc (and WORLD_SIZE) for quantization-aware "
+        "training",
+        world.name()));
   }
   recipe.common.threads = threads;
   // The others repeat rank 0's progress: they log warnings and errors only (unless -v).

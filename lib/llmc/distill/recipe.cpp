@@ -47,6 +47,43 @@ std::string checkpoint_dir(const DistillRecipe& r) {
   return out + ".checkpoints";
 }
 
+namespace {
+
+recipe::Section<QatOptions> qat_schema() {
+  recipe::Section<QatOptions> q;
+  q.integer("start_epoch", &QatOptions::start_epoch, 1, 100000,
+            "first epoch (1-based) trained with fake quantization; the epochs before it train "
+            "in float, and the best student is chosen among the fake-quantized epochs only");
+  q.choice("scheme", &QatOptions::scheme,
+           {{"static-int8", quantize::Scheme::static_int8},
+            {"dynamic-int8", quantize::Scheme::dynamic_int8}},
+           "what the trained student becomes, by `llmc quantize`'s code with quantize.scheme "
+           "set to this: static-int8 (int8 weights and activations, calibrated on the training "
+           "data; needs activations: true) or dynamic-int8 (int8 weights, activations "
+           "quantized at run time)");
+  q.flag("per_channel", &QatOptions::per_channel,
+         "int8 weights with one scale per output channel (false: one per tensor), in training "
+         "(symmetric, [-128, 127], scale max|w| / 127.5 recomputed every step) and in the "
+         "conversion (quantize.per_channel)");
+  q.flag("activations", &QatOptions::activations,
+         "also fake-quantize each quantized Linear's input to uint8 (affine, [0, 255]) with a "
+         "moving-average min/max observer updated in training");
+  q.number("observer_averaging", &QatOptions::observer_averaging, 0, 1,
+           "moving-average constant of the activation observers (the first fake-quantized batch "
+           "sets the range, then range += c * (batch range - range))",
+           true);
+  q.integer("freeze_observers_epoch", &QatOptions::freeze_observers_epoch, 0, 100000,
+            "first epoch (1-based) in which the activation observers no longer move; 0 = they "
+            "move until the end");
+  q.integer("calibration_batches", &QatOptions::calibration_batches, 1, 100000,
+            "static-int8: training-data batches that calibrate the conversion and the "
+            "post-training static-int8 it is compared with (quantize.calibration_batches)");
+  q.origin(&QatOptions::origin);
+  return q;
+}
+
+}  // namespace
+
 recipe::Section<DistillRecipe> distill_schema() {
   constexpr double kInf = std::numeric_limits<double>::infinity();
   recipe::Section<DistillOptions> s;
@@ -113,8 +150,39 @@ recipe::Section<DistillRecipe> distill_schema() {
             "data-parallel runs (--nproc N, or WORLD_SIZE > 1 as torchrun sets it): seconds a "
             "worker waits for the others, at the start and in every collective (gradients, "
             "evaluation, state), before the run fails on every worker");
+  s.optional_section("qat", &DistillOptions::qat, qat_schema(),
+                     "quantization-aware training: the student trains with fake-quantized Linear "
+                     "weights (and inputs) and is converted to int8; the report compares it with "
+                     "post-training quantization (docs/distill.md#quantization-aware-training)");
   s.origin(&DistillOptions::origin);
   s.check([](const DistillOptions& o, const recipe::Origin& where, recipe::Context& ctx) {
+    if (o.qat) {
+      const auto& q = *o.qat;
+      const std::string& loc = q.origin.location.empty() ? where.location : q.origin.location;
+      const std::string key = recipe::join_key(where.key, "qat");
+      if (q.start_epoch > o.epochs) {
+        ctx.add({loc, recipe::join_key(key, "start_epoch"),
+                 fmt::format("start_epoch {} is after the last epoch ({} epochs): no epoch would "
+                             "train with fake quantization",
+                             q.start_epoch, o.epochs)});
+      }
+      if (q.freeze_observers_epoch != 0 &&
+          (q.freeze_observers_epoch <= q.start_epoch || q.freeze_observers_epoch > o.epochs)) {
+        ctx.add({loc, recipe::join_key(key, "freeze_observers_epoch"),
+                 fmt::format("freeze_observers_epoch must be after start_epoch ({}) and at most "
+                             "epochs ({}), or 0",
+                             q.start_epoch, o.epochs)});
+      }
+      if (q.scheme == quantize::Scheme::static_int8 && !q.activations) {
+        ctx.add({loc, recipe::join_key(key, "activations"),
+                 "static-int8 quantizes activations: train with activations: true, or convert "
+                 "with scheme: dynamic-int8"});
+      }
+      if (o.bf16) {
+        ctx.add({loc, key, "qat and bf16 autocast cannot be combined (fake quantization runs in "
+                           "float32); drop bf16"});
+      }
+    }
     if (o.adam_betas.size() != 2 ||
         std::any_of(o.adam_betas.begin(), o.adam_betas.end(),
                     [](double b) { return !(b >= 0 && b < 1); })) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "llmc/quantize/recipe.h"
 #include "llmc/recipe/common.h"
 #include "llmc/recipe/schema.h"
 
@@ -17,6 +18,20 @@ enum class SoftLoss {
   automatic,   // sigmoid-kl for multi-label, softmax-kl otherwise
   sigmoid_kl,  // per-label Bernoulli KL of temperature-scaled sigmoids (multi-label)
   softmax_kl,  // KL(softmax(teacher/T) || softmax(student/T)), batch-mean (the classic recipe)
+};
+
+// `distill.qat`: quantization-aware training (docs/distill.md#quantization-aware-training). From
+// start_epoch on the student trains through the fake_quantize_linear pass; the best student is
+// then converted by `llmc quantize`'s code with `scheme` and `per_channel` as its keys mean.
+struct QatOptions {
+  int64_t start_epoch = 1;  // 1-based: the epochs before train in float
+  quantize::Scheme scheme = quantize::Scheme::static_int8;  // static-int8 | dynamic-int8
+  bool per_channel = true;      // int8 weights: one scale per output channel
+  bool activations = true;      // fake-quantize each Linear's input (uint8, observed min/max)
+  double observer_averaging = 0.01;    // moving-average constant of the activation observers
+  int64_t freeze_observers_epoch = 0;  // 1-based epoch from which observers stop; 0 = never
+  int64_t calibration_batches = 8;     // static-int8: training batches that calibrate
+  recipe::Origin origin;
 };
 
 struct DistillOptions {
@@ -45,6 +60,7 @@ struct DistillOptions {
   // Data-parallel runs (WORLD_SIZE > 1): how long a worker waits for the others in the
   // rendezvous and in every collective before it fails the run.
   int64_t collective_timeout_s = 300;
+  std::optional<QatOptions> qat;  // unset: no quantization-aware training
   recipe::Origin origin;
 
   bool resume = false;  // --resume: continue from the last checkpoint (not a recipe key)

@@ -14,6 +14,7 @@
 #include "llmc/distill/batching.h"
 #include "llmc/distill/data_parallel.h"
 #include "llmc/distill/losses.h"
+#include "llmc/distill/qat.h"
 #include "llmc/distill/schedule.h"
 #include "llmc/distill/teacher_cache.h"
 #include "llmc/job/job.h"
@@ -365,13 +366,19 @@ TrainResult train(TrainSetup s) {
   const size_t ids_column = static_cast<size_t>(
       std::find(args.begin(), args.end(), "input_ids") - args.begin());
 
+  // What runs forward: the student, or from qat.start_epoch on its fake-quantized twin (which
+  // shares its parameters, so the optimizer and the checkpoints see the same tensors).
+  torch::jit::Module runner = s.student;
+  std::optional<QatStudent> qat;
+
   auto evaluate = [&]() {
     torch::NoGradGuard no_grad;
-    s.student.eval();
+    runner.eval();
+    if (qat) qat->before_evaluation();
     if (dp) {  // each worker runs its share of the batches; the results are summed
       return sharded_metrics(*dp, *s.eval, s.task, classes, [&](const data::Batch& b) {
         Autocast autocast(o.bf16);
-        return logits_of(forward(s.student, b, s.student_path), s.student_path).to(at::kFloat);
+        return logits_of(forward(runner, b, s.student_path), s.student_path).to(at::kFloat);
       });
     }
     // Batch by batch: a language model's logits over the evaluation set would not fit.
@@ -380,7 +387,7 @@ TrainResult train(TrainSetup s) {
       at::Tensor logits;
       {
         Autocast autocast(o.bf16);
-        logits = logits_of(forward(s.student, b, s.student_path), s.student_path).to(at::kFloat);
+        logits = logits_of(forward(runner, b, s.student_path), s.student_path).to(at::kFloat);
       }
       metric.add(logits, b);
     }
@@ -415,7 +422,7 @@ TrainResult train(TrainSetup s) {
     r.samples_per_second = seconds > 0 ? static_cast<double>(samples) / seconds : 0;
     state.train_seconds += seconds;
     r.eval = evaluate();
-    s.student.train();
+    runner.train();
     state.history.push_back(r);
     const double value = r.eval.value(best_metric);
     const bool improved =
@@ -448,7 +455,26 @@ TrainResult train(TrainSetup s) {
                                        epoch, o.group_by_length);
     // Each worker its own dropout stream, reproducible from (seed, epoch, rank) on --resume.
     if (dp) torch::manual_seed(worker_seed(static_cast<uint64_t>(s.seed), epoch, dp->rank()));
+    if (o.qat && !qat && epoch + 1 >= o.qat->start_epoch) {
+      // Fake quantization from here on. The student as it stands is the baseline of the
+      // post-training quantization the report compares with; the best student is chosen among
+      // the fake-quantized epochs.
+      if (leader && (epoch + 1 == o.qat->start_epoch ||
+                     !std::filesystem::exists(s.checkpoints.before_qat_model()))) {
+        s.student.eval();
+        s.checkpoints.save_before_qat(s.student);
+      }
+      if (epoch + 1 == o.qat->start_epoch) state.best = -1;
+      qat.emplace(s.student, *o.qat);
+      runner = qat->module();
+      result.qat_coverage = qat_coverage(s.student, qat->rewrite(), result.warnings);
+      log::info("qat: from epoch {} the student trains with fake-quantized weights ({}){} in {} "
+                "Linear layers",
+                epoch + 1, o.qat->per_channel ? "per channel" : "per tensor",
+                o.qat->activations ? " and inputs" : "", qat->rewrite().layers.size());
+    }
     s.student.train();
+    runner.train();
     optimizer->zero_grad();
     for (int64_t bi = 0; bi < batches_per_epoch; ++bi) {
       const std::vector<int64_t>& global_rows = batches[static_cast<size_t>(bi)];
@@ -502,7 +528,8 @@ TrainResult train(TrainSetup s) {
         at::Tensor student_logits;
         {
           Autocast autocast(o.bf16);
-          student_logits = logits_of(forward(s.student, b, s.student_path), s.student_path);
+          if (qat) qat->before_training_batch(epoch + 1);
+          student_logits = logits_of(forward(runner, b, s.student_path), s.student_path);
         }
         const LossParts loss = distill_loss(student_logits.to(at::kFloat), teacher_logits, labels,
                                             mask, loss_config);
@@ -564,6 +591,19 @@ TrainResult train(TrainSetup s) {
   }
   result.best = model::load(s.checkpoints.best_model());
   result.best.eval();
+  if (o.qat && !qat) {
+    // Resumed after the last epoch: no epoch ran here, so the observers saw nothing (the
+    // conversion calibrates on its own); the coverage is still reported.
+    QatStudent unused(s.student, *o.qat);
+    result.qat_coverage = qat_coverage(s.student, unused.rewrite(), result.warnings);
+    result.before_qat = model::load(s.checkpoints.before_qat_model());
+    result.before_qat->eval();
+  }
+  if (qat) {
+    result.qat_ranges = qat->activation_ranges();
+    result.before_qat = model::load(s.checkpoints.before_qat_model());
+    result.before_qat->eval();
+  }
   return result;
 }
 

@@ -47,6 +47,11 @@ struct TrainResult {
   int64_t cache_bytes = 0;
   double communication_seconds = 0;  // data-parallel: time in collectives
   std::vector<std::string> warnings;
+  // distill.qat: the student before fake quantization began, what the rewrite covered and the
+  // activation ranges the observers ended with.
+  std::optional<torch::jit::Module> before_qat;
+  util::Json qat_coverage = util::Json::object();
+  util::Json qat_ranges = util::Json::array();
 };
 
 TrainResult train(TrainSetup setup);

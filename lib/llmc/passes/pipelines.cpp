@@ -38,7 +38,9 @@
 //   functional_slice_assign   slice assignments as cat, before LibTorch removes mutation.
 //
 // distill (distill/distill.cpp), bf16 autocast: lowp_range_constants on the teacher and student
-// modules.
+// modules. With distill.qat (distill/qat.cpp), from qat.start_epoch on: fake_quantize_linear on
+// a clone of the student that shares its parameters (the student itself is not rewritten);
+// after training, quantize's passes above convert the best student.
 #include "llmc/passes/pipelines.h"
 
 #include "llmc/passes/fuse_tanh_gelu.h"
