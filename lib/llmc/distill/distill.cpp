@@ -89,7 +89,7 @@ std::string learning_curves(const TrainResult& t, int64_t steps_per_epoch, bool 
 // bf16 tensor. The rewritten methods are cloned into a module sharing the same tensors, so no
 // graph executor compiled before the rewrite runs the old code.
 torch::jit::Module bf16_safe_constants(torch::jit::Module m, const std::string& path, Json& notes) {
-  const int clamped = passes::lowp_range_constants(m).clamped;
+  const int64_t clamped = passes::lowp_range_constants(m).changed;
   if (clamped == 0) return m;
   log::info("{}: {} constants beyond bfloat16's range (mask fills such as torch.finfo(float32).min) "
             "set to its extreme finite value for bf16 autocast",

@@ -81,7 +81,7 @@ FreezeOutcome eval_freeze(const torch::jit::Module& model, const EvalFreezeOptio
   torch::jit::Module m = model.clone(/*inplace=*/true);
   const int64_t nodes_before = count_nodes(m);
   const auto baked = passes::bake_eval_mode(m, !options.fix_traced_training);
-  if (baked.total() > 0) {
+  if (baked.changed > 0) {
     if (!options.fix_traced_training) {
       throw InputError("", fmt::format(
           "the model was traced in training mode: {} dropout and {} batch-norm calls have "
@@ -117,7 +117,7 @@ FreezeOutcome eval_freeze(const torch::jit::Module& model, const EvalFreezeOptio
   record("freeze", "parameters and attributes folded into constants, submodules inlined, "
                    "dropout removed, conv/batch-norm folded");
   if (options.fuse_gelu) {
-    const int fused = passes::fuse_tanh_gelu(frozen);
+    const int64_t fused = passes::fuse_tanh_gelu(frozen).changed;
     record("fuse_tanh_gelu", fmt::format("{} written-out tanh GELU{} replaced by "
                                          "aten::gelu(approximate='tanh')",
                                          fused, fused == 1 ? "" : "s"));
@@ -154,7 +154,7 @@ FreezeOutcome eval_freeze(const torch::jit::Module& model, const EvalFreezeOptio
   out.details["passes"] = passes;
   out.details["forward_nodes_before"] = nodes_before;
   out.details["forward_nodes_after"] = count_nodes(frozen);
-  out.details["traced_training_flags_fixed"] = baked.total();
+  out.details["traced_training_flags_fixed"] = baked.changed;
   return out;
 }
 

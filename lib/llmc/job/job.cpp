@@ -51,15 +51,15 @@ data::InputSet calibration_batches(const torch::jit::Module& model,
 
 void canonicalize_matrix_layers(torch::jit::Module& model, TransformResult& t) {
   const auto r = passes::conv1d_to_linear(model);
-  if (!r.converted.empty()) {
+  if (r.changed > 0) {
     util::Json names = util::Json::array();
-    for (const auto& n : r.converted) names.push_back(n);
+    for (const auto& n : r.sites) names.push_back(n);
     t.details["conv1d_as_linear"] = names;
-    log::info("{} Conv1D layers (weight [in, out], addmm) treated as Linear layers",
-              r.converted.size());
+    log::info("{} Conv1D layers (weight [in, out], addmm) treated as Linear layers", r.changed);
   }
-  for (const auto& s : r.skipped) {
-    t.warnings.push_back("a Conv1D layer was left as it is, so it is not quantized or pruned: " + s);
+  for (const auto& s : r.left) {
+    t.warnings.push_back("a Conv1D layer was left as it is, so it is not quantized or pruned: " +
+                         s.site + ": " + s.reason);
   }
 }
 

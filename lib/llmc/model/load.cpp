@@ -286,14 +286,15 @@ torch::jit::Module load(const std::string& path, LoadNotes* notes) {
     refuse(e.what());
   }
   const passes::DecomposeSdpaResult sdpa = passes::decompose_sdpa(module);
-  if (sdpa.decomposed > 0) {
+  if (sdpa.changed > 0) {
     log::debug("{}: {} scaled_dot_product_attention calls decomposed into matmul/softmax "
-               "(PyTorch 2.x attention)", path, sdpa.decomposed);
+               "(PyTorch 2.x attention)", path, sdpa.changed);
   }
   if (notes != nullptr) {
-    notes->sdpa_decomposed = sdpa.decomposed;
-    notes->sdpa_mask_dtype_unknown = sdpa.mask_dtype_unknown;
-    notes->sdpa_left = sdpa.left;
+    notes->sdpa_decomposed = static_cast<int>(sdpa.changed);
+    notes->sdpa_mask_dtype_unknown = static_cast<int>(sdpa.mask_dtype_unknown);
+    notes->sdpa_left.clear();
+    for (const auto& left : sdpa.left) notes->sdpa_left.push_back(left.reason + " (" + left.site + ")");
   }
   return module;
 }

@@ -44,7 +44,7 @@ PreparedGraph prepare_graph(const torch::jit::Module& model, const std::vector<s
   // without copying): a large model is not held twice.
   torch::jit::Module m = model.clone(/*inplace=*/true);
   const auto baked = passes::bake_eval_mode(m, /*dry_run=*/true);
-  if (baked.total() > 0) {
+  if (baked.changed > 0) {
     throw InputError(model_path,
                      fmt::format("the model was traced in training mode: {} dropout and {} "
                                  "batch-norm calls have train=True baked in (first at {}); an "
@@ -130,7 +130,7 @@ PreparedGraph prepare_graph(const torch::jit::Module& model, const std::vector<s
   out.passes.push_back("removeDropout");
   // llmc quantize's bf16 attention products: ONNX Runtime has no CPU kernel for a bf16 MatMul,
   // so the exported products read the float32 operands (more precise, not less).
-  if (const int restored = passes::activation_matmuls_float32(*graph); restored > 0) {
+  if (const int64_t restored = passes::activation_matmuls_float32(*graph).changed; restored > 0) {
     out.passes.push_back(fmt::format("activation_matmuls_float32 ({} bf16 activation products "
                                      "computed in float32)",
                                      restored));
@@ -141,9 +141,9 @@ PreparedGraph prepare_graph(const torch::jit::Module& model, const std::vector<s
   out.passes.push_back("fold conv + batch norm");
   // Slice assignment (LLaMA's padding mask in transformers) as values, before the mutation
   // removal, which cannot handle a copy_ into a view.
-  if (const auto r = passes::functional_slice_assign(*graph); r.rewritten > 0) {
+  if (const auto r = passes::functional_slice_assign(*graph); r.changed > 0) {
     out.passes.push_back(fmt::format("functional_slice_assign ({} slice assignments as cat)",
-                                     r.rewritten));
+                                     r.changed));
   }
   torch::jit::RemoveListMutation(graph);
   torch::jit::RemoveTensorMutation(graph);

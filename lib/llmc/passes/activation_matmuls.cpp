@@ -54,30 +54,6 @@ Value* operand_bf16(torch::jit::Graph& graph, Value* v) {
   return to_bf16_contiguous(graph, v);
 }
 
-void rewrite(torch::jit::Block* block, torch::jit::Graph& graph, ActivationMatmulsResult& result) {
-  for (auto it = block->nodes().begin(); it != block->nodes().end(); ++it) {
-    Node* node = *it;
-    for (torch::jit::Block* sub : node->blocks()) rewrite(sub, graph, result);
-    if (node->kind() != c10::aten::matmul && node->kind() != c10::aten::bmm) continue;
-    if (node->inputs().size() != 2) continue;  // the out= overloads are not in scripted graphs
-    Value* a = node->input(0);
-    Value* b = node->input(1);
-    if (is_weight(a) || is_weight(b)) {
-      ++result.weight_operand;
-      continue;
-    }
-    torch::jit::WithInsertPoint before(node);
-    Value* dtype = graph.insert(c10::prim::dtype, {a});
-    node->replaceInput(0, operand_bf16(graph, a));
-    node->replaceInput(1, operand_bf16(graph, b));
-    torch::jit::WithInsertPoint after(node->next());
-    Value* out = node->output();
-    Value* back = graph.insert(c10::aten::to, {out, dtype, false, false, c10::IValue()});
-    out->replaceAllUsesAfterNodeWith(back->node(), back);
-    ++result.converted;
-  }
-}
-
 // The input of an aten::to(self, bfloat16, …) node, or nullptr when `node` is no such cast.
 Value* bf16_cast_source(const Node* node) {
   if (node->kind() != c10::aten::to || node->inputs().size() != 5) return nullptr;
@@ -88,7 +64,42 @@ Value* bf16_cast_source(const Node* node) {
   return node->input(0);
 }
 
-void restore(torch::jit::Block* block, int& restored) {
+// Whether operand `v` of a product is already such a cast, directly or (Kᵀ) through a
+// transpose: what rewrite() writes, so a second run leaves the product alone.
+bool is_bf16_operand(const Value* v) {
+  const Node* producer = v->node();
+  if (producer->kind() == c10::aten::transpose && producer->inputs().size() == 3) {
+    producer = producer->input(0)->node();
+  }
+  return bf16_cast_source(producer) != nullptr;
+}
+
+void rewrite(torch::jit::Block* block, torch::jit::Graph& graph, PassResult& result) {
+  for (auto it = block->nodes().begin(); it != block->nodes().end(); ++it) {
+    Node* node = *it;
+    for (torch::jit::Block* sub : node->blocks()) rewrite(sub, graph, result);
+    if (node->kind() != c10::aten::matmul && node->kind() != c10::aten::bmm) continue;
+    if (node->inputs().size() != 2) continue;  // the out= overloads are not in scripted graphs
+    Value* a = node->input(0);
+    Value* b = node->input(1);
+    if (is_bf16_operand(a) && is_bf16_operand(b)) continue;  // rewritten already
+    if (is_weight(a) || is_weight(b)) {
+      result.left.push_back({node_site(node), kWeightOperand});
+      continue;
+    }
+    torch::jit::WithInsertPoint before(node);
+    Value* dtype = graph.insert(c10::prim::dtype, {a});
+    node->replaceInput(0, operand_bf16(graph, a));
+    node->replaceInput(1, operand_bf16(graph, b));
+    torch::jit::WithInsertPoint after(node->next());
+    Value* out = node->output();
+    Value* back = graph.insert(c10::aten::to, {out, dtype, false, false, c10::IValue()});
+    out->replaceAllUsesAfterNodeWith(back->node(), back);
+    ++result.changed;
+  }
+}
+
+void restore(torch::jit::Block* block, PassResult& restored) {
   for (Node* node : block->nodes()) {
     for (torch::jit::Block* sub : node->blocks()) restore(sub, restored);
     if (node->kind() != c10::aten::matmul && node->kind() != c10::aten::bmm) continue;
@@ -109,20 +120,22 @@ void restore(torch::jit::Block* block, int& restored) {
     }
     if (!source[0] || !source[1]) continue;
     for (size_t i = 0; i < 2; ++i) holder[i]->replaceInput(slot[i], source[i]);
-    ++restored;
+    ++restored.changed;
   }
 }
 
 }  // namespace
 
-int activation_matmuls_float32(torch::jit::Graph& graph) {
-  int restored = 0;
+const char* const kWeightOperand = "an operand is a constant or a module attribute (a weight)";
+
+PassResult activation_matmuls_float32(torch::jit::Graph& graph) {
+  PassResult restored;
   restore(graph.block(), restored);
   return restored;
 }
 
-ActivationMatmulsResult activation_matmuls_bf16(torch::jit::Graph& graph) {
-  ActivationMatmulsResult result;
+PassResult activation_matmuls_bf16(torch::jit::Graph& graph) {
+  PassResult result;
   rewrite(graph.block(), graph, result);
   return result;
 }

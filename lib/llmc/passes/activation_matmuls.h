@@ -11,21 +11,21 @@
 
 #include <torch/script.h>
 
+#include "llmc/passes/pass_result.h"
+
 namespace llmc::passes {
 
-struct ActivationMatmulsResult {
-  int converted = 0;      // activation x activation products now computed in bf16
-  int weight_operand = 0;  // products with a constant or attribute operand, left float
-};
-
-ActivationMatmulsResult activation_matmuls_bf16(torch::jit::Graph& graph);
+// changed: activation x activation products now computed in bf16; left: the products with a
+// constant or attribute operand (reason kWeightOperand), which stay float.
+PassResult activation_matmuls_bf16(torch::jit::Graph& graph);
+extern const char* const kWeightOperand;
 
 // Pass activation_matmuls_float32, the inverse for exporters whose runtimes have no bf16 GEMM
 // (ONNX Runtime's CPU MatMul): every aten::matmul / aten::bmm whose two operands are both
 // aten::to(…, bfloat16) casts (the second possibly through a transpose), as the pass above writes
 // them, reads the uncast operands instead, so the product is computed in the operands' own
-// (float32) precision and the cast back becomes a no-op. Returns the number of products changed;
-// the dead casts are left for dead-code elimination.
-int activation_matmuls_float32(torch::jit::Graph& graph);
+// (float32) precision and the cast back becomes a no-op. changed: the products restored; the dead
+// casts are left for dead-code elimination.
+PassResult activation_matmuls_float32(torch::jit::Graph& graph);
 
 }  // namespace llmc::passes

@@ -1,8 +1,8 @@
 #include "llmc/passes/bake_eval_mode.h"
 
-#include <sstream>
-
 #include <torch/csrc/jit/ir/ir.h>
+
+#include "llmc/model/graph_nodes.h"
 
 namespace llmc::passes {
 
@@ -27,19 +27,13 @@ int training_flag_index(const torch::jit::Node* node) {
   return -1;
 }
 
-std::string site_of(const torch::jit::Node* node) {
-  std::ostringstream s;
-  const auto range = node->sourceRange();
-  if (auto src = range.source(); src && src->filename()) {
-    s << *src->filename() << ":" << src->lineno_for_offset(range.start()) + 1 << " ";
-  }
-  s << node->kind().toQualString();
-  return s.str();
-}
+}  // namespace
 
-void visit(torch::jit::Block* block, bool dry_run, BakeEvalModeResult& result) {
-  for (torch::jit::Node* node : block->nodes()) {
-    for (torch::jit::Block* sub : node->blocks()) visit(sub, dry_run, result);
+BakeEvalModeResult bake_eval_mode(torch::jit::Graph& graph, bool dry_run) {
+  BakeEvalModeResult result;
+  // The calls are found first (model::graph_nodes, nested blocks included); the flags are
+  // replaced after, so a dry run only reads.
+  for (torch::jit::Node* node : model::graph_nodes(graph)) {
     const int index = training_flag_index(node);
     if (index < 0) continue;
     torch::jit::Value* flag = node->inputs()[static_cast<size_t>(index)];
@@ -50,19 +44,13 @@ void visit(torch::jit::Block* block, bool dry_run, BakeEvalModeResult& result) {
     } else {
       ++result.dropout;
     }
-    result.sites.push_back(site_of(node));
+    ++result.changed;
+    result.sites.push_back(node_site(node));
     if (dry_run) continue;
     torch::jit::WithInsertPoint guard(node);
     torch::jit::Value* off = node->owningGraph()->insertConstant(false);
     node->replaceInput(static_cast<size_t>(index), off);
   }
-}
-
-}  // namespace
-
-BakeEvalModeResult bake_eval_mode(torch::jit::Graph& graph, bool dry_run) {
-  BakeEvalModeResult result;
-  visit(graph.block(), dry_run, result);
   return result;
 }
 
@@ -71,9 +59,9 @@ BakeEvalModeResult bake_eval_mode(torch::jit::Module& module, bool dry_run) {
   for (const auto& m : module.modules()) {
     for (const auto& method : m.get_methods()) {
       const auto r = bake_eval_mode(*method.graph(), dry_run);
+      total += r;
       total.dropout += r.dropout;
       total.batch_norm += r.batch_norm;
-      total.sites.insert(total.sites.end(), r.sites.begin(), r.sites.end());
     }
   }
   return total;

@@ -5,18 +5,16 @@
 // need no rewrite (their flags are not constants).
 #pragma once
 
-#include <string>
-#include <vector>
-
 #include <torch/script.h>
+
+#include "llmc/passes/pass_result.h"
 
 namespace llmc::passes {
 
-struct BakeEvalModeResult {
-  int dropout = 0;     // dropout-family calls switched to train=False
-  int batch_norm = 0;  // batch_norm calls switched to training=False
-  std::vector<std::string> sites;  // source locations (or node text) of what changed
-  int total() const { return dropout + batch_norm; }
+// changed = dropout + batch_norm; sites: the calls' source locations (node_site).
+struct BakeEvalModeResult : PassResult {
+  int64_t dropout = 0;     // dropout-family calls switched to train=False
+  int64_t batch_norm = 0;  // batch_norm calls switched to training=False
 };
 
 // Rewrites in place. With `dry_run` it only reports what it would change.

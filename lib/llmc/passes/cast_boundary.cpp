@@ -2,6 +2,8 @@
 
 #include <torch/csrc/jit/ir/ir.h>
 
+#include "llmc/passes/cast_dtype.h"
+
 namespace llmc::passes {
 
 namespace {
@@ -12,6 +14,13 @@ torch::jit::Value* insert_cast(torch::jit::Graph& graph, torch::jit::Value* v, a
 }
 
 bool is_tensor(const torch::jit::Value* v) { return v->type()->cast<c10::TensorType>() != nullptr; }
+
+// An input whose one use is the cast to `type` this pass inserts: cast already.
+bool input_cast(const torch::jit::Value* in, at::ScalarType type) {
+  if (in->uses().size() != 1 || in->uses()[0].offset != 0) return false;
+  const auto dtype = cast_dtype(in->uses()[0].user);
+  return dtype && *dtype == type;
+}
 
 }  // namespace
 
@@ -24,6 +33,7 @@ CastBoundaryResult cast_boundary(torch::jit::Graph& graph, at::ScalarType comput
     for (size_t i = 0; i < float_inputs.size() && i + 1 < graph.inputs().size(); ++i) {
       torch::jit::Value* in = graph.inputs()[i + 1];
       if (!float_inputs[i] || !is_tensor(in) || in->uses().empty()) continue;
+      if (input_cast(in, compute_type)) continue;
       torch::jit::Value* cast = insert_cast(graph, in, compute_type);
       in->replaceAllUsesAfterNodeWith(cast->node(), cast);
       ++result.inputs_cast;
@@ -33,19 +43,22 @@ CastBoundaryResult cast_boundary(torch::jit::Graph& graph, at::ScalarType comput
   torch::jit::WithInsertPoint guard(graph.return_node());
   for (size_t i = 0; i < graph.outputs().size(); ++i) {
     torch::jit::Value* out = graph.outputs()[i];
-    if (is_tensor(out)) {
+    if (is_tensor(out) && is_cast_to(out, at::kFloat)) {
+      continue;  // cast already
+    } else if (is_tensor(out)) {
       graph.return_node()->replaceInput(i, insert_cast(graph, out, at::kFloat));
       ++result.outputs_cast;
     } else if (out->node()->kind() == c10::prim::TupleConstruct) {
       torch::jit::Node* tuple = out->node();
       torch::jit::WithInsertPoint before_tuple(tuple);
       for (size_t k = 0; k < tuple->inputs().size(); ++k) {
-        if (!is_tensor(tuple->input(k))) continue;
+        if (!is_tensor(tuple->input(k)) || is_cast_to(tuple->input(k), at::kFloat)) continue;
         tuple->replaceInput(k, insert_cast(graph, tuple->input(k), at::kFloat));
         ++result.outputs_cast;
       }
     }
   }
+  result.changed = result.inputs_cast + result.outputs_cast;
   return result;
 }
 

@@ -40,6 +40,10 @@ int rewrite(torch::jit::Block* block, torch::jit::Graph& graph) {
 
 }  // namespace
 
-int contiguous_transposed_operand(torch::jit::Graph& graph) { return rewrite(graph.block(), graph); }
+PassResult contiguous_transposed_operand(torch::jit::Graph& graph) {
+  PassResult r;
+  r.changed = rewrite(graph.block(), graph);
+  return r;
+}
 
 }  // namespace llmc::passes

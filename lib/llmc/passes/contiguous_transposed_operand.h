@@ -8,9 +8,11 @@
 
 #include <torch/script.h>
 
+#include "llmc/passes/pass_result.h"
+
 namespace llmc::passes {
 
-// Returns how many matmul operands were rewritten.
-int contiguous_transposed_operand(torch::jit::Graph& graph);
+// changed: the matmul operands rewritten.
+PassResult contiguous_transposed_operand(torch::jit::Graph& graph);
 
 }  // namespace llmc::passes

@@ -50,8 +50,8 @@ std::shared_ptr<Graph> forward_graph(const torch::jit::Module& m) {
 
 }  // namespace
 
-Conv1dToLinearResult conv1d_to_linear(torch::jit::Module& model) {
-  Conv1dToLinearResult result;
+PassResult conv1d_to_linear(torch::jit::Module& model) {
+  PassResult result;
   // Candidates by class type (scripted instances of one class share a forward graph).
   std::map<const c10::ClassType*, std::vector<torch::jit::NameModule>> by_type;
   for (const auto& sub : model.named_modules()) {
@@ -75,7 +75,7 @@ Conv1dToLinearResult conv1d_to_linear(torch::jit::Module& model) {
     bool tied = false;
     for (const auto& sub : subs) {
       if (storages.count(sub.value.attr("weight").toTensor().storage().data()) > 1) {
-        result.skipped.push_back(sub.name + ": its weight is tied to another tensor of the model");
+        result.left.push_back({sub.name, "its weight is tied to another tensor of the model"});
         tied = true;
       }
     }
@@ -93,7 +93,8 @@ Conv1dToLinearResult conv1d_to_linear(torch::jit::Module& model) {
       at::Tensor t = w.detach().t().contiguous();
       t.set_requires_grad(w.requires_grad());
       sub.value.register_parameter("weight", t, false);
-      result.converted.push_back(sub.name);
+      result.sites.push_back(sub.name);
+      ++result.changed;
     }
   }
   return result;

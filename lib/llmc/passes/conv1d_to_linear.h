@@ -7,21 +7,16 @@
 //
 // Found by what the layer computes, not by its class name: any submodule whose forward calls
 // addmm with its own `bias` and 2-D `weight` (beta = alpha = 1). A layer whose weight shares
-// storage with another tensor of the model (tied) is left alone and listed in `skipped`.
+// storage with another tensor of the model (tied) is left alone and listed in `left`.
 #pragma once
-
-#include <string>
-#include <vector>
 
 #include <torch/script.h>
 
+#include "llmc/passes/pass_result.h"
+
 namespace llmc::passes {
 
-struct Conv1dToLinearResult {
-  std::vector<std::string> converted;  // module names
-  std::vector<std::string> skipped;    // "name: why"
-};
-
-Conv1dToLinearResult conv1d_to_linear(torch::jit::Module& model);
+// changed: layers converted, named (module names) in `sites`; left: tied layers by module name.
+PassResult conv1d_to_linear(torch::jit::Module& model);
 
 }  // namespace llmc::passes

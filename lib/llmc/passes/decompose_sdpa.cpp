@@ -267,7 +267,7 @@ bool decompose(Node* n, MaskInference& masks, DecomposeSdpaResult& result, std::
   out->setType(n->output()->type());
   n->output()->replaceAllUsesWith(out);
   n->destroy();
-  ++result.decomposed;
+  ++result.changed;
   return true;
 }
 
@@ -285,7 +285,7 @@ void run(Graph& graph, MaskInference& masks, DecomposeSdpaResult& result) {
     const std::string where = n->sourceRange().source()
                                   ? fmt::format("{}", n->sourceRange().str().substr(0, 120))
                                   : std::string("forward");
-    if (!decompose(n, masks, result, why)) result.left.push_back(why + " (" + where + ")");
+    if (!decompose(n, masks, result, why)) result.left.push_back({where, why});
   }
 }
 

@@ -18,17 +18,16 @@
 // the mask's dtype, which is correct but which the ONNX exporter cannot lower (it then says so).
 #pragma once
 
-#include <string>
-#include <vector>
-
 #include <torch/script.h>
+
+#include "llmc/passes/pass_result.h"
 
 namespace llmc::passes {
 
-struct DecomposeSdpaResult {
-  int decomposed = 0;           // calls replaced
-  int mask_dtype_unknown = 0;   // of those, with the prim::If on the mask's dtype
-  std::vector<std::string> left;  // calls kept: non-constant is_causal / enable_gqa / dropout_p
+// changed: calls replaced; left: calls kept (non-constant is_causal / enable_gqa / dropout_p),
+// each with its source (the first 120 characters, or "forward").
+struct DecomposeSdpaResult : PassResult {
+  int64_t mask_dtype_unknown = 0;  // of the calls replaced, those with the prim::If on the mask's dtype
 };
 
 // Every method of `module` and of its submodules.

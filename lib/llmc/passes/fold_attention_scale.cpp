@@ -156,7 +156,7 @@ bool power_of_two(double d) {
 
 }  // namespace
 
-std::vector<FoldedScale> fold_attention_scale(Module& model) {
+FoldAttentionScaleResult fold_attention_scale(Module& model) {
   // Instances by type: the forward graph belongs to the type, the weights to each instance.
   std::map<const c10::ClassType*, std::vector<std::pair<std::string, Module>>> instances;
   for (const auto& m : model.named_modules()) {
@@ -166,7 +166,7 @@ std::vector<FoldedScale> fold_attention_scale(Module& model) {
   std::map<const void*, int> storage_uses;
   for (const auto& p : model.named_parameters(true)) ++storage_uses[p.value.data_ptr()];
 
-  std::vector<FoldedScale> folded;
+  FoldAttentionScaleResult result;
   torch::NoGradGuard no_grad;
   for (auto& [type, mods] : instances) {
     const Module& first = mods.front().second;
@@ -208,14 +208,16 @@ std::vector<FoldedScale> fold_attention_scale(Module& model) {
         lin.attr("weight").toTensor().div_(c);
         const c10::IValue bias = lin.attr("bias");
         if (bias.isTensor() && bias.toTensor().defined()) bias.toTensor().div_(c);
-        folded.push_back({mods[i].first, linear, c, power_of_two(c)});
+        result.folded.push_back({mods[i].first, linear, c, power_of_two(c)});
+        result.sites.push_back(mods[i].first.empty() ? linear : mods[i].first + "." + linear);
+        ++result.changed;
       }
       div->output()->replaceAllUsesWith(div->input(0));
       div->destroy();
     }
     if (!divisions.empty()) torch::jit::EliminateDeadCode(graph);
   }
-  return folded;
+  return result;
 }
 
 }  // namespace llmc::passes

@@ -17,6 +17,7 @@
 
 #include <torch/script.h>
 
+#include "llmc/passes/pass_result.h"
 
 namespace llmc::passes {
 
@@ -27,8 +28,14 @@ struct FoldedScale {
   bool exact = false;  // divisor is a power of two: bit-identical outputs
 };
 
+// changed: Linear layers that now carry their module's scale, named ("module.linear") in
+// `sites`; folded: each with its divisor.
+struct FoldAttentionScaleResult : PassResult {
+  std::vector<FoldedScale> folded;
+};
+
 // Rewrites `model` (its types and weights) in place; call it on a clone.
-std::vector<FoldedScale> fold_attention_scale(torch::jit::Module& model);
+FoldAttentionScaleResult fold_attention_scale(torch::jit::Module& model);
 
 
 }  // namespace llmc::passes

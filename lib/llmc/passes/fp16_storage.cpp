@@ -4,6 +4,8 @@
 
 namespace llmc::passes {
 
+const char* const kBeyondFloat16 = "values beyond float16's range";
+
 Fp16StorageResult fp16_storage(torch::jit::Graph& graph) {
   Fp16StorageResult result;
   std::vector<torch::jit::Node*> constants;
@@ -21,7 +23,7 @@ Fp16StorageResult fp16_storage(torch::jit::Graph& graph) {
   for (torch::jit::Node* node : constants) {
     const at::Tensor t = torch::jit::toIValue(node->output())->toTensor();
     if (t.abs().max().item<double>() > kHalfMax) {
-      result.kept_fp32.push_back(node->output()->debugName());
+      result.left.push_back({node->output()->debugName(), kBeyondFloat16});
       continue;
     }
     torch::jit::WithInsertPoint guard(node->next());
@@ -32,7 +34,7 @@ Fp16StorageResult fp16_storage(torch::jit::Graph& graph) {
         {half, c10::IValue(static_cast<int64_t>(at::kFloat)), false, false});
     node->output()->replaceAllUsesWith(back);
     node->destroy();
-    ++result.tensors;
+    ++result.changed;
     result.bytes_before += t.numel() * 4;
     result.bytes_after += t.numel() * 2;
   }

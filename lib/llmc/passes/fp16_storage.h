@@ -5,19 +5,19 @@
 // outside float16's range stay float32.
 #pragma once
 
-#include <string>
-#include <vector>
-
 #include <torch/script.h>
+
+#include "llmc/passes/pass_result.h"
 
 namespace llmc::passes {
 
-struct Fp16StorageResult {
-  int64_t tensors = 0;
+// changed: tensors now stored as float16; left: the constants (by debug name) whose values do
+// not fit float16 (reason kBeyondFloat16), which stay float32.
+struct Fp16StorageResult : PassResult {
   int64_t bytes_before = 0;
   int64_t bytes_after = 0;
-  std::vector<std::string> kept_fp32;  // constants whose values do not fit float16
 };
+extern const char* const kBeyondFloat16;
 
 Fp16StorageResult fp16_storage(torch::jit::Graph& graph);
 

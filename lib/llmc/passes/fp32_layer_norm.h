@@ -10,13 +10,15 @@
 
 #include <torch/script.h>
 
+#include "llmc/passes/pass_result.h"
+
 namespace llmc::passes {
 
-struct Fp32LayerNormResult {
-  int converted = 0;   // layer_norm nodes now computing in float32
-  int skipped = 0;     // left alone: weight or bias is not a constant (unfrozen graph)
-};
+// changed: layer_norm nodes now computing in float32; left: those whose weight or bias is not a
+// constant (reason kNotConstant). One this pass rewrote already (float32 cast in, float32
+// constants) is not counted again.
+PassResult fp32_layer_norm(torch::jit::Graph& graph);
 
-Fp32LayerNormResult fp32_layer_norm(torch::jit::Graph& graph);
+extern const char* const kNotConstant;
 
 }  // namespace llmc::passes

@@ -79,7 +79,7 @@ std::optional<Match> match(Node* rsqrt) {
   return std::nullopt;
 }
 
-void rewrite(torch::jit::Block* block, torch::jit::Graph& graph, Fp32RmsNormResult& result) {
+void rewrite(torch::jit::Block* block, torch::jit::Graph& graph, PassResult& result) {
   std::vector<Node*> rsqrts;
   for (Node* node : block->nodes()) {
     for (torch::jit::Block* sub : node->blocks()) rewrite(sub, graph, result);
@@ -89,7 +89,7 @@ void rewrite(torch::jit::Block* block, torch::jit::Graph& graph, Fp32RmsNormResu
     const auto m = match(rsqrt);
     if (!m || m->square->owningBlock() != block || m->product->owningBlock() != block) continue;
     if (already_float32(m->x)) {
-      ++result.already_fp32;
+      result.left.push_back({node_site(rsqrt), kAlreadyFloat32});
       continue;
     }
     torch::jit::WithInsertPoint before(m->square);
@@ -105,14 +105,16 @@ void rewrite(torch::jit::Block* block, torch::jit::Graph& graph, Fp32RmsNormResu
     Value* out = m->product->output();
     Value* back = graph.insert(c10::aten::to, {out, dtype, false, false, c10::IValue()});
     out->replaceAllUsesAfterNodeWith(back->node(), back);
-    ++result.converted;
+    ++result.changed;
   }
 }
 
 }  // namespace
 
-Fp32RmsNormResult fp32_rms_norm(torch::jit::Graph& graph) {
-  Fp32RmsNormResult result;
+const char* const kAlreadyFloat32 = "its x is already cast to float32";
+
+PassResult fp32_rms_norm(torch::jit::Graph& graph) {
+  PassResult result;
   rewrite(graph.block(), graph, result);
   return result;
 }

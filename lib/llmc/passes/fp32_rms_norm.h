@@ -9,13 +9,14 @@
 
 #include <torch/script.h>
 
+#include "llmc/passes/pass_result.h"
+
 namespace llmc::passes {
 
-struct Fp32RmsNormResult {
-  int converted = 0;       // RMSNorm expressions now computing in float32
-  int already_fp32 = 0;    // their x was already a cast to float32 (HF's code)
-};
+// changed: RMSNorm expressions now computing in float32; left: those whose x already was a cast
+// to float32 (HF's code, or this pass's own on a second run; reason kAlreadyFloat32).
+PassResult fp32_rms_norm(torch::jit::Graph& graph);
 
-Fp32RmsNormResult fp32_rms_norm(torch::jit::Graph& graph);
+extern const char* const kAlreadyFloat32;
 
 }  // namespace llmc::passes

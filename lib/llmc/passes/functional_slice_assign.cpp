@@ -47,8 +47,9 @@ bool used_after(const Value* v, const Node* n) {
   return false;
 }
 
-bool rewrite(Node* copy) {
-  if (copy->outputs().at(0)->hasUses()) return false;
+// Rewrites one copy_; nullptr when done, else why it was left alone.
+const char* rewrite(Node* copy) {
+  if (copy->outputs().at(0)->hasUses()) return "the copy_'s result is used";
   Value* view = copy->input(0);
   Value* src = copy->input(1);
   std::vector<Node*> chain;  // from the copy_ back to the base
@@ -57,27 +58,27 @@ bool rewrite(Node* copy) {
     Node* s = v->node();
     if (v->uses().size() != 1 || int_constant(s->input(4)).value_or(0) != 1 ||
         !int_constant(s->input(1))) {
-      return false;
+      return "a slice of the chain has other uses, a step other than 1 or a non-constant dimension";
     }
     chain.push_back(s);
     v = s->input(0);
   }
-  if (chain.empty()) return false;
+  if (chain.empty()) return "not a copy into a slice";
   Value* base = v;
   Node* narrowing = nullptr;
   for (Node* s : chain) {
     if (whole(s)) continue;
     if (narrowing != nullptr && *int_constant(s->input(1)) != *int_constant(narrowing->input(1))) {
-      return false;
+      return "the chain narrows more than one dimension";
     }
-    if (narrowing != nullptr) return false;  // two narrowing slices of one dimension
+    if (narrowing != nullptr) return "two narrowing slices of one dimension";
     narrowing = s;
   }
   // Another view of the base that is read after the copy_ would see the mutation.
   for (const auto& use : base->uses()) {
     if (use.user == chain.back() || !use.user->isBefore(copy) || !is_view(use.user)) continue;
     for (const Value* out : use.user->outputs()) {
-      if (used_after(out, copy)) return false;
+      if (used_after(out, copy)) return "another view of the base is read after the copy_";
     }
   }
   Graph& g = *copy->owningGraph();
@@ -105,22 +106,23 @@ bool rewrite(Node* copy) {
   for (Node* s : chain) {
     if (!s->output()->hasUses()) s->destroy();
   }
-  return true;
+  return nullptr;
 }
 
 }  // namespace
 
-FunctionalSliceAssignResult functional_slice_assign(Graph& graph) {
-  FunctionalSliceAssignResult result;
+PassResult functional_slice_assign(Graph& graph) {
+  PassResult result;
   std::vector<Node*> copies;
   for (Node* n : graph.nodes()) {
     if (n->kind() == c10::aten::copy_ && n->inputs().size() >= 2) copies.push_back(n);
   }
   for (Node* n : copies) {
-    if (rewrite(n)) {
-      ++result.rewritten;
+    const std::string site = node_site(n);  // before rewrite() destroys it
+    if (const char* why = rewrite(n)) {
+      result.left.push_back({site, why});
     } else {
-      ++result.left;
+      ++result.changed;
     }
   }
   return result;

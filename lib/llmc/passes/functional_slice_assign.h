@@ -8,19 +8,16 @@
 // narrowing at all is a whole-tensor copy), and every later use of the base reads it. LLaMA's
 // causal-mask code in transformers writes its padding this way.
 //
-// Left alone, and counted: a chain that narrows more than one dimension or steps, a copy_ whose
+// changed: the slice assignments rewritten. Left alone, with the reason: a copy_ into no slice, a chain that narrows more than one dimension or steps, a copy_ whose
 // result is used, a view of the base (other than the chain) that is read after the copy_.
 #pragma once
 
 #include <torch/script.h>
 
+#include "llmc/passes/pass_result.h"
+
 namespace llmc::passes {
 
-struct FunctionalSliceAssignResult {
-  int rewritten = 0;
-  int left = 0;
-};
-
-FunctionalSliceAssignResult functional_slice_assign(torch::jit::Graph& graph);
+PassResult functional_slice_assign(torch::jit::Graph& graph);
 
 }  // namespace llmc::passes

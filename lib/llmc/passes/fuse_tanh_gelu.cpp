@@ -125,25 +125,26 @@ int rewrite(torch::jit::Block* block, torch::jit::Graph& graph) {
 
 }  // namespace
 
-int fuse_tanh_gelu(torch::jit::Graph& graph) {
-  const int n = rewrite(graph.block(), graph);
-  if (n > 0) torch::jit::EliminateDeadCode(graph.block());
-  return n;
+PassResult fuse_tanh_gelu(torch::jit::Graph& graph) {
+  PassResult r;
+  r.changed = rewrite(graph.block(), graph);
+  if (r.changed > 0) torch::jit::EliminateDeadCode(graph.block());
+  return r;
 }
 
-int fuse_tanh_gelu(torch::jit::Module& model) {
+PassResult fuse_tanh_gelu(torch::jit::Module& model) {
   // A method graph belongs to a module type: rewrite each once, count it for every instance.
-  std::map<const torch::jit::Graph*, int> fused;
-  int n = 0;
+  std::map<const torch::jit::Graph*, int64_t> fused;
+  PassResult r;
   for (const auto& m : model.modules()) {
     for (const auto& method : m.get_methods()) {
       auto graph = method.graph();
       auto it = fused.find(graph.get());
-      if (it == fused.end()) it = fused.emplace(graph.get(), fuse_tanh_gelu(*graph)).first;
-      n += it->second;
+      if (it == fused.end()) it = fused.emplace(graph.get(), fuse_tanh_gelu(*graph).changed).first;
+      r.changed += it->second;
     }
   }
-  return n;
+  return r;
 }
 
 }  // namespace llmc::passes

@@ -14,17 +14,18 @@
 
 #include <torch/script.h>
 
+#include "llmc/passes/pass_result.h"
+
 namespace llmc::passes {
 
 // The recipe key `fuse_gelu`'s description, shared by the subcommands that have it.
 extern const char* const kFuseGeluHelp;
 
-// Returns how many expressions were replaced in `graph` (nested blocks included).
-int fuse_tanh_gelu(torch::jit::Graph& graph);
+// changed: the expressions replaced in `graph` (nested blocks included).
+PassResult fuse_tanh_gelu(torch::jit::Graph& graph);
 
-// Every method graph of every module type of `model`, each type once. Returns how many
-// expressions the model's module instances no longer compute (a type shared by 12 blocks counts
-// 12).
-int fuse_tanh_gelu(torch::jit::Module& model);
+// Every method graph of every module type of `model`, each type once. changed: the expressions
+// the model's module instances no longer compute (a type shared by 12 blocks counts 12).
+PassResult fuse_tanh_gelu(torch::jit::Module& model);
 
 }  // namespace llmc::passes

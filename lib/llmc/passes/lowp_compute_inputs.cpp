@@ -1,10 +1,13 @@
 #include "llmc/passes/lowp_compute_inputs.h"
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
 
 #include <torch/csrc/jit/ir/ir.h>
+
+#include "llmc/passes/cast_dtype.h"
 
 namespace llmc::passes {
 
@@ -33,14 +36,20 @@ torch::jit::Value* cast_to(torch::jit::Graph& graph, torch::jit::Value* v, at::S
 
 // aten::lstm(input, hx: Tensor[], params, ...) and gru/rnn(input, hx: Tensor, ...): the input and
 // the initial states. A trace bakes float32 zeros for the states (torch.zeros(..., dtype=6)).
-void rewrite_rnn(torch::jit::Node* node, torch::jit::Graph& graph, at::ScalarType type, int& cast) {
+void rewrite_rnn(torch::jit::Node* node, torch::jit::Graph& graph, at::ScalarType type, PassResult& cast) {
   torch::jit::WithInsertPoint before(node);
   torch::jit::Value* input = node->input(0);
-  if (input->type()->kind() == c10::TypeKind::TensorType && !is_constant(input)) {
+  if (input->type()->kind() == c10::TypeKind::TensorType && !is_constant(input) &&
+      !is_cast_to(input, type)) {
     node->replaceInput(0, cast_to(graph, input, type));
-    ++cast;
+    ++cast.changed;
   }
   torch::jit::Value* hx = node->input(1);
+  const auto cast_already = [&](const torch::jit::Value* v) { return is_cast_to(v, type); };
+  if (hx->node()->kind() == c10::prim::ListConstruct &&
+      std::all_of(hx->node()->inputs().begin(), hx->node()->inputs().end(), cast_already)) {
+    return;  // cast already (a second run)
+  }
   if (hx->node()->kind() == c10::prim::ListConstruct) {
     // A fresh list: the original may be used elsewhere.
     std::vector<torch::jit::Value*> items;
@@ -48,14 +57,14 @@ void rewrite_rnn(torch::jit::Node* node, torch::jit::Graph& graph, at::ScalarTyp
     torch::jit::Value* list =
         graph.insertNode(graph.createList(c10::TensorType::get(), items))->output();
     node->replaceInput(1, list);
-    cast += static_cast<int>(items.size());
-  } else if (hx->type()->kind() == c10::TypeKind::TensorType) {
+    cast.changed += static_cast<int64_t>(items.size());
+  } else if (hx->type()->kind() == c10::TypeKind::TensorType && !cast_already(hx)) {
     node->replaceInput(1, cast_to(graph, hx, type));
-    ++cast;
+    ++cast.changed;
   }
 }
 
-void rewrite(torch::jit::Block* block, torch::jit::Graph& graph, at::ScalarType type, int& cast) {
+void rewrite(torch::jit::Block* block, torch::jit::Graph& graph, at::ScalarType type, PassResult& cast) {
   for (torch::jit::Node* node : block->nodes()) {
     for (torch::jit::Block* sub : node->blocks()) rewrite(sub, graph, type, cast);
     const std::string kind = node->kind().toQualString();
@@ -71,17 +80,18 @@ void rewrite(torch::jit::Block* block, torch::jit::Graph& graph, at::ScalarType 
       if (i >= node->inputs().size()) continue;
       torch::jit::Value* v = node->input(i);
       if (is_constant(v) || v->type()->kind() != c10::TypeKind::TensorType) continue;
+      if (is_cast_to(v, type)) continue;  // cast already (a second run)
       node->replaceInput(i, graph.insert(c10::aten::to, {v, c10::IValue(static_cast<int64_t>(type)),
                                                          false, false, c10::IValue()}));
-      ++cast;
+      ++cast.changed;
     }
   }
 }
 
 }  // namespace
 
-int lowp_compute_inputs(torch::jit::Graph& graph, at::ScalarType compute_type) {
-  int cast = 0;
+PassResult lowp_compute_inputs(torch::jit::Graph& graph, at::ScalarType compute_type) {
+  PassResult cast;
   rewrite(graph.block(), graph, compute_type, cast);
   return cast;
 }

@@ -13,9 +13,12 @@
 
 #include <torch/script.h>
 
+#include "llmc/passes/pass_result.h"
+
 namespace llmc::passes {
 
-// Returns the number of operands now cast (at most two per node).
-int lowp_compute_inputs(torch::jit::Graph& graph, at::ScalarType compute_type);
+// changed: the operands now cast (at most two per node). An operand that already is a cast to
+// the type is not cast again.
+PassResult lowp_compute_inputs(torch::jit::Graph& graph, at::ScalarType compute_type);
 
 }  // namespace llmc::passes

@@ -36,14 +36,14 @@ Value* clamped(torch::jit::Graph& graph, Value* v) {
   return nullptr;
 }
 
-void rewrite(torch::jit::Block* block, torch::jit::Graph& graph, LowpRangeConstantsResult& r) {
+void rewrite(torch::jit::Block* block, torch::jit::Graph& graph, PassResult& r) {
   for (Node* node : block->nodes()) {
     for (torch::jit::Block* sub : node->blocks()) rewrite(sub, graph, r);
     for (size_t i = 0; i < node->inputs().size(); ++i) {
       torch::jit::WithInsertPoint before(node);
       if (Value* c = clamped(graph, node->input(i))) {
         node->replaceInput(i, c);
-        ++r.clamped;
+        ++r.changed;
       }
     }
   }
@@ -51,14 +51,14 @@ void rewrite(torch::jit::Block* block, torch::jit::Graph& graph, LowpRangeConsta
 
 }  // namespace
 
-LowpRangeConstantsResult lowp_range_constants(torch::jit::Graph& graph) {
-  LowpRangeConstantsResult r;
+PassResult lowp_range_constants(torch::jit::Graph& graph) {
+  PassResult r;
   rewrite(graph.block(), graph, r);
   return r;
 }
 
-LowpRangeConstantsResult lowp_range_constants(torch::jit::Module& module) {
-  LowpRangeConstantsResult r;
+PassResult lowp_range_constants(torch::jit::Module& module) {
+  PassResult r;
   std::set<const c10::ClassType*> done;
   for (const auto& sub : module.modules()) {
     if (!done.insert(sub.type().get()).second) continue;
@@ -66,7 +66,7 @@ LowpRangeConstantsResult lowp_range_constants(torch::jit::Module& module) {
       auto* gf = dynamic_cast<torch::jit::GraphFunction*>(f);
       if (gf == nullptr) continue;
       auto graph = gf->graph();
-      r.clamped += lowp_range_constants(*graph).clamped;
+      r += lowp_range_constants(*graph);
     }
   }
   return r;

@@ -12,16 +12,15 @@
 
 #include <torch/script.h>
 
+#include "llmc/passes/pass_result.h"
+
 namespace llmc::passes {
 
-struct LowpRangeConstantsResult {
-  int clamped = 0;  // constants replaced
-};
-
-LowpRangeConstantsResult lowp_range_constants(torch::jit::Graph& graph);
+// changed: the constants replaced.
+PassResult lowp_range_constants(torch::jit::Graph& graph);
 
 // The same on every method of `module` and its submodules (each class once): for a module that
 // is trained or run under bf16 autocast (distill's bf16) rather than frozen into one graph.
-LowpRangeConstantsResult lowp_range_constants(torch::jit::Module& module);
+PassResult lowp_range_constants(torch::jit::Module& module);
 
 }  // namespace llmc::passes

@@ -1,6 +1,7 @@
 #include "llmc/passes/optimize_attention.h"
 
 #include <set>
+#include <utility>
 
 #include "llmc/passes/contiguous_transposed_operand.h"
 
@@ -14,14 +15,18 @@ const char* const kOptimizeAttentionHelp =
 
 AttentionRewrites optimize_attention(torch::jit::Module& model) {
   AttentionRewrites r;
-  r.scale_folded = fold_attention_scale(model);
+  FoldAttentionScaleResult folded = fold_attention_scale(model);
+  r.scale_folded = std::move(folded.folded);
+  r += folded;
   // Method graphs belong to module types: rewrite each type's once.
   std::set<const torch::jit::Graph*> done;
   for (const auto& m : model.modules()) {
     for (const auto& method : m.get_methods()) {
       auto graph = method.graph();
       if (!done.insert(graph.get()).second) continue;
-      r.contiguous_transposed_operands += contiguous_transposed_operand(*graph);
+      const PassResult c = contiguous_transposed_operand(*graph);
+      r.contiguous_transposed_operands += c.changed;
+      r += c;
     }
   }
   return r;

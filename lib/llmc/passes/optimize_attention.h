@@ -11,9 +11,11 @@
 
 namespace llmc::passes {
 
-struct AttentionRewrites {
+// changed = scale_folded.size() + contiguous_transposed_operands; sites: the Linear layers
+// that carry a scale.
+struct AttentionRewrites : PassResult {
   std::vector<FoldedScale> scale_folded;
-  int contiguous_transposed_operands = 0;
+  int64_t contiguous_transposed_operands = 0;
 };
 
 // Rewrites `model` (its types and weights) in place; call it on a clone.

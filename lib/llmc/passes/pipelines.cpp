@@ -1,4 +1,6 @@
-// Each subcommand's passes, in the order they run.
+// Each subcommand's passes, in the order they run. Each returns a PassResult (pass_result.h):
+// `changed` counted, `left` with the reasons; report/pass_details.cpp and the subcommands turn
+// them into report entries and warnings.
 //
 // Every subcommand, as it loads a model (model::load, model/load.cpp):
 //   decompose_sdpa            PyTorch 2.x attention into LibTorch 1.13's operators, first, so
@@ -45,33 +47,22 @@
 
 #include "llmc/passes/fuse_tanh_gelu.h"
 #include "llmc/passes/lowp_compute_inputs.h"
+#include "llmc/util/log.h"
 
 namespace llmc::passes {
 
 InferenceCleanup inference_cleanup(torch::jit::Module& model, bool optimize_attention_on,
                                    bool fuse_gelu) {
   InferenceCleanup c;
-  if (optimize_attention_on) c.attention = optimize_attention(model);
-  if (fuse_gelu) c.fused_gelu = fuse_tanh_gelu(model);
-  return c;
-}
-
-void add_details(const InferenceCleanup& cleanup, util::Json& details) {
-  if (cleanup.attention) {
-    util::Json folded = util::Json::array();
-    for (const auto& f : cleanup.attention->scale_folded) {
-      folded.push_back(util::Json::object(
-          {{"module", f.module.empty() ? std::string("(root)") : f.module},
-           {"linear", f.linear},
-           {"divisor", f.divisor},
-           {"exact", f.exact}}));
-    }
-    util::Json j = util::Json::object();
-    j["scale_folded"] = folded;
-    j["contiguous_transposed_operands"] = cleanup.attention->contiguous_transposed_operands;
-    details["attention_rewrites"] = j;
+  if (optimize_attention_on) {
+    c.attention = optimize_attention(model);
+    log::debug(describe("optimize_attention", *c.attention));
   }
-  if (cleanup.fused_gelu) details["fused_gelu"] = *cleanup.fused_gelu;
+  if (fuse_gelu) {
+    c.fused_gelu = fuse_tanh_gelu(model);
+    log::debug(describe("fuse_tanh_gelu", *c.fused_gelu));
+  }
+  return c;
 }
 
 Bf16Compute bf16_compute(torch::jit::Graph& graph, const std::vector<bool>& float_inputs) {
@@ -80,8 +71,13 @@ Bf16Compute bf16_compute(torch::jit::Graph& graph, const std::vector<bool>& floa
   r.boundary = cast_boundary(graph, at::kBFloat16, float_inputs);
   r.layer_norms = fp32_layer_norm(graph);
   r.rms_norms = fp32_rms_norm(graph);
-  r.product_operands_cast = lowp_compute_inputs(graph, at::kBFloat16);
+  r.product_operands = lowp_compute_inputs(graph, at::kBFloat16);
   r.range = lowp_range_constants(graph);
+  log::debug(describe("cast_boundary", r.boundary));
+  log::debug(describe("fp32_layer_norm", r.layer_norms));
+  log::debug(describe("fp32_rms_norm", r.rms_norms));
+  log::debug(describe("lowp_compute_inputs", r.product_operands));
+  log::debug(describe("lowp_range_constants", r.range));
   return r;
 }
 

@@ -180,7 +180,7 @@ EmbeddingResult quantize_embeddings(torch::jit::Module& module, torch::jit::Grap
       continue;
     }
     if (shared_in_float(graph, node)) {
-      result.skipped.push_back(
+      result.left.push_back(
           {q.name, "the table is shared with a layer that stays float32 (a tied output "
                    "projection); an 8-bit copy would store it twice — quantize that layer too"});
       continue;
@@ -227,6 +227,8 @@ EmbeddingResult quantize_embeddings(torch::jit::Module& module, torch::jit::Grap
     node->destroy();
     done.push_back(q);
   }
+  result.changed = static_cast<int64_t>(done.size());
+  for (const auto& q : done) result.sites.push_back(q.name);
   torch::jit::EliminateDeadCode(graph.block());
   return result;
 }

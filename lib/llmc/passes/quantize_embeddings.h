@@ -22,6 +22,8 @@
 
 #include <torch/script.h>
 
+#include "llmc/passes/pass_result.h"
+
 namespace llmc::passes {
 
 struct QuantizedEmbedding {
@@ -35,14 +37,10 @@ struct QuantizedEmbedding {
   std::string shares_packed_weight;
 };
 
-struct EmbeddingSkip {
-  std::string name;
-  std::string reason;
-};
-
-struct EmbeddingResult {
+// changed: tables quantized, each in `done` (and by name in `sites`); left: selected tables that
+// stay float32, by module path.
+struct EmbeddingResult : PassResult {
   std::vector<QuantizedEmbedding> done;
-  std::vector<EmbeddingSkip> skipped;  // selected tables left float32
 };
 
 // Rewrites the selected embeddings of `graph` (a method graph of `module`, whose input 0 is

@@ -55,8 +55,9 @@ bool constant_bool(Value* v, bool& out) {
 
 }  // namespace
 
-std::vector<QuantizedLstm> quantize_lstm(torch::jit::Graph& graph, const QuantizeLstmOptions& options,
-                                         std::vector<LstmSkip>& skipped) {
+QuantizeLstmResult quantize_lstm(torch::jit::Graph& graph, const QuantizeLstmOptions& options) {
+  QuantizeLstmResult result;
+  std::vector<LeftAlone>& skipped = result.left;
   const c10::FunctionSchema& schema =
       c10::Dispatcher::singleton().findSchemaOrThrow("aten::lstm", "input").schema();
   std::vector<Node*> targets;
@@ -66,7 +67,7 @@ std::vector<QuantizedLstm> quantize_lstm(torch::jit::Graph& graph, const Quantiz
       targets.push_back(node);
     }
   }
-  std::vector<QuantizedLstm> done;
+  std::vector<QuantizedLstm>& done = result.done;
   int64_t counter = 0;
   for (Node* node : targets) {
     // aten::lstm.input(input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
@@ -155,8 +156,10 @@ std::vector<QuantizedLstm> quantize_lstm(torch::jit::Graph& graph, const Quantiz
     }
     node->destroy();
     done.push_back(q);
+    result.sites.push_back(name);
+    ++result.changed;
   }
-  return done;
+  return result;
 }
 
 }  // namespace llmc::passes

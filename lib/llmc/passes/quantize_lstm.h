@@ -15,6 +15,8 @@
 
 #include <torch/script.h>
 
+#include "llmc/passes/pass_result.h"
+
 namespace llmc::passes {
 
 struct QuantizedLstm {
@@ -27,9 +29,10 @@ struct QuantizedLstm {
   int64_t bytes_after = 0;   // int8 weights, float32 biases
 };
 
-struct LstmSkip {
-  std::string name;
-  std::string reason;
+// changed: LSTMs converted, each in `done` (and by module path in `sites`); left: selected
+// LSTMs it could not convert, by module path.
+struct QuantizeLstmResult : PassResult {
+  std::vector<QuantizedLstm> done;
 };
 
 struct QuantizeLstmOptions {
@@ -41,9 +44,8 @@ struct QuantizeLstmOptions {
   std::function<std::string(const at::Tensor&)> name_by_weight;
 };
 
-// Rewrites the selected LSTMs of `graph` in place; `skipped` gets those it could not convert.
-// The float weights are left for dead-code elimination.
-std::vector<QuantizedLstm> quantize_lstm(torch::jit::Graph& graph, const QuantizeLstmOptions& options,
-                                         std::vector<LstmSkip>& skipped);
+// Rewrites the selected LSTMs of `graph` in place. The float weights are left for dead-code
+// elimination.
+QuantizeLstmResult quantize_lstm(torch::jit::Graph& graph, const QuantizeLstmOptions& options);
 
 }  // namespace llmc::passes

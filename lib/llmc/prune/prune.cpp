@@ -19,6 +19,7 @@
 #include "llmc/passes/fuse_tanh_gelu.h"
 #include "llmc/passes/optimize_attention.h"
 #include "llmc/passes/pipelines.h"
+#include "llmc/report/pass_details.h"
 #include "llmc/prune/capture.h"
 #include "llmc/prune/structured.h"
 #include "llmc/prune/unstructured.h"
@@ -277,7 +278,7 @@ job::Job prune_job(const PruneOptions& o) {
 
     // 3. Inference clean-up on the final weights (after pruning: the scale must not change
     //    magnitude rankings across layers).
-    passes::add_details(passes::inference_cleanup(model, o.optimize_attention, o.fuse_gelu), d);
+    report::add_details(passes::inference_cleanup(model, o.optimize_attention, o.fuse_gelu), d);
 
     // Dense storage does not shrink with zeros; a compressed copy does (both streamed; files
     // over 64 MiB estimated from evenly spaced samples, as zlib runs at about 20 MB/s).

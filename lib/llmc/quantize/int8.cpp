@@ -138,10 +138,10 @@ void add_embeddings(torch::jit::Module& quantized, const torch::jit::Module& mod
   const auto result = passes::quantize_embeddings(quantized, *graph, [&](const std::string& name) {
     return model::selected(name, options.include, options.exclude);
   });
-  for (const auto& skip : result.skipped) {
-    warnings.push_back(fmt::format("embedding {} stays float32: {}", skip.name, skip.reason));
+  for (const auto& skip : result.left) {
+    warnings.push_back(fmt::format("embedding {} stays float32: {}", skip.site, skip.reason));
   }
-  if (result.done.empty() && result.skipped.empty()) {
+  if (result.done.empty() && result.left.empty()) {
     throw RecipeError({{options.origin.location, recipe::join_key(options.origin.key, "embeddings"),
                         "embeddings: true, but no embedding table of the model is selected by "
                         "include/exclude"}});
@@ -199,17 +199,17 @@ void add_activation_matmuls(torch::jit::Graph& graph, const QuantizeOptions& opt
                         recipe::join_key(options.origin.key, "activation_matmuls"), d.error}});
   }
   if (automatic) log::info("activation_matmuls: {}", d.reason);
-  const auto r = d.bf16 ? passes::activation_matmuls_bf16(graph) : passes::ActivationMatmulsResult{};
-  if (d.bf16 && r.converted == 0 && !automatic) {
+  const auto r = d.bf16 ? passes::activation_matmuls_bf16(graph) : passes::PassResult{};
+  if (d.bf16 && r.changed == 0 && !automatic) {
     throw RecipeError({{options.origin.location,
                         recipe::join_key(options.origin.key, "activation_matmuls"),
                         "activation_matmuls: bf16, but forward has no matmul of two activations "
                         "(only products with a weight, which the int8 scheme handles)"}});
   }
-  details["activation_matmuls"] = r.converted > 0 ? "bf16" : "fp32";
-  if (r.converted == 0) return;
-  details["activation_matmuls_bf16"] = r.converted;
-  if (automatic) log::info("activation_matmuls: {} activation products in bf16", r.converted);
+  details["activation_matmuls"] = r.changed > 0 ? "bf16" : "fp32";
+  if (r.changed == 0) return;
+  details["activation_matmuls_bf16"] = r.changed;
+  if (automatic) log::info("activation_matmuls: {} activation products in bf16", r.changed);
   if (!d.warning.empty()) warnings.push_back(d.warning);
 }
 
@@ -369,8 +369,9 @@ std::pair<int64_t, int64_t> add_lstms(torch::jit::Graph& graph, const torch::jit
     }
     return std::string();
   };
-  std::vector<passes::LstmSkip> skipped;
-  const auto done = passes::quantize_lstm(graph, o, skipped);
+  const passes::QuantizeLstmResult result = passes::quantize_lstm(graph, o);
+  const auto& done = result.done;
+  const auto& skipped = result.left;
   int64_t after = 0, before = 0;
   util::Json table = util::Json::array();
   for (const auto& l : done) {
@@ -390,14 +391,14 @@ std::pair<int64_t, int64_t> add_lstms(torch::jit::Graph& graph, const torch::jit
   details["lstms"] = table;
   converted = static_cast<int>(done.size());
   for (const auto& skip : skipped) {
-    warnings.push_back(fmt::format("LSTM {} stays float32: {}", skip.name, skip.reason));
+    warnings.push_back(fmt::format("LSTM {} stays float32: {}", skip.site, skip.reason));
   }
   // Rows of selected LSTMs the pass did not convert say so.
   for (auto& row : layers.as_array()) {
     if (selected.count(row.at("layer").as_string())) row["quantized"] = "kept fp32 (see warnings)";
   }
   for (const auto& name : selected) {
-    const bool explained = std::any_of(skipped.begin(), skipped.end(), [&](const auto& s) { return s.name == name; });
+    const bool explained = std::any_of(skipped.begin(), skipped.end(), [&](const auto& s) { return s.site == name; });
     if (!explained) {
       warnings.push_back(fmt::format("LSTM {} stays float32: forward calls it in a way the "
                                      "quantize_lstm pass does not recognise (no aten::lstm on its "

@@ -44,11 +44,11 @@ QuantizeOutcome cast_bf16(torch::jit::Module model, const std::vector<bool>& flo
   out.details["weight_bytes_after"] = bytes_after;
   out.details["inputs_cast_to_bf16"] = c.boundary.inputs_cast;
   out.details["outputs_cast_to_fp32"] = c.boundary.outputs_cast;
-  out.details["layer_norms_fp32"] = c.layer_norms.converted;
-  out.details["rms_norms_fp32"] = c.rms_norms.converted;
-  out.details["rms_norms_already_fp32"] = c.rms_norms.already_fp32;
-  out.details["product_operands_cast"] = c.product_operands_cast;
-  out.details["constants_clamped_to_bf16_range"] = c.range.clamped;
+  out.details["layer_norms_fp32"] = c.layer_norms.changed;
+  out.details["rms_norms_fp32"] = c.rms_norms.changed;
+  out.details["rms_norms_already_fp32"] = c.rms_norms.left_count(passes::kAlreadyFloat32);
+  out.details["product_operands_cast"] = c.product_operands.changed;
+  out.details["constants_clamped_to_bf16_range"] = c.range.changed;
   out.details["cpu_has_avx512_bf16"] = util::cpu_features().avx512_bf16;
   return out;
 }
@@ -63,16 +63,16 @@ QuantizeOutcome store_fp16(const torch::jit::Module& model) {
   out.quantized = frozen;
   out.details["scheme"] = "fp16";
   out.details["compute"] = "float32 (LibTorch 1.13 has no CPU float16 kernels)";
-  out.details["tensors_stored_fp16"] = r.tensors;
+  out.details["tensors_stored_fp16"] = r.changed;
   out.details["weight_bytes_before"] = r.bytes_before;
   out.details["weight_bytes_after"] = r.bytes_after;
   util::Json kept = util::Json::array();
-  for (const auto& name : r.kept_fp32) kept.push_back(name);
+  for (const auto& left : r.left) kept.push_back(left.site);
   out.details["kept_fp32_out_of_range"] = kept;
-  if (!r.kept_fp32.empty()) {
+  if (!r.left.empty()) {
     out.warnings.push_back(fmt::format("{} weight tensors have values beyond float16's range and "
                                        "stay float32",
-                                       r.kept_fp32.size()));
+                                       r.left.size()));
   }
   return out;
 }

@@ -7,6 +7,7 @@
 #include "llmc/passes/fuse_tanh_gelu.h"
 #include "llmc/passes/optimize_attention.h"
 #include "llmc/passes/pipelines.h"
+#include "llmc/report/pass_details.h"
 #include "llmc/quantize/coverage.h"
 #include "llmc/quantize/cpu_policy.h"
 #include "llmc/util/cpu_features.h"
@@ -88,7 +89,7 @@ job::Job quantize_job(const QuantizeOptions& options) {
     job::TransformResult t;
     t.artifact = q.quantized;
     t.details = std::move(q.details);
-    passes::add_details(cleanup, t.details);
+    report::add_details(cleanup, t.details);
     for (const auto& [key, value] : isa_details.as_object()) t.details[key] = value;
     for (const auto& [key, value] : canonical.details.as_object()) t.details[key] = value;
     t.warnings = std::move(q.warnings);

@@ -39,8 +39,10 @@ TEST_CASE("activation products go to bf16, products with a weight stay float") {
 
   auto graph = m.get_method("forward").graph();
   const auto r = llmc::passes::activation_matmuls_bf16(*graph);
-  CHECK(r.converted == 2);
-  CHECK(r.weight_operand == 2);
+  CHECK(r.changed == 2);
+  REQUIRE(r.left_count() == 2);
+  CHECK(r.left[0].reason == llmc::passes::kWeightOperand);
+  CHECK(r.left[0].site.find("aten::matmul") != std::string::npos);
   // Two casts in per converted product, one back out.
   CHECK(count(*graph, "aten::to") == 6);
   const at::Tensor after = m.forward({q, k, v}).toTensor();
@@ -61,8 +63,8 @@ def forward(self, x):
 )JIT");
   auto graph = m.get_method("forward").graph();
   const auto r = llmc::passes::activation_matmuls_bf16(*graph);
-  CHECK(r.converted == 0);
-  CHECK(r.weight_operand == 1);
+  CHECK(r.changed == 0);
+  CHECK(r.left_count() == 1);
   CHECK(count(*graph, "aten::to") == 0);
 }
 
@@ -75,8 +77,8 @@ TEST_CASE("activation_matmuls_float32 undoes the bf16 products exactly, and noth
   const at::Tensor before = reference.forward({q, k, v}).toTensor();
 
   auto graph = m.get_method("forward").graph();
-  REQUIRE(llmc::passes::activation_matmuls_bf16(*graph).converted == 2);
-  CHECK(llmc::passes::activation_matmuls_float32(*graph) == 2);
+  REQUIRE(llmc::passes::activation_matmuls_bf16(*graph).changed == 2);
+  CHECK(llmc::passes::activation_matmuls_float32(*graph).changed == 2);
   // No bf16 cast is read any more (Kᵀ is a transpose of the float k again).
   for (const auto* node : graph->nodes()) {
     if (node->kind() != c10::aten::to || !node->output()->hasUses()) continue;
@@ -88,7 +90,7 @@ TEST_CASE("activation_matmuls_float32 undoes the bf16 products exactly, and noth
   const at::Tensor after = m.forward({q, k, v}).toTensor();
   CHECK(torch::equal(after, before));
   // A second run finds nothing left to restore.
-  CHECK(llmc::passes::activation_matmuls_float32(*graph) == 0);
+  CHECK(llmc::passes::activation_matmuls_float32(*graph).changed == 0);
 }
 
 TEST_CASE("activation_matmuls_float32 leaves a product with one float operand alone") {
@@ -98,6 +100,6 @@ def forward(self, a, b):
     return torch.matmul(a.to(15), b)
 )JIT");
   auto graph = m.get_method("forward").graph();
-  CHECK(llmc::passes::activation_matmuls_float32(*graph) == 0);
+  CHECK(llmc::passes::activation_matmuls_float32(*graph).changed == 0);
   CHECK(count(*graph, "aten::to") == 1);
 }

@@ -82,7 +82,7 @@ def forward(self, q, k, v, keep):
   keep.index_put_({1, torch::indexing::Slice(4)}, 0);
   const at::Tensor before = run(m, {q, k, v, keep});
   const auto r = llmc::passes::decompose_sdpa(m);
-  CHECK(r.decomposed == 1);
+  CHECK(r.changed == 1);
   CHECK(r.mask_dtype_unknown == 0);
   CHECK(count(m, "aten::scaled_dot_product_attention") == 0);
   CHECK(count(m, "aten::softmax") == 1);
@@ -124,7 +124,7 @@ def forward(self, q, k, v, keep):
   const auto expected = reference(q, kk, vv, bias, 0.5) + reference(q, q, q, causal_bias, 1.0 / std::sqrt(8.0));
   CHECK(torch::allclose(before, expected, 1e-5, 1e-5));
   const auto r = llmc::passes::decompose_sdpa(top);
-  CHECK(r.decomposed == 2);
+  CHECK(r.changed == 2);
   CHECK(r.mask_dtype_unknown == 0);  // known through the call site
   CHECK(count(top, "aten::scaled_dot_product_attention") == 0);
   CHECK(count(top, "aten::repeat_interleave") == 2);
@@ -145,7 +145,7 @@ def forward(self, q, k, v, mask):
   const at::Tensor bool_before = run(m, {q, k, v, keep});
   const at::Tensor add_before = run(m, {q, k, v, additive});
   const auto r = llmc::passes::decompose_sdpa(m);
-  CHECK(r.decomposed == 1);
+  CHECK(r.changed == 1);
   CHECK(r.mask_dtype_unknown == 1);
   CHECK(count(m, "prim::If") == 1);
   CHECK(torch::allclose(run(m, {q, k, v, keep}), bool_before, 1e-5, 1e-6));
@@ -158,6 +158,6 @@ def forward(self, x):
     return torch.softmax(torch.matmul(x, x.transpose(-2, -1)), -1)
 )JIT");
   const auto r = llmc::passes::decompose_sdpa(m);
-  CHECK(r.decomposed == 0);
+  CHECK(r.changed == 0);
   CHECK(count(m, "aten::matmul") == 1);
 }

@@ -37,8 +37,8 @@ TEST_CASE("an RMSNorm without casts normalizes in float32 and returns bfloat16")
     const at::Tensor before = m.forward({x}).toTensor();
     auto graph = m.get_method("forward").graph();
     const auto r = llmc::passes::fp32_rms_norm(*graph);
-    CHECK(r.converted == 1);
-    CHECK(r.already_fp32 == 0);
+    CHECK(r.changed == 1);
+    CHECK(r.left.empty());
     CHECK(count(*graph, c10::aten::to) == 2);
     const at::Tensor after = m.forward({x}).toTensor();
     CHECK((after.scalar_type() == at::kBFloat16));
@@ -64,8 +64,8 @@ TEST_CASE("HF's LlamaRMSNorm casts to float32 itself: counted, left alone") {
   auto graph = m.get_method("forward").graph();
   const int casts = count(*graph, c10::aten::to);
   const auto r = llmc::passes::fp32_rms_norm(*graph);
-  CHECK(r.converted == 0);
-  CHECK(r.already_fp32 == 1);
+  CHECK(r.changed == 0);
+  CHECK(r.left_count(llmc::passes::kAlreadyFloat32) == 1);
   CHECK(count(*graph, c10::aten::to) == casts);
 }
 
@@ -80,7 +80,7 @@ TEST_CASE("not an RMSNorm: other dims, no keepdim, a different operand, are left
     torch::jit::Module m = norm("N" + std::to_string(i++), body);
     auto graph = m.get_method("forward").graph();
     const auto r = llmc::passes::fp32_rms_norm(*graph);
-    CHECK(r.converted == 0);
+    CHECK(r.changed == 0);
     CHECK(count(*graph, c10::aten::to) == 0);
   }
 }

@@ -65,10 +65,12 @@ TEST_CASE("aten::lstm becomes aten::quantized_lstm, close to float32") {
     o.name_by_weight = [&](const at::Tensor& w) {
       return at::equal(w, w_ih) ? std::string("cell") : std::string();
     };
-    std::vector<llmc::passes::LstmSkip> skipped;
-    const auto done = llmc::passes::quantize_lstm(*graph, o, skipped);
+    const auto result = llmc::passes::quantize_lstm(*graph, o);
+    const auto& done = result.done;
+    const auto& skipped = result.left;
     torch::jit::EliminateDeadCode(graph);
     REQUIRE(done.size() == 1);
+    CHECK(result.changed == 1);
     CHECK(skipped.empty());
     CHECK(seen == std::vector<std::string>{"cell"});
     CHECK(done[0].hidden_size == 32);
@@ -92,9 +94,9 @@ TEST_CASE("an LSTM that is not selected, or whose weights do not fit a plain LST
   llmc::passes::QuantizeLstmOptions o;
   o.select = [](const std::string&) { return false; };
   o.quantize_weight = per_tensor_qint8;
-  std::vector<llmc::passes::LstmSkip> skipped;
-  CHECK(llmc::passes::quantize_lstm(*graph, o, skipped).empty());
-  CHECK(skipped.empty());
+  const auto none = llmc::passes::quantize_lstm(*graph, o);
+  CHECK(none.changed == 0);
+  CHECK(none.left.empty());
   CHECK(count(*graph, "aten::lstm") == 1);
 
   // Three weights for one layer without biases: a projection (w_hr), which quantized_lstm lacks.
@@ -111,7 +113,8 @@ def forward(self, x):
   p.eval();
   torch::jit::Module frozen = torch::jit::freeze_module(p);
   o.select = [](const std::string&) { return true; };
-  CHECK(llmc::passes::quantize_lstm(*frozen.get_method("forward").graph(), o, skipped).empty());
-  REQUIRE(skipped.size() == 1);
-  CHECK(skipped[0].reason.find("proj_size") != std::string::npos);
+  const auto projected = llmc::passes::quantize_lstm(*frozen.get_method("forward").graph(), o);
+  CHECK(projected.changed == 0);
+  REQUIRE(projected.left_count() == 1);
+  CHECK(projected.left[0].reason.find("proj_size") != std::string::npos);
 }
