@@ -96,7 +96,7 @@ Json qat_coverage(const torch::jit::Module& student,
   c["float_matrices"] = left;
   c["float_vectors_share"] = round4(static_cast<double>(vectors) / all);
   Json skipped = Json::array();
-  for (const auto& s : rewrite.skipped) skipped.push_back(s);
+  for (const auto& l : rewrite.left) skipped.push_back(l.site + ": " + l.reason);
   c["linear_ops_left"] = skipped;
   if (!names.empty()) {
     warnings.push_back(fmt::format(
@@ -105,7 +105,9 @@ Json qat_coverage(const torch::jit::Module& student,
         fmt::format("{:.1f} %", 100.0 * static_cast<double>(fake) / all),
         fmt::join(names, ", ")));
   }
-  for (const auto& s : rewrite.skipped) warnings.push_back("qat: left in float: " + s);
+  for (const auto& l : rewrite.left) {
+    warnings.push_back("qat: left in float: " + l.site + ": " + l.reason);
+  }
   for (const auto& w : warnings) log::warn("{}", w);
   return c;
 }

@@ -114,15 +114,13 @@ FakeQuantizeLinearResult fake_quantize_linear(torch::jit::Module& model,
       for (Node* linear : linear_nodes(*graph)) {
         const std::string w = weight_attribute(linear, *graph);
         if (w.empty()) {
-          result.skipped.push_back(
-              where + ": aten::linear whose weight is not a tensor attribute of this module (a "
-                      "tied or computed weight)");
+          result.left.push_back({where, "aten::linear whose weight is not a tensor attribute of "
+                                        "this module (a tied or computed weight)"});
           continue;
         }
         if (!m.hasattr(w) || !m.attr(w).isTensor() || m.attr(w).toTensor().dim() != 2 ||
             !m.attr(w).toTensor().is_floating_point()) {
-          result.skipped.push_back(fmt::format("{}: aten::linear on {}, not a 2-D float tensor",
-                                               where, w));
+          result.left.push_back({where, fmt::format("aten::linear on {}, not a 2-D float tensor", w)});
           continue;
         }
         WithInsertPoint guard(linear);
@@ -138,7 +136,7 @@ FakeQuantizeLinearResult fake_quantize_linear(torch::jit::Module& model,
               0, fake_quantize_activation(*graph, graph->inputs()[0], linear->input(0), w));
         }
         rewritten.insert(w);
-        ++result.ops_rewritten;
+        ++result.changed;
       }
       if (!rewritten.empty()) ++result.graphs_rewritten;
       weights.insert(rewritten.begin(), rewritten.end());

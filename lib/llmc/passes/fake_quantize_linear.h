@@ -14,14 +14,17 @@
 // through inside the range. Only the methods' graphs and new attributes change; the module's
 // parameters stay the same tensors, so a clone(inplace) of a model can be rewritten while the
 // original keeps computing in float on the same weights.
-// A linear whose weight comes from elsewhere (a tied or computed weight) is left alone and
-// listed in `skipped`.
+// A linear whose weight comes from elsewhere (a tied or computed weight, or one this pass already
+// fake-quantized) is left alone and listed in `left`. PassResult (passes/pass_result.h):
+// `changed` counts the aten::linear nodes rewritten (a graph shared by several instances once).
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include <torch/script.h>
+
+#include "llmc/passes/pass_result.h"
 
 namespace llmc::passes {
 
@@ -38,11 +41,9 @@ struct FakeQuantizedLinear {
   at::Tensor act_min, act_max;  // the observer's state (undefined without activations)
 };
 
-struct FakeQuantizeLinearResult {
+struct FakeQuantizeLinearResult : PassResult {
   std::vector<FakeQuantizedLinear> layers;  // one per module instance and weight
   int graphs_rewritten = 0;
-  int ops_rewritten = 0;                    // aten::linear nodes (a shared type's graph counts once)
-  std::vector<std::string> skipped;         // "module.method: why"
 };
 
 FakeQuantizeLinearResult fake_quantize_linear(torch::jit::Module& model,

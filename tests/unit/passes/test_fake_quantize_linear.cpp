@@ -50,9 +50,9 @@ TEST_CASE("every Linear of a scripted and a traced BERT is fake-quantized; gradi
     torch::jit::Module q = m.clone(/*inplace=*/true);  // shares m's parameters
     const auto r = fake_quantize_linear(q, options(true, true, averaging));
     CHECK(r.layers.size() == linears.size());
-    CHECK(r.skipped.empty());
+    CHECK(r.left.empty());
     const int linear_ops = count_everywhere(q, c10::aten::linear);
-    CHECK(r.ops_rewritten == linear_ops);
+    CHECK(r.changed == linear_ops);
     CHECK(count_everywhere(q, c10::aten::fake_quantize_per_channel_affine) == linear_ops);
     CHECK(count_everywhere(q, c10::aten::fake_quantize_per_tensor_affine) == linear_ops);
     // The original's graphs are untouched.
@@ -136,8 +136,8 @@ TEST_CASE("must not rewrite: a linear on a computed weight is left alone and lis
   m.define("def forward(self, x):\n    return torch.linear(x, self.weight * 2.0)\n");
   const auto r = fake_quantize_linear(m, options(true, false, {}));
   CHECK(r.layers.empty());
-  CHECK(r.ops_rewritten == 0);
-  REQUIRE(r.skipped.size() == 1);
-  CHECK(llmc::test::has(r.skipped[0], "<root>.forward"));
+  CHECK(r.changed == 0);
+  REQUIRE(r.left.size() == 1);
+  CHECK(llmc::test::has(r.left[0].site, "<root>.forward"));
   CHECK(count_everywhere(m, c10::aten::fake_quantize_per_channel_affine) == 0);
 }
