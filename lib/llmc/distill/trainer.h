@@ -47,6 +47,7 @@ struct TrainResult {
   int64_t cache_bytes = 0;
   double communication_seconds = 0;  // data-parallel: time in collectives
   std::vector<std::string> warnings;
+  util::Json hidden_states;  // HiddenStates::describe(); null without hidden_states
 };
 
 TrainResult train(TrainSetup setup);
