@@ -9,9 +9,9 @@
 #   BENCH_THREADS         threads (default 2)
 #   BENCH_EPOCHS          student epochs (default: the recipes' 10)
 #   BENCH_TRAIN           training packages (default: all), BENCH_EVAL test packages (default: all)
-#   BENCH_TEACHER_EPOCHS  without the case study's trained teacher (out/teacher-continued), a
-#                         teacher is trained here first for this many epochs (default 4) on the
-#                         same training packages
+#   BENCH_TEACHER         the teacher (default: the case study's out/teacher-continued/model.pt)
+#   BENCH_TEACHER_EPOCHS  without that file, a teacher is trained here first (teacher.yaml) for
+#                         this many epochs (default 4) on the same training packages
 no_model_line=1
 source "$(dirname "$0")/setup.sh" 1
 threads=${BENCH_THREADS:-2}
@@ -29,7 +29,7 @@ common=(--threads "$threads" --force -q --json)
 sets=("${common[@]}")
 [ -n "${BENCH_EPOCHS:-}" ] && sets+=(--set "distill.epochs=$BENCH_EPOCHS")
 
-teacher=$deb/out/teacher-continued/model.pt
+teacher=${BENCH_TEACHER:-$deb/out/teacher-continued/model.pt}
 if [ ! -f "$teacher" ]; then
   teacher_epochs=${BENCH_TEACHER_EPOCHS:-4}
   echo "teacher: none trained in \$LLMC_DEBTAGS/out/teacher-continued; training teacher.yaml here for $teacher_epochs epochs"
@@ -37,7 +37,7 @@ if [ ! -f "$teacher" ]; then
   ./build/tools/llmc distill $ex/teacher.yaml "${teacher_sets[@]}" --out "$out/teacher" > "$out/teacher.json"
   teacher=$PWD/$out/teacher/model.pt
 else
-  echo "teacher: the case study's out/teacher-continued/model.pt"
+  echo "teacher: $(basename "$(dirname "$teacher")")/$(basename "$teacher")"
 fi
 
 for run in student-distilled student-hidden; do
@@ -45,16 +45,14 @@ for run in student-distilled student-hidden; do
     --out "$out/$run" > "$out/$run.json"
 done
 
-"$torch_python" - "$out" "$threads" <<'PY'
+"$torch_python" - "$out" "$threads" "$teacher" <<'PY'
 import json, sys
-out, threads = sys.argv[1], sys.argv[2]
+out, threads, teacher_path = sys.argv[1:4]
 def load(name):
     return json.load(open(f"{out}/{name}.json"))
 teacher = None
-try:
+if teacher_path.endswith(f"{out}/teacher/model.pt"):  # trained by this script
     teacher = load("teacher")
-except FileNotFoundError:
-    pass
 a, b = load("student-distilled"), load("student-hidden")
 da, db = a["details"], b["details"]
 print(f"data: {da['train_samples']} training packages, {da['eval_samples']} test packages; "
