@@ -109,7 +109,10 @@ Value* call_output(Graph& g, const std::string& dotted, const std::vector<std::s
                               fmt::format("the call on the way to {} is not a module call",
                                           dotted));
     }
-    torch::jit::inlineCallTo(outer, &torch::jit::toGraphFunction(cls->getMethod("forward")));
+    // The callee's own graph: inlineCallTo(node, fn) would take its optimized graph, in which
+    // every nested call is inlined already and the module calls below are gone.
+    auto& callee = torch::jit::toGraphFunction(cls->getMethod("forward"));
+    torch::jit::inlineCallTo(outer, &callee, callee.graph().get());
   }
 }
 
