@@ -97,8 +97,12 @@ HiddenStates::HiddenStates(const std::vector<HiddenStatePair>& pairs,
     student_modules.push_back(p.student);
     teacher_modules.push_back(p.teacher);
   }
-  student_ = with_module_outputs(student, student_modules);
-  teacher_ = with_module_outputs(teacher, teacher_modules);
+  try {
+    student_ = with_module_outputs(student, student_modules);
+    teacher_ = with_module_outputs(teacher, teacher_modules);
+  } catch (const ModuleOutputError& e) {
+    fail(pairs_.front(), "student", e.what());
+  }
 }
 
 void HiddenStates::prepare(const c10::IValue& student_output, const c10::IValue& teacher_output,

@@ -171,13 +171,24 @@ torch::jit::Module with_module_outputs(const torch::jit::Module& m,
   torch::jit::Module variant = m.clone(/*inplace=*/true);
   auto& fn = torch::jit::toGraphFunction(variant.get_method("forward").function());
   const std::shared_ptr<Graph> g = fn.graph();
-  for (const auto& p : paths) {
-    Value* v = first_tensor(*g, call_output(*g, p, split_path(p)), p);
+  const size_t own = g->outputs().size();
+  // Outer modules first: finding a module nested in another inlines the outer one's call.
+  std::vector<size_t> order(paths.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return split_path(paths[a]).size() < split_path(paths[b]).size();
+  });
+  for (size_t i : order) {
+    Value* v = first_tensor(*g, call_output(*g, paths[i], split_path(paths[i])), paths[i]);
     // Registered at once: a later inlining that replaces the node defining it updates the
     // graph's outputs too.
     g->registerOutput(v);
   }
-  std::vector<Value*> outputs(g->outputs().begin(), g->outputs().end());
+  std::vector<Value*> outputs(g->outputs().begin(), g->outputs().begin() + own);
+  for (size_t i = 0; i < paths.size(); ++i) {
+    const size_t at = static_cast<size_t>(std::find(order.begin(), order.end(), i) - order.begin());
+    outputs.push_back(g->outputs()[own + at]);
+  }
   for (size_t i = outputs.size(); i-- > 0;) g->eraseOutput(i);
   Node* tuple = g->insertNode(g->createTuple(outputs));
   g->registerOutput(tuple->output());
