@@ -24,6 +24,12 @@ Json to_json(const EvalRecord& r) {
   j["train_loss"] = r.train_loss;
   j["task_loss"] = r.task_loss;
   j["soft_loss"] = r.soft_loss;
+  if (!r.hidden_losses.empty()) {
+    j["hidden_loss"] = r.hidden_loss;
+    Json h = Json::array();
+    for (double v : r.hidden_losses) h.push_back(v);
+    j["hidden_losses"] = h;
+  }
   j["samples_per_second"] = r.samples_per_second;
   j["seconds"] = r.seconds;
   Json m = Json::object();
@@ -42,6 +48,10 @@ EvalRecord eval_record_from_json(const Json& j) {
   r.train_loss = j.at("train_loss").as_double();
   r.task_loss = j.at("task_loss").as_double();
   r.soft_loss = j.at("soft_loss").as_double();
+  if (const Json* h = j.find("hidden_losses")) {
+    r.hidden_loss = j.at("hidden_loss").as_double();
+    for (const auto& v : h->as_array()) r.hidden_losses.push_back(v.as_double());
+  }
   r.samples_per_second = j.at("samples_per_second").as_double();
   r.seconds = j.at("seconds").as_double();
   for (const auto& [name, v] : j.at("metrics").as_object()) r.eval.values.emplace_back(name, v.as_double());
@@ -119,7 +129,7 @@ bool CheckpointDir::has_checkpoint() const {
 }
 
 void CheckpointDir::save(torch::jit::Module& student, torch::optim::Optimizer& optimizer,
-                         const TrainState& state) const {
+                         const TrainState& state, const std::vector<at::Tensor>& extra) const {
   try {
     prepare();
     const fs::path tmp = fs::path(dir_) / "last.tmp";
@@ -127,6 +137,7 @@ void CheckpointDir::save(torch::jit::Module& student, torch::optim::Optimizer& o
     fs::create_directories(tmp);
     student.save((tmp / "student.pt").string());
     torch::save(optimizer, (tmp / "optimizer.pt").string());
+    if (!extra.empty()) torch::save(extra, (tmp / "extra.pt").string());
     torch::save(at::detail::getDefaultCPUGenerator().get_state(), (tmp / "rng.pt").string());
     util::write_file_atomic((tmp / "state.json").string(), to_json(state).dump(1) + "\n");
     // last -> last.old, last.tmp -> last, drop last.old: a kill at any point leaves one
@@ -182,6 +193,31 @@ void CheckpointDir::load_optimizer(torch::optim::Optimizer& optimizer) const {
   } catch (const std::exception& e) {
     throw InputError(path, std::string("cannot read the optimizer state: ") + e.what(),
                      "start over with --force");
+  }
+}
+
+void CheckpointDir::load_extra(const std::vector<at::Tensor>& extra) const {
+  const auto path = (usable_last(dir_) / "extra.pt").string();
+  std::vector<at::Tensor> saved;
+  try {
+    torch::load(saved, path);
+  } catch (const std::exception& e) {
+    throw InputError(path, std::string("cannot read the hidden-state projections: ") + e.what(),
+                     "start over with --force");
+  }
+  if (saved.size() != extra.size()) {
+    throw InputError(path,
+                     fmt::format("the checkpoint holds {} projection tensors, this run has {}",
+                                 saved.size(), extra.size()),
+                     "start over with --force");
+  }
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < extra.size(); ++i) {
+    if (saved[i].sizes() != extra[i].sizes()) {
+      throw InputError(path, "a saved projection differs in shape from this run's",
+                       "start over with --force");
+    }
+    extra[i].copy_(saved[i]);
   }
 }
 

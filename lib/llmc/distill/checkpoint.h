@@ -24,6 +24,8 @@ struct EvalRecord {
   double train_loss = 0;  // mean loss of the micro-batches since the previous evaluation
   double task_loss = 0;
   double soft_loss = 0;   // 0 without a teacher
+  double hidden_loss = 0;  // sum of weight * hidden-state loss (0 without hidden_states)
+  std::vector<double> hidden_losses;  // each hidden_states pair's loss, unweighted
   double samples_per_second = 0;
   double seconds = 0;     // training time since the previous evaluation
   metrics::MetricSet eval;
@@ -56,12 +58,15 @@ class CheckpointDir {
   const std::string& path() const { return dir_; }
   std::string best_model() const;
   // Writes the last checkpoint: into a temporary directory, then renamed into place.
+  // `extra`: trained tensors outside the student (hidden-state projections).
   void save(torch::jit::Module& student, torch::optim::Optimizer& optimizer,
-            const TrainState& state) const;
+            const TrainState& state, const std::vector<at::Tensor>& extra = {}) const;
   // The last checkpoint's state, or nothing when there is none.
   std::optional<TrainState> load_state() const;
   torch::jit::Module load_student() const;
   void load_optimizer(torch::optim::Optimizer& optimizer) const;
+  // Copies the saved extra tensors into `extra` (same number and shapes).
+  void load_extra(const std::vector<at::Tensor>& extra) const;
   void save_best(torch::jit::Module& student) const;
   // distill.qat: the float student as it stood when fake quantization began (the baseline of
   // the post-training quantization the report compares with).

@@ -59,6 +59,15 @@ Json fingerprint(const DistillRecipe& r, int world_size) {
                            q.start_epoch, scheme_name(q.scheme), q.per_channel, q.activations,
                            q.observer_averaging, q.freeze_observers_epoch);
   }
+  if (!o.hidden_states.empty()) {  // absent without them (older checkpoints stay valid)
+    Json pairs = Json::array();
+    for (const auto& p : o.hidden_states) {
+      pairs.push_back(fmt::format("{} <- {} ({}, weight {}, projection {})", p.teacher, p.student,
+                                  hidden_loss_name(p.loss), p.weight,
+                                  p.projection == Projection::none ? "none" : "auto"));
+    }
+    j["hidden_states"] = pairs;
+  }
   if (world_size > 1) j["world_size"] = world_size;  // one process: absent (older checkpoints)
   return j;
 }
@@ -67,11 +76,14 @@ std::string learning_curves(const TrainResult& t, int64_t steps_per_epoch, bool 
   const auto& h = t.state.history;
   report::Series total{"train loss", {}}, task{"task loss", {}}, soft{"soft loss", {}};
   report::Series metric{t.best_metric, {}};
+  report::Series hidden{"hidden-state loss (weighted)", {}};
+  const bool has_hidden = !h.empty() && !h.front().hidden_losses.empty();
   for (const auto& r : h) {
     const double x = static_cast<double>(r.step) / static_cast<double>(std::max<int64_t>(1, steps_per_epoch));
     total.points.emplace_back(x, r.train_loss);
     task.points.emplace_back(x, r.task_loss);
     if (has_teacher) soft.points.emplace_back(x, r.soft_loss);
+    if (has_hidden) hidden.points.emplace_back(x, r.hidden_loss);
     metric.points.emplace_back(x, r.eval.value(t.best_metric));
   }
   std::vector<report::Series> losses{total};
@@ -79,6 +91,7 @@ std::string learning_curves(const TrainResult& t, int64_t steps_per_epoch, bool 
     losses.push_back(task);
     losses.push_back(soft);
   }
+  if (has_hidden) losses.push_back(hidden);
   return report::svg_line_charts(
       "llmc distill learning curves",
       {{"training loss", "epoch", losses}, {"evaluation: " + t.best_metric, "epoch", {metric}}});
@@ -265,9 +278,13 @@ job::Job distill_job(const DistillRecipe& recipe, RunControl control, DataParall
     d["teacher"] = o.teacher.empty() ? "none (fine-tuning without a teacher)" : o.teacher;
     d["loss"] = o.teacher.empty()
                     ? std::string("task loss only")
-                    : fmt::format("{} * task + {} * T^2 * {} (T = {})", o.alpha, 1 - o.alpha,
+                    : fmt::format("{} * task + {} * T^2 * {} (T = {}){}", o.alpha, 1 - o.alpha,
                                   soft_loss_name(resolve_soft_loss(o.soft_loss, common.task.type)),
-                                  o.temperature);
+                                  o.temperature,
+                                  o.hidden_states.empty()
+                                      ? std::string()
+                                      : " + sum of weight * hidden-state loss");
+    if (!t.hidden_states.is_null()) d["hidden_states"] = t.hidden_states;
     d["train_samples"] = n;
     d["eval_samples"] = in.inputs.rows();
     d["epochs"] = o.epochs;
@@ -281,7 +298,11 @@ job::Job distill_job(const DistillRecipe& recipe, RunControl control, DataParall
     if (parallel) d["data_parallel"] = parallel_details(recipe, *parallel, t);
     if (!o.teacher.empty()) {
       d["teacher_cache"] =
-          o.teacher_cache && t.cache_bytes > 0
+          !o.hidden_states.empty()
+              ? fmt::format("off: hidden_states need the teacher's intermediate outputs on every "
+                            "batch; {} teacher batches run",
+                            t.teacher_forwards)
+          : o.teacher_cache && t.cache_bytes > 0
               ? fmt::format("{} teacher batches run, {} served from the cache ({})",
                             t.teacher_forwards, t.cached_batches,
                             util::human_bytes(t.cache_bytes))
@@ -302,6 +323,12 @@ job::Job distill_job(const DistillRecipe& recipe, RunControl control, DataParall
       if (!o.teacher.empty()) {
         row["task_loss"] = round4(r.task_loss);
         row["soft_loss"] = round4(r.soft_loss);
+      }
+      if (!r.hidden_losses.empty()) {
+        row["hidden_loss"] = round4(r.hidden_loss);
+        for (size_t k = 0; k < r.hidden_losses.size(); ++k) {
+          row[fmt::format("hidden_loss_{}", k)] = round4(r.hidden_losses[k]);
+        }
       }
       for (const auto& [name, v] : r.eval.values) row[name] = round4(v);
       row["samples_per_s"] = std::round(r.samples_per_second * 10) / 10;

@@ -26,6 +26,41 @@ std::string soft_loss_name(SoftLoss s) {
   return "?";
 }
 
+std::string hidden_loss_name(HiddenLoss l) {
+  return l == HiddenLoss::mse ? "mse" : "cosine";
+}
+
+namespace {
+
+recipe::Section<HiddenStatePair> hidden_state_schema() {
+  recipe::Section<HiddenStatePair> s;
+  s.text("teacher", &HiddenStatePair::teacher,
+         "dotted module path in the teacher whose output is matched (e.g. "
+         "bert.encoder.layer.11; module paths are the parameter names `llmc inspect` lists "
+         "without their last part)")
+      .required();
+  s.text("student", &HiddenStatePair::student,
+         "dotted module path in the student whose output is matched (e.g. "
+         "distilbert.transformer.layer.5)")
+      .required();
+  s.choice("loss", &HiddenStatePair::loss,
+           {{"mse", HiddenLoss::mse}, {"cosine", HiddenLoss::cosine}},
+           "mse: mean squared difference over the hidden units; cosine: 1 - cosine similarity "
+           "of each token's vectors; both averaged over each sample's non-padding tokens "
+           "(attention_mask), then over the samples");
+  s.number("weight", &HiddenStatePair::weight, 0, 1e6,
+           "weight of this pair's loss, added to the logit loss");
+  s.choice("projection", &HiddenStatePair::projection,
+           {{"auto", Projection::automatic}, {"none", Projection::none}},
+           "auto: where the widths differ, a learned Linear student width -> teacher width "
+           "(initialised from the seed, trained with the student, not part of the artifact); "
+           "none: the widths must be equal");
+  s.origin(&HiddenStatePair::origin);
+  return s;
+}
+
+}  // namespace
+
 std::vector<std::string> metric_names(TaskKind task) {
   switch (task) {
     case TaskKind::single_label: return {"accuracy", "macro_f1"};
@@ -103,6 +138,10 @@ recipe::Section<DistillRecipe> distill_schema() {
            "summed over classes and averaged over samples, as the classic recipe's "
            "KLDivLoss(batchmean); for a language model averaged over tokens); auto: "
            "sigmoid-kl for multi-label, softmax-kl otherwise");
+  s.list("hidden_states", &DistillOptions::hidden_states, hidden_state_schema(),
+         "intermediate outputs to match as well as the logits (hidden-state distillation, as "
+         "DistilBERT and TinyBERT do): loss = logit loss + sum of weight * hidden loss; read "
+         "from the TorchScript graph; turns the teacher-logit cache off");
   s.section("train_data", &DistillOptions::train_data, recipe::data_schema(),
             "training data (JSONL; its batch_size is the training batch size; the recipe's "
             "`data` is the evaluation set)")
@@ -182,6 +221,11 @@ recipe::Section<DistillRecipe> distill_schema() {
         ctx.add({loc, key, "qat and bf16 autocast cannot be combined (fake quantization runs in "
                            "float32); drop bf16"});
       }
+      if (!o.hidden_states.empty()) {
+        ctx.add({loc, key, "qat and hidden_states cannot be combined yet (the student's "
+                           "variant with intermediate outputs is not fake-quantized): distil "
+                           "with hidden states first, then train that student with qat"});
+      }
     }
     if (o.adam_betas.size() != 2 ||
         std::any_of(o.adam_betas.begin(), o.adam_betas.end(),
@@ -189,7 +233,11 @@ recipe::Section<DistillRecipe> distill_schema() {
       ctx.add({where.location, recipe::join_key(where.key, "adam_betas"),
                "adam_betas must be two numbers in [0, 1)"});
     }
-    if (!o.teacher.empty() && o.alpha == 1.0) {
+    if (o.teacher.empty() && !o.hidden_states.empty()) {
+      ctx.add({where.location, recipe::join_key(where.key, "hidden_states"),
+               "hidden_states match the teacher's intermediate outputs: set `teacher`"});
+    }
+    if (!o.teacher.empty() && o.alpha == 1.0 && o.hidden_states.empty()) {
       ctx.add({where.location, recipe::join_key(where.key, "alpha"),
                "alpha 1 ignores the teacher; drop `teacher` for plain fine-tuning or lower "
                "alpha"});

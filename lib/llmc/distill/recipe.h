@@ -34,11 +34,25 @@ struct QatOptions {
   recipe::Origin origin;
 };
 
+// One pair of intermediate outputs to match (distill.hidden_states[]).
+enum class HiddenLoss { mse, cosine };
+enum class Projection { automatic, none };
+
+struct HiddenStatePair {
+  std::string teacher;  // module path in the teacher, e.g. bert.encoder.layer.1
+  std::string student;  // module path in the student
+  HiddenLoss loss = HiddenLoss::mse;
+  double weight = 1.0;
+  Projection projection = Projection::automatic;
+  recipe::Origin origin;
+};
+
 struct DistillOptions {
   std::string teacher;  // "" = no teacher: plain fine-tuning
   double alpha = 0.5;   // weight of the task loss; 1 - alpha weighs the soft loss
   double temperature = 4.0;
   SoftLoss soft_loss = SoftLoss::automatic;
+  std::vector<HiddenStatePair> hidden_states;
   recipe::DataSpec train_data;
   int64_t epochs = 3;
   bool group_by_length = false;
@@ -77,6 +91,7 @@ DistillRecipe parse_distill_recipe(const std::string& path, const std::vector<st
 // The soft loss a task uses when the recipe says auto.
 SoftLoss resolve_soft_loss(SoftLoss requested, recipe::TaskKind task);
 std::string soft_loss_name(SoftLoss s);
+std::string hidden_loss_name(HiddenLoss l);
 // Where checkpoints go: distill.checkpoint_dir, or OUTPUT.checkpoints next to the output.
 std::string checkpoint_dir(const DistillRecipe& r);
 // The metric names a task reports, for best_metric; and whether higher is better.

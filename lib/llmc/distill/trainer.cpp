@@ -13,6 +13,7 @@
 #include "llmc/metrics/metric_accumulator.h"
 #include "llmc/distill/batching.h"
 #include "llmc/distill/data_parallel.h"
+#include "llmc/distill/hidden_states.h"
 #include "llmc/distill/losses.h"
 #include "llmc/distill/qat.h"
 #include "llmc/distill/schedule.h"
@@ -114,14 +115,17 @@ void check_labels_fit(const at::Tensor& logits, const at::Tensor& labels, TaskKi
 
 // AdamW over every parameter of the student; no weight decay on 1-D parameters (biases and
 // normalization weights), as Hugging Face's Trainer does.
+// `extra`: trained tensors outside the student (hidden-state projections), last.
 std::unique_ptr<torch::optim::AdamW> make_optimizer(torch::jit::Module& student,
-                                                    const DistillOptions& o) {
+                                                    const DistillOptions& o,
+                                                    const std::vector<at::Tensor>& extra) {
   std::vector<at::Tensor> decay, no_decay;
   for (const auto& p : student.named_parameters(true)) {
     at::Tensor t = p.value;
     t.set_requires_grad(true);
     (t.dim() >= 2 ? decay : no_decay).push_back(t);
   }
+  for (const auto& t : extra) (t.dim() >= 2 ? decay : no_decay).push_back(t);
   if (decay.empty() && no_decay.empty()) {
     throw InputError("", "the student has no parameters to train");
   }
@@ -152,6 +156,21 @@ std::vector<std::string> fingerprint_changes(const util::Json& saved, const util
     if (old == nullptr || old->dump() != value.dump()) changed.push_back(key);
   }
   return changed;
+}
+
+// Tensors as bytes and back, for rank 0 to hand resumed projections to the other workers.
+std::string tensors_bytes(const std::vector<at::Tensor>& tensors) {
+  std::ostringstream out;
+  torch::save(tensors, out);
+  return out.str();
+}
+
+void load_tensors_bytes(const std::vector<at::Tensor>& into, const std::string& bytes) {
+  std::istringstream in(bytes);
+  std::vector<at::Tensor> saved;
+  torch::load(saved, in);
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < into.size() && i < saved.size(); ++i) into[i].copy_(saved[i]);
 }
 
 // The optimizer's state as bytes, for rank 0 to hand a resumed state to the other workers.
@@ -302,8 +321,31 @@ TrainResult train(TrainSetup s) {
     }
   }
   if (!o.resume) torch::manual_seed(static_cast<uint64_t>(s.seed));
-  auto optimizer = make_optimizer(s.student, o);
-  if (o.resume && leader) s.checkpoints.load_optimizer(*optimizer);
+  // Hidden states: the variants (built from the student as resumed) and, from their outputs on
+  // the first two samples, the projections.
+  HiddenStates hidden;
+  if (!o.hidden_states.empty()) {
+    hidden = HiddenStates(o.hidden_states, s.student, *s.teacher, s.student_path, o.teacher);
+    std::vector<int64_t> first(static_cast<size_t>(std::min<int64_t>(n, 2)));
+    std::iota(first.begin(), first.end(), 0);
+    const data::Batch b = data::make_batch(table, first);
+    torch::NoGradGuard no_grad;
+    hidden.student().eval();
+    hidden.teacher().eval();
+    hidden.prepare(forward(hidden.student(), b, s.student_path),
+                   forward(hidden.teacher(), b, o.teacher), static_cast<uint64_t>(s.seed));
+    if (o.teacher_cache) {
+      log::info("teacher-logit cache off: hidden_states need the teacher's intermediate "
+                "outputs on every batch (caching them would hold batch x seq x width floats per "
+                "pair and sample)");
+    }
+  }
+  const std::vector<at::Tensor> projections = hidden.parameters();
+  auto optimizer = make_optimizer(s.student, o, projections);
+  if (o.resume && leader) {
+    if (!projections.empty()) s.checkpoints.load_extra(projections);
+    s.checkpoints.load_optimizer(*optimizer);
+  }
   if (dp) {
     // Every worker starts from rank 0's weights (and, resumed, its optimizer state).
     dp->broadcast_module(s.student);
@@ -311,9 +353,15 @@ TrainResult train(TrainSetup s) {
       std::string blob = leader ? optimizer_bytes(*optimizer) : std::string();
       dp->broadcast_bytes(blob, "the optimizer state");
       if (!leader) load_optimizer_bytes(*optimizer, blob);
+      if (!projections.empty()) {
+        std::string extra = leader ? tensors_bytes(projections) : std::string();
+        dp->broadcast_bytes(extra, "the hidden-state projections");
+        if (!leader) load_tensors_bytes(projections, extra);
+      }
     }
   }
   auto params = parameters(s.student);
+  params.insert(params.end(), projections.begin(), projections.end());
   int64_t classes = 0;  // the width of the student's logits (classification)
 
   // Before the first step: the teacher and the student must agree on the output shape and the
@@ -358,7 +406,7 @@ TrainResult train(TrainSetup s) {
       }
     }
   }
-  TeacherCache cache(n, s.teacher && o.teacher_cache);
+  TeacherCache cache(n, s.teacher && o.teacher_cache && hidden.empty());
   if (!result.warnings.empty()) cache.disable();
 
   StepProgress progress(total_steps, o.epochs, state.step);
@@ -395,7 +443,8 @@ TrainResult train(TrainSetup s) {
   };
 
   // Running sums since the last evaluation.
-  double sum_loss = 0, sum_task = 0, sum_soft = 0;
+  double sum_loss = 0, sum_task = 0, sum_soft = 0, sum_hidden = 0;
+  std::vector<double> sum_pairs(hidden.size(), 0.0);
   int64_t micro = 0, samples = 0;
   auto window_start = Clock::now();
 
@@ -403,13 +452,16 @@ TrainResult train(TrainSetup s) {
     const double seconds = seconds_since(window_start);
     if (dp) {  // the losses and samples of every worker
       std::vector<double> sums{sum_loss, sum_task, sum_soft, static_cast<double>(micro),
-                               static_cast<double>(samples)};
+                               static_cast<double>(samples), sum_hidden};
+      sums.insert(sums.end(), sum_pairs.begin(), sum_pairs.end());
       dp->all_reduce_sum(sums, "summing the training losses");
       sum_loss = sums[0];
       sum_task = sums[1];
       sum_soft = sums[2];
       micro = static_cast<int64_t>(sums[3]);
       samples = static_cast<int64_t>(sums[4]);
+      sum_hidden = sums[5];
+      std::copy(sums.begin() + 6, sums.end(), sum_pairs.begin());
     }
     EvalRecord r;
     r.epoch = epoch;
@@ -418,6 +470,10 @@ TrainResult train(TrainSetup s) {
     r.train_loss = micro ? sum_loss / static_cast<double>(micro) : 0;
     r.task_loss = micro ? sum_task / static_cast<double>(micro) : 0;
     r.soft_loss = micro ? sum_soft / static_cast<double>(micro) : 0;
+    r.hidden_loss = micro ? sum_hidden / static_cast<double>(micro) : 0;
+    for (double v : sum_pairs) {
+      r.hidden_losses.push_back(micro ? v / static_cast<double>(micro) : 0);
+    }
     r.seconds = seconds;
     r.samples_per_second = seconds > 0 ? static_cast<double>(samples) / seconds : 0;
     state.train_seconds += seconds;
@@ -441,7 +497,8 @@ TrainResult train(TrainSetup s) {
     log::info("epoch {}/{} step {}: loss {:.4f}, {} {:.4f}{} ({:.1f} samples/s)", epoch, o.epochs,
               state.step, r.train_loss, best_metric, value, improved ? " (best)" : "",
               r.samples_per_second);
-    sum_loss = sum_task = sum_soft = 0;
+    sum_loss = sum_task = sum_soft = sum_hidden = 0;
+    std::fill(sum_pairs.begin(), sum_pairs.end(), 0.0);
     micro = samples = 0;
     window_start = Clock::now();
   };
@@ -475,6 +532,7 @@ TrainResult train(TrainSetup s) {
     }
     s.student.train();
     runner.train();
+    if (!hidden.empty()) hidden.student().train();
     optimizer->zero_grad();
     for (int64_t bi = 0; bi < batches_per_epoch; ++bi) {
       const std::vector<int64_t>& global_rows = batches[static_cast<size_t>(bi)];
@@ -496,7 +554,14 @@ TrainResult train(TrainSetup s) {
         const at::Tensor mask = attention_mask_of(b, args);
 
         at::Tensor teacher_logits;
-        if (s.teacher) {
+        SplitOutput teacher_hidden;
+        if (!hidden.empty()) {  // no cache: the teacher's hidden states on every batch
+          torch::NoGradGuard no_grad;
+          Autocast autocast(o.bf16);
+          teacher_hidden = split_output(forward(hidden.teacher(), b, o.teacher), hidden.size());
+          teacher_logits = logits_of(teacher_hidden.own, o.teacher).to(at::kFloat);
+          ++result.teacher_forwards;
+        } else if (s.teacher) {
           teacher_logits = cache.lookup(rows, task);
           const std::vector<int64_t> missing = cache.missing(rows);
           if (teacher_logits.defined()) {
@@ -526,13 +591,27 @@ TrainResult train(TrainSetup s) {
           }
         }
         at::Tensor student_logits;
+        SplitOutput student_hidden;
         {
           Autocast autocast(o.bf16);
           if (qat) qat->before_training_batch(epoch + 1);
-          student_logits = logits_of(forward(runner, b, s.student_path), s.student_path);
+          if (hidden.empty()) {
+            // The student itself, or its fake-quantized clone under QAT (the recipe refuses
+            // qat together with hidden_states).
+            student_logits = logits_of(forward(runner, b, s.student_path), s.student_path);
+          } else {
+            student_hidden =
+                split_output(forward(hidden.student(), b, s.student_path), hidden.size());
+            student_logits = logits_of(student_hidden.own, s.student_path);
+          }
         }
-        const LossParts loss = distill_loss(student_logits.to(at::kFloat), teacher_logits, labels,
-                                            mask, loss_config);
+        LossParts loss = distill_loss(student_logits.to(at::kFloat), teacher_logits, labels,
+                                      mask, loss_config);
+        HiddenLossParts hidden_loss;
+        if (!hidden.empty()) {
+          hidden_loss = hidden.loss(student_hidden.hidden, teacher_hidden.hidden, mask);
+          loss.total = loss.total + hidden_loss.total;
+        }
         const double value = loss.total.item<double>();
         if (!std::isfinite(value)) {
           throw InputError(
@@ -553,6 +632,12 @@ TrainResult train(TrainSetup s) {
         sum_loss += value;
         sum_task += loss.task.item<double>();
         if (loss.soft.defined()) sum_soft += loss.soft.item<double>();
+        if (hidden_loss.total.defined()) {
+          sum_hidden += hidden_loss.total.item<double>();
+          for (size_t i = 0; i < sum_pairs.size(); ++i) {
+            sum_pairs[i] += hidden_loss.pairs[i].item<double>();
+          }
+        }
         ++micro;
         samples += b.rows;
       }
@@ -576,10 +661,11 @@ TrainResult train(TrainSetup s) {
     }
     record(epoch + 1, true);
     state.epochs_done = epoch + 1;
-    if (leader) s.checkpoints.save(s.student, *optimizer, state);
+    if (leader) s.checkpoints.save(s.student, *optimizer, state, projections);
   }
 
   result.cache_bytes = cache.bytes();
+  if (!hidden.empty()) result.hidden_states = hidden.describe();
   result.state = state;
   if (dp) {
     dp->check_same_parameters(s.student);  // every worker ends with rank 0's weights

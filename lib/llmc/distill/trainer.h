@@ -52,6 +52,7 @@ struct TrainResult {
   std::optional<torch::jit::Module> before_qat;
   util::Json qat_coverage = util::Json::object();
   util::Json qat_ranges = util::Json::array();
+  util::Json hidden_states;  // HiddenStates::describe(); null without hidden_states
 };
 
 TrainResult train(TrainSetup setup);

@@ -118,9 +118,6 @@ std::string join_key(const std::string& parent, const std::string& child) {
   return parent.empty() ? child : parent + "." + child;
 }
 
-namespace {
-// Optimal string alignment distance: insertions, deletions, substitutions and transpositions of
-// neighbours ("modle" -> "model" is 1), case-insensitive.
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
   for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
@@ -138,7 +135,6 @@ size_t edit_distance(const std::string& a, const std::string& b) {
   }
   return d[a.size()][b.size()];
 }
-}  // namespace
 
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
   if (word.size() > 64) return "";  // no key is that long; and edit distance is quadratic

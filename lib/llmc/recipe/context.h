@@ -71,6 +71,10 @@ class Context {
 // Joins a parent key path and a child key ("a.b" + "c" = "a.b.c"; "" + "c" = "c").
 std::string join_key(const std::string& parent, const std::string& child);
 
+// Optimal string alignment distance: insertions, deletions, substitutions and transpositions of
+// neighbours ("modle" -> "model" is 1), case-insensitive.
+size_t edit_distance(const std::string& a, const std::string& b);
+
 // The closest of `candidates` to `word` when close enough to be a likely typo, else "".
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The debtags case study end to end: build the dataset from the apt lists, make the models,
-# train the teacher, distil the student, train the student without a teacher, and compare the
-# three side by side (llmc compare: report.md and report.html in out/compare). Extra arguments
-# go to every llmc run (e.g. --threads 2).
+# train the teacher, distil the student (from the logits; and from logits and hidden states,
+# step 2b), train the student without a teacher, and compare the three side by side (llmc
+# compare: report.md and report.html in out/compare). Extra arguments go to every llmc run
+# (e.g. --threads 2).
 #   LLMC_DEBTAGS  where data, models and outputs go (default: build/debtags)
 #   LLMC          the llmc binary (default: build/tools/llmc)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -11,5 +12,6 @@ source "$here/../debtags/dataset.sh"
 "$llmc" distill "$here/teacher.yaml" --force "$@"
 "$llmc" distill "$here/teacher-continue.yaml" --force "$@"
 "$llmc" distill "$here/student-distilled.yaml" --force "$@"
+"$llmc" distill "$here/student-hidden.yaml" --force "$@"
 "$llmc" distill "$here/student-alone.yaml" --force "$@"
 "$llmc" compare "$here/compare.yaml" --force "$@"
