@@ -104,6 +104,7 @@ const std::map<std::string, std::string>& file_of_key() {
       {"compare.models[].path", "cmodel.pt"},
       {"compare.models[].distill_report", "creport.json"},
       {"compare.onnx_runner", "runner.cjs"},
+      {"stages[].model", "smodel.pt"},
   };
   return m;
 }
@@ -128,6 +129,9 @@ std::string all_inputs_recipe(const std::string& command, const std::string& out
   } else if (command == "distill") {
     r += "distill:\n  teacher: in/teacher.pt\n  train_data: {path: in/train.jsonl, text: text, "
          "tokenizer: in/train.model, labels: labels}\n";
+  } else if (command == "run") {
+    r += "stages:\n  - {name: q, command: quantize, model: in/smodel.pt, scheme: static-int8,\n"
+         "     calibration_data: {path: in/qcal.jsonl, text: text, tokenizer: in/qcal.model}}\n";
   } else if (command == "compare") {
     r += "compare:\n  models: [{path: in/cmodel.pt, distill_report: in/creport.json}]\n"
          "  onnx_runner: in/runner.cjs\n";
@@ -181,7 +185,7 @@ TEST_CASE("--force never replaces the inputs when the output comes from ${VAR} o
   for (const auto& [key, file] : file_of_key()) dir.write("in/" + file, "x");
   const EnvOverride out("LLMC_SAFETY_OUT", (dir.path() / "in").string());
   for (const std::string command :
-       {"eval-freeze", "quantize", "prune", "export-onnx", "distill", "compare"}) {
+       {"eval-freeze", "quantize", "prune", "export-onnx", "distill", "compare", "run"}) {
     CAPTURE(command);
     const auto recipe = dir.write("r.yaml", all_inputs_recipe(command, "${LLMC_SAFETY_OUT}"));
     const auto r = run_llmc({command, recipe, "--force"}, dir.path().string());

@@ -15,9 +15,11 @@
 #include "llmc/distill/data_parallel.h"
 #include "llmc/distill/hidden_states.h"
 #include "llmc/distill/losses.h"
+#include "llmc/distill/optimizer.h"
 #include "llmc/distill/qat.h"
 #include "llmc/distill/schedule.h"
 #include "llmc/distill/teacher_cache.h"
+#include "llmc/distill/training_batch.h"
 #include "llmc/job/job.h"
 #include "llmc/model/inspect.h"
 #include "llmc/model/load.h"
@@ -36,119 +38,6 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// bfloat16 autocast for the forward passes inside its scope.
-class Autocast {
- public:
-  explicit Autocast(bool on) : on_(on) {
-    if (!on_) return;
-    at::autocast::set_cpu_enabled(true);
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-  }
-  ~Autocast() {
-    if (!on_) return;
-    at::autocast::set_cpu_enabled(false);
-    at::autocast::clear_cache();
-  }
-  Autocast(const Autocast&) = delete;
-  Autocast& operator=(const Autocast&) = delete;
-
- private:
-  bool on_;
-};
-
-c10::IValue forward(torch::jit::Module& m, const data::Batch& b, const std::string& path) {
-  try {
-    return m.forward(b.args);
-  } catch (const std::exception& e) {
-    log::debug("forward failed:\n{}", e.what());
-    throw InputError(path, "forward failed on a training batch: " + model::error_summary(e.what()),
-                     "check the data fields against the model's forward (-v shows the model's "
-                     "traceback)");
-  }
-}
-
-at::Tensor attention_mask_of(const data::Batch& b, const std::vector<std::string>& args) {
-  for (size_t i = 0; i < args.size() && i < b.args.size(); ++i) {
-    if (args[i] == "attention_mask") return b.args[i].toTensor();
-  }
-  return {};
-}
-
-at::Tensor labels_of(const data::Batch& b, const std::vector<std::string>& args, TaskKind task) {
-  if (task != TaskKind::language_model) return b.labels;
-  data::Batch copy = b;
-  data::attach_language_model_labels(copy, args);
-  return copy.labels;
-}
-
-// What a batch's labels must look like for the student's logits; InputError otherwise.
-void check_labels_fit(const at::Tensor& logits, const at::Tensor& labels, TaskKind task,
-                      const std::string& data_path) {
-  std::ostringstream shape;
-  shape << logits.sizes();
-  if (task == TaskKind::multi_label) {
-    if (logits.dim() != 2 || labels.dim() != 2 || labels.size(1) != logits.size(1)) {
-      throw InputError(data_path, fmt::format("multi-label labels have {} values per sample but "
-                                              "the student's logits are {}",
-                                              labels.dim() == 2 ? labels.size(1) : 1, shape.str()),
-                       "give a multi-hot list as long as the classifier head");
-    }
-  } else if (task == TaskKind::single_label) {
-    if (logits.dim() != 2 || labels.dim() != 1) {
-      throw InputError(data_path, fmt::format("single-label training needs one class index per "
-                                              "sample and logits [batch, classes]; logits are {}",
-                                              shape.str()));
-    }
-    const auto hi = labels.max().item<int64_t>();
-    const auto lo = labels.min().item<int64_t>();
-    if (lo < 0 || hi >= logits.size(1)) {
-      throw InputError(data_path, fmt::format("class index {} does not fit the student's {} "
-                                              "classes",
-                                              lo < 0 ? lo : hi, logits.size(1)));
-    }
-  } else if (logits.dim() != 3 || logits.size(1) != labels.size(1)) {
-    throw InputError(data_path, fmt::format("a language model's logits must be [batch, "
-                                            "sequence, vocab] over its input ids; got {}",
-                                            shape.str()));
-  }
-}
-
-// AdamW over every parameter of the student; no weight decay on 1-D parameters (biases and
-// normalization weights), as Hugging Face's Trainer does.
-// `extra`: trained tensors outside the student (hidden-state projections), last.
-std::unique_ptr<torch::optim::AdamW> make_optimizer(torch::jit::Module& student,
-                                                    const DistillOptions& o,
-                                                    const std::vector<at::Tensor>& extra) {
-  std::vector<at::Tensor> decay, no_decay;
-  for (const auto& p : student.named_parameters(true)) {
-    at::Tensor t = p.value;
-    t.set_requires_grad(true);
-    (t.dim() >= 2 ? decay : no_decay).push_back(t);
-  }
-  for (const auto& t : extra) (t.dim() >= 2 ? decay : no_decay).push_back(t);
-  if (decay.empty() && no_decay.empty()) {
-    throw InputError("", "the student has no parameters to train");
-  }
-  auto options = [&](double wd) {
-    return std::make_unique<torch::optim::AdamWOptions>(
-        torch::optim::AdamWOptions(o.learning_rate)
-            .betas({o.adam_betas[0], o.adam_betas[1]})
-            .eps(o.adam_epsilon)
-            .weight_decay(wd));
-  };
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  if (!decay.empty()) groups.emplace_back(decay, options(o.weight_decay));
-  if (!no_decay.empty()) groups.emplace_back(no_decay, options(0.0));
-  return std::make_unique<torch::optim::AdamW>(std::move(groups),
-                                               torch::optim::AdamWOptions(o.learning_rate));
-}
-
-std::vector<at::Tensor> parameters(torch::jit::Module& m) {
-  std::vector<at::Tensor> out;
-  for (const auto& p : m.parameters(true)) out.push_back(p);
-  return out;
-}
-
 std::vector<std::string> fingerprint_changes(const util::Json& saved, const util::Json& now) {
   std::vector<std::string> changed;
   for (const auto& [key, value] : now.as_object()) {
@@ -156,37 +45,6 @@ std::vector<std::string> fingerprint_changes(const util::Json& saved, const util
     if (old == nullptr || old->dump() != value.dump()) changed.push_back(key);
   }
   return changed;
-}
-
-// Tensors as bytes and back, for rank 0 to hand resumed projections to the other workers.
-std::string tensors_bytes(const std::vector<at::Tensor>& tensors) {
-  std::ostringstream out;
-  torch::save(tensors, out);
-  return out.str();
-}
-
-void load_tensors_bytes(const std::vector<at::Tensor>& into, const std::string& bytes) {
-  std::istringstream in(bytes);
-  std::vector<at::Tensor> saved;
-  torch::load(saved, in);
-  torch::NoGradGuard no_grad;
-  for (size_t i = 0; i < into.size() && i < saved.size(); ++i) into[i].copy_(saved[i]);
-}
-
-// The optimizer's state as bytes, for rank 0 to hand a resumed state to the other workers.
-std::string optimizer_bytes(torch::optim::Optimizer& optimizer) {
-  torch::serialize::OutputArchive archive;
-  optimizer.save(archive);
-  std::ostringstream out;
-  archive.save_to(out);
-  return out.str();
-}
-
-void load_optimizer_bytes(torch::optim::Optimizer& optimizer, const std::string& bytes) {
-  std::istringstream in(bytes);
-  torch::serialize::InputArchive archive;
-  archive.load_from(in);
-  optimizer.load(archive);
 }
 
 // Training steps as a log::Progress line; where progress lines do not show (stderr redirected,
@@ -332,8 +190,8 @@ TrainResult train(TrainSetup s) {
     torch::NoGradGuard no_grad;
     hidden.student().eval();
     hidden.teacher().eval();
-    hidden.prepare(forward(hidden.student(), b, s.student_path),
-                   forward(hidden.teacher(), b, o.teacher), static_cast<uint64_t>(s.seed));
+    hidden.prepare(forward_batch(hidden.student(), b, s.student_path),
+                   forward_batch(hidden.teacher(), b, o.teacher), static_cast<uint64_t>(s.seed));
     if (o.teacher_cache) {
       log::info("teacher-logit cache off: hidden_states need the teacher's intermediate "
                 "outputs on every batch (caching them would hold batch x seq x width floats per "
@@ -372,7 +230,7 @@ TrainResult train(TrainSetup s) {
     const data::Batch b = data::make_batch(table, first);
     torch::NoGradGuard no_grad;
     s.student.eval();
-    const at::Tensor sl = logits_of(forward(s.student, b, s.student_path), s.student_path);
+    const at::Tensor sl = logits_of(forward_batch(s.student, b, s.student_path), s.student_path);
     // Every sample's labels against the head, naming the line of the first that does not fit.
     if (task != TaskKind::language_model && sl.dim() == 2) {
       data::check_label_classes(table, task, sl.size(1), s.student_path);
@@ -380,7 +238,7 @@ TrainResult train(TrainSetup s) {
     if (sl.dim() == 2) classes = sl.size(1);
     check_labels_fit(sl, labels_of(b, args, task), task, table.source);
     if (s.teacher) {
-      const at::Tensor tl = logits_of(forward(*s.teacher, b, o.teacher), o.teacher);
+      const at::Tensor tl = logits_of(forward_batch(*s.teacher, b, o.teacher), o.teacher);
       if (tl.sizes() != sl.sizes()) {
         std::ostringstream msg;
         msg << "the teacher's logits " << tl.sizes() << " and the student's " << sl.sizes()
@@ -426,7 +284,7 @@ TrainResult train(TrainSetup s) {
     if (dp) {  // each worker runs its share of the batches; the results are summed
       return sharded_metrics(*dp, *s.eval, s.task, classes, [&](const data::Batch& b) {
         Autocast autocast(o.bf16);
-        return logits_of(forward(runner, b, s.student_path), s.student_path).to(at::kFloat);
+        return logits_of(forward_batch(runner, b, s.student_path), s.student_path).to(at::kFloat);
       });
     }
     // Batch by batch: a language model's logits over the evaluation set would not fit.
@@ -435,7 +293,7 @@ TrainResult train(TrainSetup s) {
       at::Tensor logits;
       {
         Autocast autocast(o.bf16);
-        logits = logits_of(forward(runner, b, s.student_path), s.student_path).to(at::kFloat);
+        logits = logits_of(forward_batch(runner, b, s.student_path), s.student_path).to(at::kFloat);
       }
       metric.add(logits, b);
     }
@@ -558,7 +416,7 @@ TrainResult train(TrainSetup s) {
         if (!hidden.empty()) {  // no cache: the teacher's hidden states on every batch
           torch::NoGradGuard no_grad;
           Autocast autocast(o.bf16);
-          teacher_hidden = split_output(forward(hidden.teacher(), b, o.teacher), hidden.size());
+          teacher_hidden = split_output(forward_batch(hidden.teacher(), b, o.teacher), hidden.size());
           teacher_logits = logits_of(teacher_hidden.own, o.teacher).to(at::kFloat);
           ++result.teacher_forwards;
         } else if (s.teacher) {
@@ -572,7 +430,7 @@ TrainResult train(TrainSetup s) {
             torch::NoGradGuard no_grad;
             Autocast autocast(o.bf16);
             const data::Batch mb = data::make_batch(table, missing);
-            const at::Tensor tl = logits_of(forward(*s.teacher, mb, o.teacher), o.teacher);
+            const at::Tensor tl = logits_of(forward_batch(*s.teacher, mb, o.teacher), o.teacher);
             ++result.teacher_forwards;
             lengths.clear();
             for (int64_t r : missing) lengths.push_back(sample_lengths[static_cast<size_t>(r)]);
@@ -581,7 +439,7 @@ TrainResult train(TrainSetup s) {
           } else {
             torch::NoGradGuard no_grad;
             Autocast autocast(o.bf16);
-            teacher_logits = logits_of(forward(*s.teacher, b, o.teacher), o.teacher).to(at::kFloat);
+            teacher_logits = logits_of(forward_batch(*s.teacher, b, o.teacher), o.teacher).to(at::kFloat);
             ++result.teacher_forwards;
             if (cache.enabled()) {
               lengths.clear();
@@ -598,10 +456,10 @@ TrainResult train(TrainSetup s) {
           if (hidden.empty()) {
             // The student itself, or its fake-quantized clone under QAT (the recipe refuses
             // qat together with hidden_states).
-            student_logits = logits_of(forward(runner, b, s.student_path), s.student_path);
+            student_logits = logits_of(forward_batch(runner, b, s.student_path), s.student_path);
           } else {
             student_hidden =
-                split_output(forward(hidden.student(), b, s.student_path), hidden.size());
+                split_output(forward_batch(hidden.student(), b, s.student_path), hidden.size());
             student_logits = logits_of(student_hidden.own, s.student_path);
           }
         }

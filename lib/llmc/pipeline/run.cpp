@@ -28,8 +28,6 @@ namespace {
 
 // Marks an output directory as a pipeline's: a rerun may then write into it without --force.
 constexpr const char* kPipelineMarker = ".llmc-pipeline.json";
-// The files the pipeline writes at the top of its output directory.
-constexpr const char* kTopFiles[] = {"report.json", "report.md", "report.html", kPipelineMarker};
 
 enum class Status { ran, cached, failed_gate, skipped };
 
@@ -56,15 +54,8 @@ struct StageOutcome {
   double seconds = 0;
 };
 
-bool same_path(const std::string& a, const std::string& b) {
-  std::error_code ec;
-  const fs::path ca = fs::weakly_canonical(a, ec);
-  const fs::path cb = fs::weakly_canonical(b, ec);
-  return ca == cb;
-}
-
-// The output directory: refuses one that is not a pipeline's (unless --force), or whose report
-// files would replace an input; marks it as a pipeline's.
+// The output directory: refuses one that holds an input, or that is not a pipeline's (unless
+// --force); marks it as a pipeline's.
 void prepare_output(const PipelineRecipe& p, const job::RunOptions& options) {
   const std::string& out = p.common.output;
   std::vector<std::string> inputs = job::protected_paths(p.common, options);
@@ -72,16 +63,9 @@ void prepare_output(const PipelineRecipe& p, const job::RunOptions& options) {
     inputs.insert(inputs.end(), stage.data_files.begin(), stage.data_files.end());
     if (!stage.head.model.empty()) inputs.push_back(stage.head.model);
   }
-  for (const char* name : kTopFiles) {
-    const std::string file = (fs::path(out) / name).string();
-    for (const auto& input : inputs) {
-      if (!input.empty() && same_path(file, input)) {
-        throw UsageError(fmt::format("the pipeline would replace the input {} with its {}; "
-                                     "choose another --out",
-                                     input, name));
-      }
-    }
-  }
+  // Its stages' directories are replaced as a whole, and a rerun may replace any of them: like
+  // every subcommand's, the output directory must not hold an input.
+  util::refuse_output_over_inputs(out, inputs);
   std::error_code ec;
   if (fs::exists(out, ec)) {
     if (!fs::is_directory(out, ec)) {

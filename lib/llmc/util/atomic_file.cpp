@@ -245,6 +245,16 @@ OutputLock::~OutputLock() {
   ::close(fd_);
 }
 
+void refuse_output_over_inputs(const std::string& target, const std::vector<std::string>& inputs) {
+  for (const auto& p : inputs) {
+    if (!p.empty() && is_within(p, target)) {
+      throw UsageError(fmt::format(
+          "output directory {} would contain or replace the input {}; choose another --out",
+          target, p));
+    }
+  }
+}
+
 OutputDir::OutputDir(std::string target, bool force,
                      const std::vector<std::string>& protected_paths)
     : target_(std::move(target)), force_(force) {
@@ -255,13 +265,7 @@ OutputDir::OutputDir(std::string target, bool force,
   }
   std::error_code ec;
   const fs::path t(target_);
-  for (const auto& p : protected_paths) {
-    if (!p.empty() && is_within(p, t)) {
-      throw UsageError(fmt::format(
-          "output directory {} would contain or replace the input {}; choose another --out",
-          target_, p));
-    }
-  }
+  refuse_output_over_inputs(target_, protected_paths);
   const fs::path parent = t.has_parent_path() ? t.parent_path() : fs::path(".");
   fs::create_directories(parent, ec);
   if (ec) {

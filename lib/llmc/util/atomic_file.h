@@ -61,6 +61,10 @@ bool exchange_paths(const std::string& a, const std::string& b);
 // directories. Call it holding the target's OutputLock. Returns one line per thing done.
 std::vector<std::string> recover_leftovers(const std::string& target);
 
+// Throws UsageError when an input (a non-empty path of `inputs`) is `target` or lies inside it: an
+// output directory is replaced as a whole, so it must never hold what the run reads.
+void refuse_output_over_inputs(const std::string& target, const std::vector<std::string>& inputs);
+
 // Staging for an output directory. Files are written into staging_path(); commit() moves the
 // directory into place. Destroying an uncommitted OutputDir removes the staging directory, and so
 // does SIGINT or SIGTERM (util/signal_cleanup.h). At start it removes the staging directories of

@@ -15,10 +15,10 @@ namespace {
 std::vector<int64_t> piece_sizes(LowerContext& c, const Node* n, int64_t axis) {
   const auto& inf = c.info(n->output());
   std::vector<int64_t> sizes;
-  for (const at::Tensor t : inf.a.toTensorList()) sizes.push_back(t.size(axis));
+  for (const at::Tensor& t : inf.a.toTensorList()) sizes.push_back(t.size(axis));
   if (inf.b.isTensorList()) {
     std::vector<int64_t> b;
-    for (const at::Tensor t : inf.b.toTensorList()) b.push_back(t.size(axis));
+    for (const at::Tensor& t : inf.b.toTensorList()) b.push_back(t.size(axis));
     if (b != sizes) {
       c.unsupported(n, "split along a dynamic axis: the pieces change with the input size");
     }
