@@ -20,12 +20,13 @@ void setup_memory_probe(CLI::App& app) {
   sub->add_option("model", flags->model)->required();
   sub->add_option("inputs", flags->inputs)->required();
   sub->add_option("threads", flags->threads)->required();
-  sub->add_option("pool", flags->pool)->required()->check(CLI::IsMember({"blas", "libtorch"}));
+  sub->add_option("pool", flags->pool)->required()->check(CLI::IsMember({"auto", "blas", "libtorch"}));
   sub->add_option("engine", flags->engine);
   sub->callback([flags] {
     bench::memory_probe_main(flags->model, flags->inputs, flags->threads,
-                             flags->pool == "blas" ? util::ThreadPool::blas
-                                                   : util::ThreadPool::libtorch,
+                             flags->pool == "auto"   ? std::nullopt
+                             : flags->pool == "blas" ? std::optional(util::ThreadPool::blas)
+                                                     : std::optional(util::ThreadPool::libtorch),
                              flags->engine);
   });
 }

@@ -14,6 +14,7 @@
 #include "llmc/prune/recipe.h"
 #include "llmc/quantize/quantize.h"
 #include "llmc/recipe/parse.h"
+#include "llmc/util/cores.h"
 #include "llmc/util/error.h"
 
 namespace llmc {
@@ -55,10 +56,6 @@ CommandInfo entry(std::string_view name, DocumentParser<Recipe> parse, Schema (*
     ParsedRecipe out{r.common, data_files ? data_files(r) : DataFiles{}};
     return out;
   };
-  c.parse = [parse_document = c.parse_document](const std::string& path,
-                                                const std::vector<std::string>& sets) {
-    return parse_document(path, recipe::load_yaml(path), sets);
-  };
   c.keys = [schema] {
     std::vector<recipe::KeyDoc> keys;
     schema().document(keys, "");
@@ -66,12 +63,9 @@ CommandInfo entry(std::string_view name, DocumentParser<Recipe> parse, Schema (*
   };
   c.run_document = [parse, run](const std::string& doc_name, YAML::Node root,
                                 const std::vector<std::string>& sets, const RunRequest& request) {
-    return run(parse(doc_name, std::move(root), sets), request);
-  };
-  c.run = [run_document = c.run_document](const std::string& path,
-                                          const std::vector<std::string>& sets,
-                                          const RunRequest& request) {
-    return run_document(path, recipe::load_yaml(path), sets, request);
+    Recipe r = parse(doc_name, std::move(root), sets);
+    r.common.threads = util::resolve_threads(r.common.threads);  // `auto` made a number once
+    return run(r, request);
   };
   return c;
 }
@@ -84,12 +78,24 @@ CommandInfo compare_entry() {
       });
   c.run_files = [](const std::vector<std::string>& files, const std::vector<std::string>& sets,
                    const RunRequest& q) {
-    return compare::run_compare(compare::parse_compare_files(files, sets), q.options);
+    auto r = compare::parse_compare_files(files, sets);
+    r.common.threads = util::resolve_threads(r.common.threads);
+    return compare::run_compare(r, q.options);
   };
   return c;
 }
 
 }  // namespace
+
+ParsedRecipe CommandInfo::parse(const std::string& path,
+                                const std::vector<std::string>& sets) const {
+  return parse_document(path, recipe::load_yaml(path), sets);
+}
+
+report::Report CommandInfo::run(const std::string& path, const std::vector<std::string>& sets,
+                                const RunRequest& request) const {
+  return run_document(path, recipe::load_yaml(path), sets, request);
+}
 
 const std::vector<CommandInfo>& commands() {
   static const std::vector<CommandInfo> table = {

@@ -33,19 +33,15 @@ struct ParsedRecipe {
 
 struct CommandInfo {
   const CommandRow* row = nullptr;  // name, section, summary, flags
-  // Parses a recipe with the subcommand's full schema.
-  std::function<ParsedRecipe(const std::string& path, const std::vector<std::string>& sets)> parse;
-  // The same for a YAML document that did not come from its own file (a stage of `llmc run`):
-  // `name` stands for the file in messages and relative paths are relative to its directory.
+  // Parses a YAML document with the subcommand's full schema (`parse` reads it from its file; a
+  // stage of `llmc run` is a document that did not come from its own file): `name` stands for
+  // the file in messages and relative paths are relative to its directory.
   std::function<ParsedRecipe(const std::string& name, YAML::Node root,
                              const std::vector<std::string>& sets)>
       parse_document;
   std::function<std::vector<recipe::KeyDoc>()> keys;
-  // Parses the recipe and runs the subcommand through the job runner; the report of the run.
-  std::function<report::Report(const std::string& path, const std::vector<std::string>& sets,
-                               const RunRequest& request)>
-      run;
-  // The same for a YAML document (as parse_document): how `llmc run` runs its stages.
+  // Parses the document and runs the subcommand through the job runner; the report of the run
+  // (`run` reads the document from its file).
   std::function<report::Report(const std::string& name, YAML::Node root,
                                const std::vector<std::string>& sets, const RunRequest& request)>
       run_document;
@@ -54,6 +50,10 @@ struct CommandInfo {
   std::function<report::Report(const std::vector<std::string>& files,
                                const std::vector<std::string>& sets, const RunRequest& request)>
       run_files;
+
+  ParsedRecipe parse(const std::string& path, const std::vector<std::string>& sets) const;
+  report::Report run(const std::string& path, const std::vector<std::string>& sets,
+                     const RunRequest& request) const;
 
   std::string name() const { return std::string(row->name); }
   std::string section() const { return std::string(row->section); }

@@ -97,4 +97,16 @@ void use_debtags_standin(const std::string& dir) {
   setenv("LLMC_DEBTAGS", dir.c_str(), 1);
 }
 
+EnvOverride::EnvOverride(const char* name, const std::string& value) : name_(name) {
+  if (const char* v = std::getenv(name)) {
+    old_ = v;
+    had_ = true;
+  }
+  setenv(name, value.c_str(), 1);
+}
+
+EnvOverride::~EnvOverride() {
+  had_ ? (void)setenv(name_, old_.c_str(), 1) : (void)unsetenv(name_);
+}
+
 }  // namespace llmc::test

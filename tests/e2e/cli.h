@@ -20,6 +20,20 @@ struct CliResult {
 CliResult run_llmc(const std::vector<std::string>& args, const std::string& cwd = "",
                    const std::vector<std::string>& wrapper = {});
 
+// Sets an environment variable for this process (and the llmc runs it starts) while alive;
+// puts back what was there.
+struct EnvOverride {
+  EnvOverride(const char* name, const std::string& value);
+  ~EnvOverride();
+  EnvOverride(const EnvOverride&) = delete;
+  EnvOverride& operator=(const EnvOverride&) = delete;
+
+ private:
+  const char* name_;
+  std::string old_;
+  bool had_ = false;
+};
+
 // The source tree (LLMC_SOURCE_ROOT), for recipes/ and docs/.
 std::string source_root();
 

@@ -32,22 +32,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using llmc::test::EnvOverride;
 using llmc::test::has;
-
-// Sets an environment variable for this process (and the llmc runs it starts) while alive.
-struct EnvOverride {
-  EnvOverride(const char* name, const std::string& value) : name_(name) {
-    if (const char* v = std::getenv(name)) {
-      old_ = v;
-      had_ = true;
-    }
-    setenv(name, value.c_str(), 1);
-  }
-  ~EnvOverride() { had_ ? (void)setenv(name_, old_.c_str(), 1) : (void)unsetenv(name_); }
-  const char* name_;
-  std::string old_;
-  bool had_ = false;
-};
 
 // If llmc blocks opening a FIFO for reading (the bug), opens its writing end now and then after
 // a grace period, so that the read sees end-of-file and the test fails instead of hanging.

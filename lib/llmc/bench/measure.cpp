@@ -70,10 +70,17 @@ LatencyStats time_runs(const std::function<void()>& fn, int64_t warmup, int64_t 
 
 std::vector<LatencyStats> time_round_robin(const std::vector<std::function<void()>>& fns,
                                            int64_t warmup, int64_t runs, int64_t rows,
-                                           const std::function<void(int64_t, int64_t)>& progress) {
+                                           const std::function<void(int64_t, int64_t)>& progress,
+                                           const std::vector<std::function<void()>>& before) {
   const size_t n = fns.size();
+  auto prepare = [&](size_t m) {
+    if (m < before.size() && before[m]) before[m]();
+  };
   for (int64_t i = 0; i < warmup; ++i) {
-    for (const auto& fn : fns) fn();
+    for (size_t m = 0; m < n; ++m) {
+      prepare(m);
+      fns[m]();
+    }
   }
   std::vector<std::vector<double>> times(n);
   for (int64_t i = 0; i < runs; ++i) {
@@ -81,6 +88,7 @@ std::vector<LatencyStats> time_round_robin(const std::vector<std::function<void(
     // two: a b, b a, a b, ...).
     for (size_t k = 0; k < n; ++k) {
       const size_t m = (static_cast<size_t>(i) + k) % n;
+      prepare(m);
       times[m].push_back(time_once_ms(fns[m]));
     }
     if (progress) progress(i + 1, runs);
@@ -92,8 +100,9 @@ std::vector<LatencyStats> time_round_robin(const std::vector<std::function<void(
 
 PairedLatency time_alternating(const std::function<void()>& a, const std::function<void()>& b,
                                int64_t warmup, int64_t runs, int64_t rows,
-                               const std::function<void(int64_t, int64_t)>& progress) {
-  const auto both = time_round_robin({a, b}, warmup, runs, rows, progress);
+                               const std::function<void(int64_t, int64_t)>& progress,
+                               const std::vector<std::function<void()>>& before) {
+  const auto both = time_round_robin({a, b}, warmup, runs, rows, progress, before);
   return {both[0], both[1]};
 }
 

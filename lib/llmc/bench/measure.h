@@ -18,6 +18,7 @@ struct LatencyStats {
   double min_ms = 0;
   double max_ms = 0;
   double throughput = 0;  // rows (samples) per second at p50
+  std::string thread_pool;  // the pool that had the threads ("blas", "libtorch"; "" not known)
 };
 
 // Summarizes run times (milliseconds); `rows` is the batch size of one run.
@@ -35,15 +36,19 @@ struct PairedLatency {
 
 // Warms up both functions `warmup` times, then times them alternately `runs` times each.
 // `progress`, when set, is called after each timed pair with (done, runs).
+// `before`, when given, has one untimed step per function run before each of its runs (e.g.
+// giving the threads to the pool that model runs in).
 PairedLatency time_alternating(const std::function<void()>& a, const std::function<void()>& b,
                                int64_t warmup, int64_t runs, int64_t rows,
-                               const std::function<void(int64_t, int64_t)>& progress = {});
+                               const std::function<void(int64_t, int64_t)>& progress = {},
+                               const std::vector<std::function<void()>>& before = {});
 
 // The same for any number of models (llmc compare): one timed run of each per round, every
 // round starting with the next model; one LatencyStats per function, in order.
-std::vector<LatencyStats> time_round_robin(const std::vector<std::function<void()>>& fns,
-                                           int64_t warmup, int64_t runs, int64_t rows,
-                                           const std::function<void(int64_t, int64_t)>& progress = {});
+std::vector<LatencyStats> time_round_robin(
+    const std::vector<std::function<void()>>& fns, int64_t warmup, int64_t runs, int64_t rows,
+    const std::function<void(int64_t, int64_t)>& progress = {},
+    const std::vector<std::function<void()>>& before = {});
 
 struct MemoryStats {
   int64_t peak_rss_bytes = 0;   // process peak resident set while the workload ran

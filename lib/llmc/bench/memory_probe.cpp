@@ -21,6 +21,7 @@
 #include "llmc/util/json.h"
 #include "llmc/util/process.h"
 #include "llmc/util/temp_file.h"
+#include "llmc/model/compute_profile.h"
 #include "llmc/util/threads.h"
 
 extern char** environ;
@@ -41,7 +42,7 @@ std::string run_capture(const std::vector<std::string>& args) {
 }  // namespace
 
 MemoryStats measure_model_memory(const std::string& model_path, const data::Batch& batch,
-                                 int threads, util::ThreadPool pool,
+                                 int threads, std::optional<util::ThreadPool> pool,
                                  const std::string& quantized_engine, std::string& note) {
   try {
     // mkstemps, not a guessable name: a symlink planted in $TMPDIR is never followed, and the
@@ -53,7 +54,7 @@ MemoryStats measure_model_memory(const std::string& model_path, const data::Batc
     const std::string self = fs::read_symlink("/proc/self/exe").string();
     const std::string out =
         run_capture({self, "__memory-probe", model_path, inputs.path(), std::to_string(threads),
-                     pool == util::ThreadPool::blas ? "blas" : "libtorch",
+                     pool ? util::pool_name(*pool) : "auto",
                      quantized_engine.empty() ? "default" : quantized_engine});
     const auto j = util::parse_json(out);
     MemoryStats m;
@@ -68,7 +69,8 @@ MemoryStats measure_model_memory(const std::string& model_path, const data::Batc
 }
 
 int memory_probe_main(const std::string& model_path, const std::string& inputs_path,
-                      int threads, util::ThreadPool pool, const std::string& quantized_engine) {
+                      int threads, std::optional<util::ThreadPool> pool,
+                      const std::string& quantized_engine) {
   util::configure_threads(threads, pool);
   if (quantized_engine == "onednn") at::globalContext().setQEngine(at::QEngine::ONEDNN);
   if (quantized_engine == "qnnpack") at::globalContext().setQEngine(at::QEngine::QNNPACK);
@@ -81,6 +83,7 @@ int memory_probe_main(const std::string& model_path, const std::string& inputs_p
   std::vector<c10::IValue> stack(args.toTupleRef().elements().begin(),
                                  args.toTupleRef().elements().end());
   torch::jit::Module m = model::load(model_path);
+  model::use_pool_for(m);
   torch::NoGradGuard no_grad;
   for (int i = 0; i < 2; ++i) m.forward(stack);
   util::Json j = util::Json::object();

@@ -13,6 +13,7 @@
 #include "llmc/metrics/agreement.h"
 #include "llmc/metrics/metric_accumulator.h"
 #include "llmc/job/session.h"
+#include "llmc/model/compute_profile.h"
 #include "llmc/model/forward.h"
 #include "llmc/model/inspect.h"
 #include "llmc/model/load.h"
@@ -184,6 +185,15 @@ report::Report run_compare(const CompareRecipe& recipe, const job::RunOptions& o
   r.input_rows = inputs.agreement.rows();
   r.latency_batch_rows = latency.rows;
 
+  // Each model runs with the pool it runs best in (thread_pool: auto), as it would be served,
+  // from its first forward on: LibTorch's oneDNN int8 kernels keep the thread count of their
+  // first run.
+  std::vector<util::ThreadPool> pools(n, util::ThreadPool::blas);
+  for (size_t i = 0; i < n; ++i) {
+    if (modules[i]) pools[i] = model::pool_for(*modules[i]);
+  }
+  pools[ref] = model::pool_for(reference);
+
   // Outputs batch by batch, none kept: each model against the reference.
   log::info("comparing {} models on {} rows", n, r.input_rows);
   const bool with_metrics = common.task.type != recipe::TaskKind::none;
@@ -194,6 +204,7 @@ report::Report run_compare(const CompareRecipe& recipe, const job::RunOptions& o
   log::Progress comparing("comparing outputs", static_cast<int64_t>(batches.size()),
                           log::ProgressUnit::count, "batches");
   for (size_t b = 0; b < batches.size(); ++b) {
+    util::use_pool(pools[ref]);
     const c10::IValue ref_out = model::run_forward(reference, batches[b], common.model);
     if (b == 0 && o.temperature) softmax_logits = first_row_logits(ref_out);
     for (size_t i = 0; i < n; ++i) {
@@ -201,6 +212,7 @@ report::Report run_compare(const CompareRecipe& recipe, const job::RunOptions& o
       if (onnx_rows[i]) {
         output = metrics::output_like(ref_out, onnx_rows[i]->outputs.at(b));
       } else if (i != ref) {
+        util::use_pool(pools[i]);
         output = model::run_forward(*modules[i], batches[b], o.models[i].path);
       }
       if (i != ref) agreement[i].add(ref_out, output);
@@ -219,20 +231,26 @@ report::Report run_compare(const CompareRecipe& recipe, const job::RunOptions& o
 
   // Latency: the TorchScript models round robin, run by run, on the same batch.
   std::vector<size_t> timed;
-  std::vector<std::function<void()>> runs;
+  std::vector<std::function<void()>> runs, before;
   for (size_t i = 0; i < n; ++i) {
     if (!modules[i]) continue;
     timed.push_back(i);
     runs.push_back([&, i] { model::run_forward(*modules[i], latency, o.models[i].path); });
+    before.push_back([&, i] {
+      job::settle_pool(pools[i], [&] { model::run_forward(*modules[i], latency, o.models[i].path); });
+    });
   }
   log::info("timing {} runs each of {} models (batch of {} rows, {})", common.bench.runs,
             runs.size(), latency.rows, threads.describe());
   log::Progress timing("timing", common.bench.runs, log::ProgressUnit::count, "rounds");
   const auto latencies = bench::time_round_robin(
       runs, common.bench.warmup, common.bench.runs, latency.rows,
-      [&](int64_t done, int64_t) { timing.update(done); });
+      [&](int64_t done, int64_t) { timing.update(done); }, before);
   timing.done();
-  for (size_t k = 0; k < timed.size(); ++k) r.models[timed[k]].side.latency = latencies[k];
+  for (size_t k = 0; k < timed.size(); ++k) {
+    r.models[timed[k]].side.latency = latencies[k];
+    r.models[timed[k]].side.latency->thread_pool = util::pool_name(pools[timed[k]]);
+  }
 
   // Each model against the reference: ratios and the recipe's gates, named after the model.
   for (size_t i = 0; i < n; ++i) {

@@ -7,6 +7,7 @@
 #include "llmc/distill/data_parallel.h"
 #include "llmc/distill/qat.h"
 #include "llmc/distill/trainer.h"
+#include "llmc/model/compute_profile.h"
 #include "llmc/model/inspect.h"
 #include "llmc/model/load.h"
 #include "llmc/passes/lowp_range_constants.h"
@@ -14,7 +15,7 @@
 #include "llmc/util/error.h"
 #include "llmc/util/log.h"
 #include "llmc/util/sha256.h"
-#include "llmc/util/machine.h"
+#include "llmc/util/cores.h"
 #include "llmc/util/threads.h"
 #include "llmc/util/units.h"
 
@@ -219,11 +220,9 @@ Json parallel_details(const DistillRecipe& recipe, const DataParallel& dp, const
 // A data-parallel worker other than rank 0: trains its share and writes nothing.
 report::Report run_follower(const DistillRecipe& recipe, RunControl control, DataParallel& dp) {
   const auto& common = recipe.common;
-  const auto pool = common.thread_pool == recipe::ThreadPoolKind::libtorch
-                        ? util::ThreadPool::libtorch
-                        : util::ThreadPool::blas;
-  util::configure_threads(static_cast<int>(common.threads), pool);
+  util::configure_threads(static_cast<int>(common.threads), job::thread_pool_of(common));
   torch::jit::Module student = model::load(common.model);
+  model::use_pool_for(student);
   const job::Inputs inputs = job::load_inputs(common, student);
   const job::TransformInput in{common, inputs.agreement, inputs.latency,
                                inputs.samples ? &*inputs.samples : nullptr};
@@ -356,7 +355,7 @@ report::Report run_distill(DistillRecipe recipe, RunControl control,
     return job::run(distill_job(recipe, control), recipe.common, options);
   }
   // The workers on this machine share its cores.
-  const int cores = util::machine_info().cores;
+  const int cores = util::available_cores();
   const int threads = worker_threads(static_cast<int>(recipe.common.threads), cores,
                                      world.local_size);
   if (threads != recipe.common.threads) {

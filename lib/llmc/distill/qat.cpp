@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "llmc/metrics/metric_accumulator.h"
+#include "llmc/model/compute_profile.h"
 #include "llmc/model/forward.h"
 #include "llmc/quantize/quantize.h"
 #include "llmc/util/log.h"
@@ -141,6 +142,8 @@ std::string scheme_name(quantize::Scheme s) {
 // The task metric of `model` on the evaluation data and its latency on the latency batch.
 Json measure(const std::string& label, torch::jit::Module model, const std::string& metric,
              const job::TransformInput& in) {
+  // Its pool from its first forward on (oneDNN's int8 kernels keep their first thread count).
+  const util::ThreadPool pool = model::use_pool_for(model);
   metrics::MetricAccumulator acc(in.common.task);
   for (const auto& b : in.inputs.batches) {
     acc.add(model::run_forward(model, b, label), b);
@@ -152,6 +155,7 @@ Json measure(const std::string& label, torch::jit::Module model, const std::stri
   row["model"] = label;
   row[metric] = round4(acc.result().value(metric));
   row["p50_ms"] = round4(stats.p50_ms);
+  row["thread_pool"] = util::pool_name(pool);
   return row;
 }
 

@@ -8,6 +8,7 @@
 #include "llmc/bench/memory_probe.h"
 #include "llmc/metrics/agreement.h"
 #include "llmc/metrics/metric_accumulator.h"
+#include "llmc/model/compute_profile.h"
 #include "llmc/model/load.h"
 #include "llmc/passes/conv1d_to_linear.h"
 #include "llmc/util/error.h"
@@ -89,6 +90,7 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   const TransformInput tin{common, inputs.agreement, inputs.latency,
                            inputs.samples ? &*inputs.samples : nullptr};
 
+  const util::ThreadPool original_pool = model::use_pool_for(loaded.model);
   log::info("running {}", job.command);
   TransformResult t = job.transform(std::move(loaded.model), tin);
   loaded.model = torch::jit::Module();  // the transform's own copies hold what it still needs
@@ -149,6 +151,12 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   add_load_notes(loaded.notes, r);
   describe_inputs(r, inputs);
 
+  // Each model runs with the pool it runs best in (thread_pool: auto), as it would be served,
+  // from its first forward on: LibTorch's oneDNN int8 kernels keep the thread count of their
+  // first run.
+  const util::ThreadPool reference_pool =
+      transform_made_reference ? model::pool_for(reference) : original_pool;
+  const util::ThreadPool artifact_pool = model::pool_for(artifact);
   log::info("comparing outputs on {} rows", r.input_rows);
   // Batch by batch, keeping no outputs: a language model's logits over the data would not fit.
   metrics::AgreementAccumulator agreement(common.task);
@@ -160,7 +168,9 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
   int64_t compared = 0;
   comparing.update(compared);
   for (const auto& batch : inputs.agreement.batches) {
+    util::use_pool(reference_pool);
     const c10::IValue ref_out = model::run_forward(reference, batch, original_path);
+    util::use_pool(artifact_pool);
     const c10::IValue res_out = run_result_forward(artifact, batch, common.model, job.command);
     agreement.add(ref_out, res_out);
     if (metrics) {
@@ -177,17 +187,25 @@ report::Report run(const Job& job, const recipe::CommonRecipe& common, const Run
     r.result.metrics = result_metric.result();
   }
 
+  util::use_pool(artifact_pool);
   if (job.verify) job.verify(artifact, tin, r);
 
-  log::info("timing {} runs each (batch of {} rows, {})", common.bench.runs, inputs.latency.rows,
-            s.threads.describe());
+  log::info("timing {} runs each (batch of {} rows, {} thread(s): original {}, result {})",
+            common.bench.runs, inputs.latency.rows, util::thread_plan().threads,
+            util::pool_name(reference_pool), util::pool_name(artifact_pool));
+  const auto run_reference = [&] { model::run_forward(reference, inputs.latency, original_path); };
+  const auto run_artifact = [&] {
+    run_result_forward(artifact, inputs.latency, common.model, job.command);
+  };
   const auto timing = time_alternating(
-      "timing", [&] { model::run_forward(reference, inputs.latency, original_path); },
-      [&] { run_result_forward(artifact, inputs.latency, common.model, job.command); },
-      common.bench, inputs.latency.rows);
+      "timing", run_reference, run_artifact, common.bench, inputs.latency.rows,
+      {[&] { settle_pool(reference_pool, run_reference); },
+       [&] { settle_pool(artifact_pool, run_artifact); }});
   log_memory("timing");
   r.original.latency = timing.a;
   r.result.latency = timing.b;
+  r.original.latency->thread_pool = util::pool_name(reference_pool);
+  r.result.latency->thread_pool = util::pool_name(artifact_pool);
   if (common.bench.memory && !note.empty()) {
     // No probe process here: both models measured in this one (the report's `isolated` says
     // not per model).

@@ -34,15 +34,20 @@ util::MemoryNeed default_memory_need(const std::string& command,
   return need;
 }
 
-namespace {
-
-util::ThreadPool pool_of(const recipe::CommonRecipe& common) {
-  return common.thread_pool == recipe::ThreadPoolKind::libtorch ? util::ThreadPool::libtorch
-                                                                : util::ThreadPool::blas;
+std::optional<util::ThreadPool> thread_pool_of(const recipe::CommonRecipe& common) {
+  switch (common.thread_pool) {
+    case recipe::ThreadPoolKind::blas: return util::ThreadPool::blas;
+    case recipe::ThreadPoolKind::libtorch: return util::ThreadPool::libtorch;
+    case recipe::ThreadPoolKind::auto_pool: break;
+  }
+  return std::nullopt;
 }
 
+namespace {
+
 util::ThreadSettings start_threads(const recipe::CommonRecipe& common) {
-  const auto threads = util::configure_threads(static_cast<int>(common.threads), pool_of(common));
+  const auto threads =
+      util::configure_threads(static_cast<int>(common.threads), thread_pool_of(common));
   log::debug("threads: {}", threads.describe());
   return threads;
 }
@@ -67,7 +72,7 @@ Session::Session(const std::string& command, const util::MemoryNeed& need,
                  const recipe::CommonRecipe& common_recipe, const RunOptions& run_options)
     : common(common_recipe),
       options(run_options),
-      pool(pool_of(common_recipe)),
+      pool(thread_pool_of(common_recipe)),
       threads(start_threads(common_recipe)),
       report(start_report(command, need, common_recipe, run_options)),
       out(common_recipe.output, run_options.force, protected_paths(common_recipe, run_options)) {}
@@ -144,6 +149,12 @@ void describe_inputs(report::Report& r, const Inputs& inputs) {
   r.latency_batch_rows = inputs.latency.rows;
 }
 
+void settle_pool(util::ThreadPool pool, const std::function<void()>& forward) {
+  bool switched = false;
+  util::use_pool(pool, &switched);
+  if (switched) forward();
+}
+
 bench::LatencyStats time_runs(const std::string& label, const std::function<void()>& fn,
                               const recipe::BenchSpec& bench, int64_t rows) {
   log::Progress progress(label, bench.runs, log::ProgressUnit::count, "runs");
@@ -155,11 +166,12 @@ bench::LatencyStats time_runs(const std::string& label, const std::function<void
 
 bench::PairedLatency time_alternating(const std::string& label, const std::function<void()>& a,
                                       const std::function<void()>& b,
-                                      const recipe::BenchSpec& bench, int64_t rows) {
+                                      const recipe::BenchSpec& bench, int64_t rows,
+                                      const std::vector<std::function<void()>>& before) {
   log::Progress progress(label, bench.runs, log::ProgressUnit::count, "runs");
   const auto timing = bench::time_alternating(
       a, b, bench.warmup, bench.runs, rows,
-      [&](int64_t done, int64_t) { progress.update(done); });
+      [&](int64_t done, int64_t) { progress.update(done); }, before);
   progress.done();
   return timing;
 }

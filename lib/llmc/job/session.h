@@ -42,6 +42,9 @@ std::vector<std::string> protected_paths(const recipe::CommonRecipe& common,
 util::MemoryNeed default_memory_need(const std::string& command,
                                      const recipe::CommonRecipe& common);
 
+// The recipe's thread_pool as util::configure_threads takes it (nullopt: auto).
+std::optional<util::ThreadPool> thread_pool_of(const recipe::CommonRecipe& common);
+
 // One run, started: constructing it sets the report's command and start time, configures the
 // thread pools, checks memory before anything is loaded (throws InputError when the run cannot
 // fit; a warning that it may not becomes the report's first warning) and opens the staging
@@ -56,7 +59,7 @@ class Session {
   // In the order they are made.
   const recipe::CommonRecipe& common;
   const RunOptions& options;
-  const util::ThreadPool pool;
+  const std::optional<util::ThreadPool> pool;  // the recipe's thread_pool; nullopt: auto
   const util::ThreadSettings threads;
   report::Report report;  // the memory check's warning, if any, is its first warning
   util::OutputDir out;
@@ -90,12 +93,19 @@ void describe_weights(report::ModelSide& side, const torch::jit::Module& model);
 // What the outputs were compared on: the inputs' source, rows and the latency batch's rows.
 void describe_inputs(report::Report& r, const Inputs& inputs);
 
+// Before a timed run with thread_pool auto: gives the threads to `pool` and, when they moved,
+// runs `forward` once untimed (the first run after the threads move ran 1.7x slower: 49 vs 28
+// ms for an int8 encoder after a float32 one, docs/cli.md#threads).
+void settle_pool(util::ThreadPool pool, const std::function<void()>& forward);
+
 // Latency over the recipe's bench runs after its warm-up, on a progress line called `label`:
-// one function, or two timed alternately run by run (bench::time_alternating).
+// one function, or two timed alternately run by run (bench::time_alternating, with its untimed
+// `before` steps).
 bench::LatencyStats time_runs(const std::string& label, const std::function<void()>& fn,
                               const recipe::BenchSpec& bench, int64_t rows);
 bench::PairedLatency time_alternating(const std::string& label, const std::function<void()>& a,
                                       const std::function<void()>& b,
-                                      const recipe::BenchSpec& bench, int64_t rows);
+                                      const recipe::BenchSpec& bench, int64_t rows,
+                                      const std::vector<std::function<void()>>& before = {});
 
 }  // namespace llmc::job

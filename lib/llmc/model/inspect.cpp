@@ -24,6 +24,14 @@ TensorInfo tensor_info(const std::string& name, const at::Tensor& t) {
   return info;
 }
 
+void add_tensor(WeightStats& stats, const at::Tensor& t) {
+  const auto bytes = static_cast<int64_t>(t.numel() * t.element_size());
+  stats.count += t.numel();
+  stats.bytes += bytes;
+  if (t.scalar_type() == at::kFloat) stats.float32_bytes += bytes;
+  if (t.scalar_type() == at::kBFloat16 || t.scalar_type() == at::kHalf) stats.half_bytes += bytes;
+}
+
 // Tensors held as graph constants (what torch::jit::freeze makes of parameters).
 void collect_constants(const torch::jit::Graph& graph, std::set<const c10::TensorImpl*>& seen,
                        WeightStats& stats) {
@@ -33,8 +41,7 @@ void collect_constants(const torch::jit::Graph& graph, std::set<const c10::Tenso
       if (value && value->isTensor()) {
         const at::Tensor& t = value->toTensor();
         if (seen.insert(t.unsafeGetTensorImpl()).second) {
-          stats.count += t.numel();
-          stats.bytes += static_cast<int64_t>(t.numel() * t.element_size());
+          add_tensor(stats, t);
         }
       }
     }
@@ -47,10 +54,7 @@ WeightStats weight_stats(const torch::jit::Module& module) {
   WeightStats stats;
   std::set<const c10::TensorImpl*> seen;
   auto add = [&](const at::Tensor& t) {
-    if (t.defined() && seen.insert(t.unsafeGetTensorImpl()).second) {
-      stats.count += t.numel();
-      stats.bytes += static_cast<int64_t>(t.numel() * t.element_size());
-    }
+    if (t.defined() && seen.insert(t.unsafeGetTensorImpl()).second) add_tensor(stats, t);
   };
   for (const auto& p : module.named_parameters(true)) add(p.value);
   for (const auto& b : module.named_buffers(true)) add(b.value);

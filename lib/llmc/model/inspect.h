@@ -42,6 +42,8 @@ ModelInfo inspect(const torch::jit::Module& module, const std::string& path);
 struct WeightStats {
   int64_t count = 0;
   int64_t bytes = 0;
+  int64_t float32_bytes = 0;  // of that, float32 tensors
+  int64_t half_bytes = 0;     // and bfloat16 or float16 ones
 };
 WeightStats weight_stats(const torch::jit::Module& module);
 

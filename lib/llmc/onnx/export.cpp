@@ -10,6 +10,7 @@
 #include "llmc/metrics/agreement.h"
 #include "llmc/metrics/metric_accumulator.h"
 #include "llmc/gates/gates.h"
+#include "llmc/model/compute_profile.h"
 #include "llmc/model/forward.h"
 #include "llmc/model/inspect.h"
 #include "llmc/model/load.h"
@@ -238,10 +239,13 @@ void verify_in_onnxruntime(job::Session& s, const ExportOptions& o, const Subjec
   }
 
   // Latency: LibTorch on the original vs ONNX Runtime on the file, same batch and threads.
-  log::info("timing LibTorch ({} runs, {})", common.bench.runs, s.threads.describe());
+  const util::ThreadPool pool = model::use_pool_for(subject.original);
+  log::info("timing LibTorch ({} runs, {} thread(s) in {})", common.bench.runs,
+            util::thread_plan().threads, util::pool_name(pool));
   r.original.latency = job::time_runs(
       "timing", [&] { model::run_forward(subject.original, inputs.latency, common.model); },
       common.bench, inputs.latency.rows);
+  r.original.latency->thread_pool = util::pool_name(pool);
   r.result.latency = bench::summarize(ort.latency_ms, inputs.latency.rows);
   std::string note;
   if (common.bench.memory) {
@@ -255,9 +259,10 @@ void verify_in_onnxruntime(job::Session& s, const ExportOptions& o, const Subjec
   m.delta_rss_bytes = ort.peak_rss_bytes - ort.rss_before_bytes;
   m.isolated = true;
   r.result.memory = m;
-  d["latency_note"] = fmt::format("original: LibTorch ({}); result: ONNX Runtime {} with {} "
-                                  "intra-op thread(s), all graph optimizations",
-                                  s.threads.describe(), ort.version, common.threads);
+  d["latency_note"] = fmt::format("original: LibTorch ({} thread(s) in {}); result: ONNX Runtime "
+                                  "{} with {} intra-op thread(s), all graph optimizations",
+                                  util::thread_plan().threads, util::pool_name(pool), ort.version,
+                                  common.threads);
 }
 
 }  // namespace

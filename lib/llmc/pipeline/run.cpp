@@ -491,19 +491,10 @@ CommandInfo command_entry(const CommandRow& row) {
     }
     return out;
   };
-  c.parse = [parse_document = c.parse_document](const std::string& path,
-                                                const std::vector<std::string>& sets) {
-    return parse_document(path, recipe::load_yaml(path), sets);
-  };
   c.keys = [] { return pipeline_keys(); };
   c.run_document = [](const std::string& name, YAML::Node root,
                       const std::vector<std::string>& sets, const RunRequest& request) {
     return run_pipeline(parse_pipeline_document(name, std::move(root), sets), request);
-  };
-  c.run = [run_document = c.run_document](const std::string& path,
-                                          const std::vector<std::string>& sets,
-                                          const RunRequest& request) {
-    return run_document(path, recipe::load_yaml(path), sets, request);
   };
   return c;
 }

@@ -251,14 +251,18 @@ Section<CommonRecipe> common_schema() {
   s.path("output", &CommonRecipe::output, PathCheck::output_dir,
          "output directory for the artifact and reports (--out overrides); an existing one is "
          "replaced only with --force");
-  s.integer("threads", &CommonRecipe::threads, 1, 1024,
-            "threads to compute with (--threads overrides), given to the pool named by "
-            "thread_pool");
+  s.integer_or_auto("threads", &CommonRecipe::threads, 1, 1024,
+                    "threads to compute with (--threads overrides), given to the pool named by "
+                    "thread_pool; auto: the environment's LLMC_THREADS if set, else the cores "
+                    "this process may use (its CPU affinity and cgroup CPU quota)");
   s.choice("thread_pool", &CommonRecipe::thread_pool,
-           {{"blas", ThreadPoolKind::blas}, {"libtorch", ThreadPoolKind::libtorch}},
+           {{"auto", ThreadPoolKind::auto_pool},
+            {"blas", ThreadPoolKind::blas},
+            {"libtorch", ThreadPoolKind::libtorch}},
            "which pool gets the threads, the other runs single-threaded (both sized to the "
-           "machine fight over the cores): blas (OpenBLAS; fastest for GEMM-heavy models such "
-           "as transformer encoders) or libtorch (LibTorch's intra-op OpenMP pool)");
+           "machine fight over the cores): auto (per model: blas when float32 matrix products "
+           "are most of its operators, libtorch for int8, bf16/fp16 and convolutional models), "
+           "blas (OpenBLAS) or libtorch (LibTorch's intra-op OpenMP pool)");
   s.integer("seed", &CommonRecipe::seed, 0, kMaxInt, "seed for synthetic inputs");
   s.list("example_inputs", &CommonRecipe::example_inputs, input_spec_schema(),
          "synthetic inputs, one per forward argument, in order");

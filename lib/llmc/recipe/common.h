@@ -54,8 +54,9 @@ struct DataSpec {
 
 enum class TaskKind { none, single_label, multi_label, language_model };
 
-// Which thread pool gets `threads` (the other runs single-threaded); see util/threads.h.
-enum class ThreadPoolKind { blas, libtorch };
+// Which thread pool gets `threads` (the other runs single-threaded); see util/threads.h. auto:
+// per model, the pool its operators run in (model/compute_profile.h).
+enum class ThreadPoolKind { auto_pool, blas, libtorch };
 
 struct TaskSpec {
   TaskKind type = TaskKind::none;
@@ -83,8 +84,8 @@ struct CommonRecipe {
   int64_t recipe_version = 0;
   std::string model;
   std::string output;
-  int64_t threads = 1;
-  ThreadPoolKind thread_pool = ThreadPoolKind::blas;
+  int64_t threads = 0;  // 0: auto (util::resolve_threads: LLMC_THREADS, else the cores)
+  ThreadPoolKind thread_pool = ThreadPoolKind::auto_pool;
   int64_t seed = 0;
   std::vector<InputSpec> example_inputs;
   std::optional<DataSpec> data;

@@ -65,6 +65,21 @@ class Section {
                });
   }
 
+  // An integer, or the word `auto` (bound as 0: the member's owner resolves it).
+  Section& integer_or_auto(const char* key, int64_t T::*m, int64_t lo, int64_t hi,
+                           const char* doc) {
+    const int64_t d = T{}.*m;
+    return add(key, fmt::format("int in [{}, {}] or auto", lo, hi),
+               d == 0 ? std::string("auto") : fmt::format("{}", d), doc,
+               [m, lo, hi](const YAML::Node& n, T& out, Context& ctx, const std::string& k) {
+                 if (n.IsScalar() && n.Scalar() == "auto") {
+                   out.*m = 0;
+                   return;
+                 }
+                 if (auto v = read_int(n, k, ctx, lo, hi)) out.*m = *v;
+               });
+  }
+
   Section& number(const char* key, double T::*m, double lo, double hi, const char* doc,
                   bool lo_open = false, bool hi_open = false) {
     return add(key, "number in " + interval_text(lo, hi, lo_open, hi_open),

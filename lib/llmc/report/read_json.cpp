@@ -44,6 +44,9 @@ ModelSide side_from_json(const Json& j) {
     stats.min_ms = l->at("min_ms").as_double();
     stats.max_ms = l->at("max_ms").as_double();
     stats.throughput = l->at("throughput_per_s").as_double();
+    if (const Json* pool = l->find("thread_pool"); pool != nullptr && pool->is_string()) {
+      stats.thread_pool = pool->as_string();
+    }
     s.latency = stats;
   }
   if (const Json* m = j.find("memory"); m != nullptr && m->is_object()) {

@@ -19,6 +19,7 @@ Json latency_json(const bench::LatencyStats& l) {
   j["min_ms"] = l.min_ms;
   j["max_ms"] = l.max_ms;
   j["throughput_per_s"] = l.throughput;
+  if (!l.thread_pool.empty()) j["thread_pool"] = l.thread_pool;
   return j;
 }
 

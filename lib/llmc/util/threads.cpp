@@ -5,29 +5,68 @@
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 
+#include "llmc/util/cores.h"
+
 namespace llmc::util {
 
 namespace {
+
 template <class Fn>
 Fn blas_symbol(const char* name) {
   return reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, name));
 }
-}  // namespace
 
-std::string ThreadSettings::describe() const {
-  return blas < 0 ? fmt::format("{} LibTorch intra-op thread(s), BLAS {}", intra_op, blas_name)
-                  : fmt::format("{} LibTorch intra-op thread(s), {} at {} thread(s)", intra_op,
-                                blas_name, blas);
+ThreadPlan& plan() {
+  static ThreadPlan p;
+  return p;
 }
 
-ThreadSettings configure_threads(int threads, ThreadPool pool) {
-  ThreadSettings s;
+ThreadPool& current_pool() {
+  static ThreadPool pool = ThreadPool::blas;
+  return pool;
+}
+
+// Sets both pools: `threads` to `pool`, 1 to the other.
+void apply(int threads, ThreadPool pool) {
   using SetThreads = void (*)(int);
+  using Shutdown = int (*)();
+  static const auto set_blas = blas_symbol<SetThreads>("openblas_set_num_threads");
+  // OpenBLAS's idle workers keep spinning (with sched_yield) for about 0.1 s after a call: a
+  // model run in LibTorch's pool right after one in OpenBLAS's ran 1.8x slower beside them
+  // (docs/cli.md#threads). Handing the threads over ends them; OpenBLAS starts them again at
+  // its next threaded call.
+  static const auto shutdown_blas = blas_symbol<Shutdown>("blas_thread_shutdown_");
+  if (shutdown_blas && pool == ThreadPool::libtorch && current_pool() == ThreadPool::blas &&
+      threads > 1) {
+    shutdown_blas();
+  }
+  if (set_blas) set_blas(pool == ThreadPool::blas ? threads : 1);
+  at::set_num_threads(pool == ThreadPool::libtorch ? threads : 1);
+  current_pool() = pool;
+}
+
+}  // namespace
+
+const char* pool_name(ThreadPool pool) { return pool == ThreadPool::blas ? "blas" : "libtorch"; }
+
+std::string ThreadSettings::describe() const {
+  const std::string pools =
+      blas < 0 ? fmt::format("{} LibTorch intra-op thread(s), BLAS {}", intra_op, blas_name)
+               : fmt::format("{} LibTorch intra-op thread(s), {} at {} thread(s)", intra_op,
+                             blas_name, blas);
+  if (!automatic) return pools;
+  return fmt::format("{} thread(s), thread_pool auto: each model's pool by its operators "
+                     "(latency.thread_pool); at start {}",
+                     std::max(intra_op, blas), pools);
+}
+
+ThreadSettings configure_threads(int threads, std::optional<ThreadPool> pool) {
+  plan() = ThreadPlan{resolve_threads(threads), pool};
+  apply(plan().threads, pool.value_or(ThreadPool::blas));
+  ThreadSettings s;
+  s.automatic = !pool.has_value();
   using GetThreads = int (*)();
   using GetConfig = char* (*)();
-  const int blas_threads = pool == ThreadPool::blas ? threads : 1;
-  if (auto set_blas = blas_symbol<SetThreads>("openblas_set_num_threads")) set_blas(blas_threads);
-  at::set_num_threads(pool == ThreadPool::libtorch ? threads : 1);
   s.intra_op = at::get_num_threads();
   if (auto get_blas = blas_symbol<GetThreads>("openblas_get_num_threads")) s.blas = get_blas();
   if (auto config = blas_symbol<GetConfig>("openblas_get_config")) {
@@ -36,6 +75,16 @@ ThreadSettings configure_threads(int threads, ThreadPool pool) {
     s.blas_name = "unknown (not OpenBLAS)";
   }
   return s;
+}
+
+const ThreadPlan& thread_plan() { return plan(); }
+
+ThreadPool use_pool(ThreadPool preferred, bool* switched) {
+  const ThreadPool pool = plan().fixed.value_or(preferred);
+  const bool moves = pool != current_pool();
+  if (moves) apply(plan().threads, pool);
+  if (switched != nullptr) *switched = moves;
+  return pool;
 }
 
 }  // namespace llmc::util

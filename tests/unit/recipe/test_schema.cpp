@@ -94,7 +94,7 @@ TEST_CASE("missing files, wrong shapes of values and cross-key checks") {
   CHECK(errors_of(dir, std::string("recipe_version: 1\n") + kModelLine + "bench: [1, 2]\n") ==
         "r.yaml:3:8: bench: expected a mapping, got a list");
   CHECK(errors_of(dir, std::string("recipe_version: 1\n") + kModelLine + "threads:\n") ==
-        "r.yaml:3:1: threads: expected int in [1, 1024], got nothing");
+        "r.yaml:3:1: threads: expected int in [1, 1024] or auto, got nothing");
   CHECK(errors_of(dir, std::string("recipe_version: 1\n") + kModelLine + "seed: 1\nseed: 2\n") ==
         "r.yaml:4:1: seed: duplicate key");
 }
