@@ -16,11 +16,11 @@ using llmc::test::run_llmc;
 
 namespace {
 
-std::string recipe(const std::string& more) {
-  return "recipe_version: 1\nmodel: " + fixture("bert_tiny_eval.pt") +
+std::string recipe(const std::string& more, const std::string& model = "bert_tiny_eval.pt") {
+  return "recipe_version: 1\nmodel: " + fixture(model) +
          "\noutput: out\n"
          "example_inputs:\n"
-         "  - {name: input_ids, shape: [4, 16], dtype: int64, range: [0, 1000]}\n"
+         "  - {name: input_ids, shape: [4, 16], dtype: int64, range: [1, 1000]}\n"
          "  - {name: attention_mask, shape: [4, 16], dtype: int64, fill: 1}\n"
          "bench: {warmup: 0, runs: 2, memory: false}\n"
          "quantize: {scheme: dynamic-int8}\n" +
@@ -30,16 +30,23 @@ std::string recipe(const std::string& more) {
 }  // namespace
 
 TEST_CASE("threads auto takes the cores; the float32 original is timed in BLAS, int8 in LibTorch's pool") {
-  llmc::test::TempDir dir;
   const EnvOverride unset("LLMC_THREADS", "");  // empty counts as unset
-  const auto r = run_llmc({"quantize", dir.write("q.yaml", recipe(""))}, dir.path().string());
-  REQUIRE_MESSAGE(r.code == 0, r.err);
-  const auto report = read_json((dir.path() / "out" / "report.json").string());
-  const std::string threads = report.at("provenance").at("threads").as_string();
-  CAPTURE(threads);
-  CHECK(has(threads, std::to_string(llmc::util::available_cores()) + " thread(s), thread_pool auto"));
-  CHECK(report.at("original").at("latency").at("thread_pool").as_string() == "blas");
-  CHECK(report.at("result").at("latency").at("thread_pool").as_string() == "libtorch");
+  // A scripted encoder, and traced HF layouts: GPT-2's Conv1D (addmm) and a PyTorch 2.x LLaMA
+  // with SDPA attention and grouped-query heads.
+  for (const char* model : {"bert_tiny_eval.pt", "hf_gpt2_traced.pt", "hf_llama_sdpa.pt"}) {
+    CAPTURE(model);
+    llmc::test::TempDir dir;
+    const auto r =
+        run_llmc({"quantize", dir.write("q.yaml", recipe("", model))}, dir.path().string());
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    const auto report = read_json((dir.path() / "out" / "report.json").string());
+    const std::string threads = report.at("provenance").at("threads").as_string();
+    CAPTURE(threads);
+    CHECK(has(threads,
+              std::to_string(llmc::util::available_cores()) + " thread(s), thread_pool auto"));
+    CHECK(report.at("original").at("latency").at("thread_pool").as_string() == "blas");
+    CHECK(report.at("result").at("latency").at("thread_pool").as_string() == "libtorch");
+  }
 }
 
 TEST_CASE("LLMC_THREADS bounds an auto run; a number in the recipe or --threads wins; a fixed pool times both") {
