@@ -29,17 +29,7 @@ ThreadPool& current_pool() {
 // Sets both pools: `threads` to `pool`, 1 to the other.
 void apply(int threads, ThreadPool pool) {
   using SetThreads = void (*)(int);
-  using Shutdown = int (*)();
   static const auto set_blas = blas_symbol<SetThreads>("openblas_set_num_threads");
-  // OpenBLAS's idle workers keep spinning (with sched_yield) for about 0.1 s after a call: a
-  // model run in LibTorch's pool right after one in OpenBLAS's ran 1.8x slower beside them
-  // (docs/cli.md#threads). Handing the threads over ends them; OpenBLAS starts them again at
-  // its next threaded call.
-  static const auto shutdown_blas = blas_symbol<Shutdown>("blas_thread_shutdown_");
-  if (shutdown_blas && pool == ThreadPool::libtorch && current_pool() == ThreadPool::blas &&
-      threads > 1) {
-    shutdown_blas();
-  }
   if (set_blas) set_blas(pool == ThreadPool::blas ? threads : 1);
   at::set_num_threads(pool == ThreadPool::libtorch ? threads : 1);
   current_pool() = pool;
