@@ -236,9 +236,7 @@ report::Report run_compare(const CompareRecipe& recipe, const job::RunOptions& o
     if (!modules[i]) continue;
     timed.push_back(i);
     runs.push_back([&, i] { model::run_forward(*modules[i], latency, o.models[i].path); });
-    before.push_back([&, i] {
-      job::settle_pool(pools[i], [&] { model::run_forward(*modules[i], latency, o.models[i].path); });
-    });
+    before.push_back([&, i, k = runs.size() - 1] { job::settle_pool(pools[i], runs[k]); });
   }
   log::info("timing {} runs each of {} models (batch of {} rows, {})", common.bench.runs,
             runs.size(), latency.rows, threads.describe());

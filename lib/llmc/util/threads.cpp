@@ -47,13 +47,14 @@ std::string ThreadSettings::describe() const {
   if (!automatic) return pools;
   return fmt::format("{} thread(s), thread_pool auto: each model's pool by its operators "
                      "(latency.thread_pool); at start {}",
-                     std::max(intra_op, blas), pools);
+                     threads, pools);
 }
 
 ThreadSettings configure_threads(int threads, std::optional<ThreadPool> pool) {
   plan() = ThreadPlan{resolve_threads(threads), pool};
   apply(plan().threads, pool.value_or(ThreadPool::blas));
   ThreadSettings s;
+  s.threads = plan().threads;
   s.automatic = !pool.has_value();
   using GetThreads = int (*)();
   using GetConfig = char* (*)();

@@ -27,6 +27,7 @@ struct ThreadSettings {
   int intra_op = 1;       // at::get_num_threads() after configuring
   int blas = -1;          // OpenBLAS threads after configuring; -1 when BLAS is not OpenBLAS
   std::string blas_name;  // "OpenBLAS <config>" or "unknown"
+  int threads = 1;         // the plan's threads (util::resolve_threads)
   bool automatic = false;  // thread_pool: auto (the pool follows the model)
   std::string describe() const;
 };
